@@ -719,13 +719,14 @@ def fit_garch(
 
 
 def _infer_periods_per_year(index: pd.Index) -> float:
+    """Bars per year from the bar calendar of a DatetimeIndex (252 without one)."""
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
         return 252.0
-    from volresearch.data.calendar import bars_per_year, infer_calendar
+    from volresearch.data.calendar import bars_per_year, infer_bar_seconds, infer_calendar
 
     cal, _ = infer_calendar(index)
-    step = float(np.median(np.diff(index.asi8)) / 1e9)
-    return float(bars_per_year(cal, step))
+    step = infer_bar_seconds(index)
+    return 252.0 if not step else float(bars_per_year(cal, step))
 
 
 def _build_fit(

@@ -1,0 +1,45 @@
+"""Volatility and innovation-distribution models fitted to log returns.
+
+Public API: :func:`fit_garch` -> :class:`Fit`, the robust cascade
+(:func:`conditional_volatility`, :func:`rolling_volatility`), the skewed GED
+(:class:`SkewedGED`), model comparison helpers and the calibration pipeline.
+"""
+
+from volresearch.models.calibration import CalibrationPipeline, CalibrationResult, load_default_params
+from volresearch.models.distributions import DISTRIBUTIONS, get_distribution
+from volresearch.models.garch import MIN_OBSERVATIONS, Fit, ModelSpec, choose_scale, fit_garch
+from volresearch.models.robust import (
+    EWMA_LAMBDA,
+    VOLATILITY_FLOOR,
+    VolatilityEstimate,
+    conditional_volatility,
+    ewma_volatility,
+    historical_volatility,
+    rolling_volatility,
+)
+from volresearch.models.selection import compare_fits, likelihood_ratio_test, news_impact_curve
+from volresearch.models.sged import SkewedGED
+
+__all__ = [
+    "CalibrationPipeline",
+    "CalibrationResult",
+    "DISTRIBUTIONS",
+    "EWMA_LAMBDA",
+    "Fit",
+    "MIN_OBSERVATIONS",
+    "ModelSpec",
+    "SkewedGED",
+    "VOLATILITY_FLOOR",
+    "VolatilityEstimate",
+    "choose_scale",
+    "compare_fits",
+    "conditional_volatility",
+    "ewma_volatility",
+    "fit_garch",
+    "get_distribution",
+    "historical_volatility",
+    "likelihood_ratio_test",
+    "load_default_params",
+    "news_impact_curve",
+    "rolling_volatility",
+]

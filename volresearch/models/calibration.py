@@ -1,0 +1,312 @@
+"""Rolling-window calibration per instrument, on a schedule, with a history.
+
+:class:`CalibrationPipeline` refits a GARCH-family model on the last
+``window`` of bars (a time span such as ``"30D"`` or a number of bars) when
+recalibration is due:
+
+* ``daily``: once per trading date (in the instrument's time zone),
+* ``weekly``: once per ISO week,
+* ``on_demand``: only when asked (:meth:`CalibrationPipeline.calibrate`).
+
+Every calibration (parameters with units, window, date, whether it
+converged, which method answered) goes to the :class:`~volresearch.data.store.Store`
+when one is given, and to an in-memory history.  When a fit fails its checks
+the instrument's **defaults** answer instead; they live in
+``config/model_params.yaml`` with their units and the calibration that
+produced them (:func:`derive_defaults` regenerates that file), and the
+result says ``method="default"`` so nobody mistakes them for a fresh fit.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from volresearch.errors import ConfigError, FitError
+from volresearch.models.garch import Fit, ModelSpec, fit_garch
+
+__all__ = ["CalibrationResult", "CalibrationPipeline", "load_default_params", "derive_defaults"]
+
+Frequency = Literal["daily", "weekly", "on_demand"]
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """One calibration of one instrument.
+
+    ``params`` are in per-bar log-return units (see ``units``); ``method`` is
+    ``"garch"`` for a fresh fit and ``"default"`` when the defaults answered.
+    """
+
+    symbol: str
+    spec: ModelSpec
+    calibration_date: pd.Timestamp
+    window_start: pd.Timestamp
+    window_end: pd.Timestamp
+    n_obs: int
+    params: Mapping[str, float]
+    units: Mapping[str, str]
+    converged: bool
+    method: str
+    reason: str = ""
+    fit: Fit | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            **self.spec.to_dict(),
+            "calibration_date": self.calibration_date.isoformat(),
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "n_obs": self.n_obs,
+            "params": dict(self.params),
+            "units": dict(self.units),
+            "converged": self.converged,
+            "method": self.method,
+            "reason": self.reason,
+        }
+
+
+def _defaults_path() -> Path:
+    return Path(str(importlib.resources.files("volresearch.config") / "model_params.yaml"))
+
+
+def load_default_params(path: str | Path | None = None) -> dict[str, Any]:
+    """Read the per-instrument default parameters (``config/model_params.yaml``).
+
+    Raises ``ConfigError`` naming the file when it is malformed.
+    """
+    p = Path(path) if path is not None else _defaults_path()
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read default parameters from {p}: {exc}") from None
+    if not isinstance(data.get("defaults", {}), dict):
+        raise ConfigError(f"{p}: key 'defaults' must be a mapping")
+    return data
+
+
+def _instrument_key(symbol: str) -> str:
+    """``ES-SYN`` and ``ES`` share the ``ES`` defaults."""
+    return symbol.split("-")[0].upper()
+
+
+class CalibrationPipeline:
+    """Scheduled rolling-window calibration of one model for many instruments.
+
+    Parameters
+    ----------
+    spec
+        The model to calibrate.
+    window
+        Calibration window: a pandas offset/Timedelta string (``"30D"``) or
+        an integer number of bars.
+    frequency
+        ``"daily"``, ``"weekly"`` or ``"on_demand"``.
+    store
+        Optional :class:`~volresearch.data.store.Store` receiving every calibration.
+    defaults
+        Default parameters by instrument (as in ``config/model_params.yaml``);
+        loaded from the package when omitted.
+    min_observations
+        Fewest returns a calibration is attempted on.
+    timezone
+        Time zone in which "daily" and "weekly" boundaries are drawn.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec | None = None,
+        *,
+        window: str | int | pd.Timedelta = "30D",
+        frequency: Frequency = "daily",
+        store: Any | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        min_observations: int = 100,
+        timezone: str = "America/New_York",
+    ) -> None:
+        if frequency not in ("daily", "weekly", "on_demand"):
+            raise ConfigError(f"frequency must be daily, weekly or on_demand, not {frequency!r}")
+        self.spec = spec or ModelSpec("gjr", "normal")
+        self.window = window if isinstance(window, int) else pd.Timedelta(window)
+        self.frequency = frequency
+        self.store = store
+        self.defaults = dict(defaults) if defaults is not None else load_default_params().get("defaults", {})
+        self.min_observations = int(min_observations)
+        self.timezone = timezone
+        self._history: dict[str, list[CalibrationResult]] = {}
+
+    # ----------------------------------------------------------------- schedule
+    def _period(self, ts: pd.Timestamp) -> tuple[int, ...]:
+        local = ts.tz_convert(self.timezone) if ts.tzinfo is not None else ts
+        if self.frequency == "weekly":
+            iso = local.isocalendar()
+            return (iso[0], iso[1])
+        return (local.year, local.month, local.day)
+
+    def last(self, symbol: str) -> CalibrationResult | None:
+        """Most recent calibration of ``symbol`` in this pipeline's history."""
+        hist = self._history.get(symbol)
+        return hist[-1] if hist else None
+
+    def is_due(self, symbol: str, as_of: pd.Timestamp) -> bool:
+        """Whether a scheduled recalibration is due at ``as_of``."""
+        last = self.last(symbol)
+        if last is None:
+            return True
+        if self.frequency == "on_demand":
+            return False
+        return self._period(pd.Timestamp(as_of)) != self._period(last.calibration_date)
+
+    # ----------------------------------------------------------------- calibration
+    def _window(self, bars: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+        upto = bars.loc[:as_of]
+        if isinstance(self.window, int):
+            return upto.iloc[-(self.window + 1) :]
+        return upto.loc[upto.index > as_of - self.window]
+
+    def calibrate(self, symbol: str, bars: pd.DataFrame, *, as_of: Any = None) -> CalibrationResult:
+        """Calibrate now on the window ending at ``as_of`` (default: the last bar).
+
+        Only bars up to ``as_of`` are used.  Falls back to the instrument's
+        defaults when the fit fails; raises ``FitError`` when it fails and no
+        defaults exist for the instrument and model.
+        """
+        as_of = bars.index[-1] if as_of is None else pd.Timestamp(as_of)
+        win = self._window(bars, as_of)
+        n_obs = max(len(win) - 1, 0)
+        start = win.index[0] if len(win) else as_of
+        try:
+            if n_obs < self.min_observations:
+                raise FitError(f"{n_obs} returns in the window < {self.min_observations}", reason="too_few")
+            fit = fit_garch(win, self.spec)
+        except FitError as exc:
+            result = self._from_defaults(symbol, as_of, start, n_obs, str(exc))
+        else:
+            result = CalibrationResult(
+                symbol, self.spec, as_of, start, as_of, n_obs, fit.params, fit.units, True, "garch", "", fit
+            )
+        self._record(result, None if result.fit is None else result.fit.meta)
+        return result
+
+    def _from_defaults(
+        self, symbol: str, as_of: pd.Timestamp, start: pd.Timestamp, n_obs: int, reason: str
+    ) -> CalibrationResult:
+        entry = self.defaults.get(_instrument_key(symbol), {}).get(self.spec.model)
+        if not entry:
+            raise FitError(
+                f"calibration of {symbol} failed ({reason}) and there are no {self.spec.model} defaults "
+                f"for {_instrument_key(symbol)}",
+                reason="no_defaults",
+            )
+        params = {k: float(v) for k, v in entry["params"].items()}
+        units = dict(entry.get("units", {}))
+        return CalibrationResult(
+            symbol, self.spec, as_of, start, as_of, n_obs, MappingProxyType(params), MappingProxyType(units),
+            False, "default", reason,
+        )
+
+    def _record(self, result: CalibrationResult, meta: Mapping[str, Any] | None) -> None:
+        self._history.setdefault(result.symbol, []).append(result)
+        if self.store is not None:
+            self.store.write_calibration(
+                result.symbol,
+                result.spec.model,
+                result.spec.dist,
+                dict(result.params),
+                calibration_date=result.calibration_date,
+                window_start=result.window_start,
+                window_end=result.window_end,
+                units=dict(result.units),
+                converged=result.converged,
+                method=result.method,
+                meta={"reason": result.reason, "n_obs": result.n_obs, **({} if meta is None else {
+                    "data_hash": meta.get("data_hash"), "versions": meta.get("versions")})},
+            )
+
+    def run(self, symbol: str, bars: pd.DataFrame) -> list[CalibrationResult]:
+        """Walk through ``bars`` and calibrate wherever the schedule says so.
+
+        With ``daily``/``weekly`` the first bar of each new period triggers a
+        calibration on the window ending at the previous bar (no look-ahead);
+        ``on_demand`` calibrates once, at the end.
+        """
+        if self.frequency == "on_demand":
+            return [self.calibrate(symbol, bars)]
+        idx = bars.index
+        local = idx.tz_convert(self.timezone) if idx.tz is not None else idx
+        if self.frequency == "weekly":
+            iso = local.isocalendar()
+            period = iso["year"].to_numpy() * 100 + iso["week"].to_numpy()
+        else:
+            period = local.year * 10_000 + local.month * 100 + local.day
+            period = np.asarray(period)
+        starts = np.flatnonzero(np.r_[False, period[1:] != period[:-1]])
+        out = []
+        for pos in starts:
+            as_of = idx[pos - 1]
+            try:
+                out.append(self.calibrate(symbol, bars, as_of=as_of))
+            except FitError:
+                continue
+        return out
+
+    def history(self, symbol: str | None = None) -> pd.DataFrame:
+        """Calibrations made by this pipeline, one row each, parameters as columns."""
+        rows = []
+        for sym, results in self._history.items():
+            if symbol is not None and sym != symbol:
+                continue
+            for r in results:
+                rows.append({"symbol": sym, "calibration_date": r.calibration_date, "method": r.method,
+                             "converged": r.converged, "n_obs": r.n_obs, **dict(r.params)})
+        return pd.DataFrame(rows)
+
+
+def derive_defaults(
+    datasets: Mapping[str, pd.DataFrame],
+    *,
+    models: tuple[str, ...] = ("garch", "gjr", "egarch"),
+    dist: str = "normal",
+    source: str = "",
+) -> dict[str, Any]:
+    """Calibrate each dataset and return the ``model_params.yaml`` structure.
+
+    Parameters
+    ----------
+    datasets
+        Bars by instrument key (``"ES"`` ...).
+    models
+        Models to calibrate.
+    dist
+        Innovation law of the default fits.
+    source
+        Text stored with each entry saying what data produced it.
+    """
+    out: dict[str, Any] = {}
+    for key, bars in datasets.items():
+        entry: dict[str, Any] = {}
+        for m in models:
+            fit = fit_garch(bars, ModelSpec(m, dist))  # raises FitError: defaults must come from a good fit
+            entry[m] = {
+                "params": {k: float(f"{v:.6g}") for k, v in fit.params.items()},
+                "units": dict(fit.units),
+                "dist": dist,
+                "persistence": float(f"{fit.persistence:.6g}"),
+                "unconditional_vol_per_bar": float(f"{fit.unconditional_vol_per_bar:.6g}"),
+                "window_start": str(fit.start),
+                "window_end": str(fit.end),
+                "n_obs": fit.n_obs,
+                "source": source or str(bars.attrs.get("source", "")),
+                "synthetic": bool(bars.attrs.get("synthetic", False)),
+            }
+        out[key] = entry
+    return out
