@@ -201,7 +201,7 @@ class CalibrationPipeline:
         self, symbol: str, as_of: pd.Timestamp, start: pd.Timestamp, n_obs: int, reason: str
     ) -> CalibrationResult:
         entry = self.defaults.get(_instrument_key(symbol), {}).get(self.spec.model)
-        if not entry:
+        if not entry or "params" not in entry:
             raise FitError(
                 f"calibration of {symbol} failed ({reason}) and there are no {self.spec.model} defaults "
                 f"for {_instrument_key(symbol)}",
@@ -275,8 +275,9 @@ def derive_defaults(
     datasets: Mapping[str, pd.DataFrame],
     *,
     models: tuple[str, ...] = ("garch", "gjr", "egarch"),
-    dist: str = "normal",
+    dist: str = "sged",
     source: str = "",
+    max_vol_ratio: float = 10.0,
 ) -> dict[str, Any]:
     """Calibrate each dataset and return the ``model_params.yaml`` structure.
 
@@ -290,17 +291,34 @@ def derive_defaults(
         Innovation law of the default fits.
     source
         Text stored with each entry saying what data produced it.
+    max_vol_ratio
+        A fit whose unconditional volatility exceeds this multiple of the
+        sample standard deviation is near-integrated (persistence within a
+        hair of 1, common on raw one-minute returns with intraday seasonality)
+        and is not used as a default; the entry records why.
     """
     out: dict[str, Any] = {}
     for key, bars in datasets.items():
         entry: dict[str, Any] = {}
         for m in models:
-            fit = fit_garch(bars, ModelSpec(m, dist))  # raises FitError: defaults must come from a good fit
+            try:
+                fit = fit_garch(bars, ModelSpec(m, dist))
+            except FitError as exc:  # defaults come only from fits that pass every check
+                entry[m] = {"failed": str(exc), "source": source or str(bars.attrs.get("source", ""))}
+                continue
+            sample_sd = float(np.std(np.diff(np.log(bars["close"].to_numpy()))))
+            if not fit.unconditional_vol_per_bar <= max_vol_ratio * sample_sd:
+                entry[m] = {
+                    "failed": f"near-integrated: persistence {fit.persistence:.9f}, unconditional vol "
+                    f"{fit.unconditional_vol_per_bar:.3g} per bar vs sample sd {sample_sd:.3g}",
+                    "source": source or str(bars.attrs.get("source", "")),
+                }
+                continue
             entry[m] = {
-                "params": {k: float(f"{v:.6g}") for k, v in fit.params.items()},
+                "params": {k: float(f"{v:.9g}") for k, v in fit.params.items()},
                 "units": dict(fit.units),
                 "dist": dist,
-                "persistence": float(f"{fit.persistence:.6g}"),
+                "persistence": float(f"{fit.persistence:.9g}"),
                 "unconditional_vol_per_bar": float(f"{fit.unconditional_vol_per_bar:.6g}"),
                 "window_start": str(fit.start),
                 "window_end": str(fit.end),
@@ -310,3 +328,29 @@ def derive_defaults(
             }
         out[key] = entry
     return out
+
+
+def write_default_params(path: str | Path, *, extra_files: Mapping[str, str | Path] | None = None) -> dict[str, Any]:
+    """Regenerate ``model_params.yaml``: calibrate the embedded datasets (and any extra files).
+
+    ``ES``/``NQ``/``GC``/``SI`` come from the embedded synthetic 1-minute series
+    (flagged ``synthetic: true``), ``SPX`` from the real S&P 500 daily bars;
+    ``extra_files`` maps further instrument keys to bar files (e.g. real
+    1-minute data) whose calibrations are added with their source.
+    """
+    from volresearch.data import datasets, open_bars, validate_bars
+
+    sources: dict[str, pd.DataFrame] = {
+        key: datasets.load(name) for key, name in
+        (("ES", "es_synthetic"), ("NQ", "nq_synthetic"), ("GC", "gc_synthetic"), ("SI", "si_synthetic"), ("SPX", "sp500"))
+    }
+    for key, file in (extra_files or {}).items():
+        bars = validate_bars(open_bars(file), policy="repair").bars
+        bars.attrs["source"] = Path(file).name
+        sources[key] = bars
+    payload = {
+        "note": "Per-bar log-return units. Regenerate with volresearch.models.calibration.write_default_params.",
+        "defaults": derive_defaults(sources),
+    }
+    Path(path).write_text(yaml.safe_dump(payload, sort_keys=False), encoding="utf-8")
+    return payload

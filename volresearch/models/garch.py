@@ -74,6 +74,8 @@ MEAN_MODELS: Mapping[str, type] = MappingProxyType({"constant": ConstantMean, "z
 
 #: Fewest returns a GARCH fit is attempted on.
 MIN_OBSERVATIONS = 50
+#: Persistence above which a fit is flagged near-integrated (half-life > ~700 bars).
+NEAR_INTEGRATED = 0.999
 
 _ARCH_NAMES = {"alpha[1]": "alpha", "gamma[1]": "gamma", "beta[1]": "beta"}
 _EGARCH_ABS_MEAN = math.sqrt(2.0 / math.pi)
@@ -226,6 +228,11 @@ class Fit:
         return float(p["alpha"] + p["beta"] + p["gamma"] * self.negative_moment)
 
     @property
+    def near_integrated(self) -> bool:
+        """True when persistence exceeds ``NEAR_INTEGRATED`` (0.999)."""
+        return self.persistence > NEAR_INTEGRATED
+
+    @property
     def half_life(self) -> float:
         """Bars for a variance shock to decay by half, ``ln 0.5 / ln persistence``."""
         pers = self.persistence
@@ -244,7 +251,8 @@ class Fit:
         """
         p = self.params
         if self.spec.model == "egarch":
-            return float(math.exp(p["omega"] / (1.0 - p["beta"])))
+            level = p["omega"] / (1.0 - p["beta"])
+            return float(math.exp(level)) if level < 700.0 else math.inf
         pers = self.persistence
         return float(p["omega"] / (1.0 - pers)) if pers < 1.0 else math.inf
 
@@ -352,6 +360,11 @@ class Fit:
             f"{self.unconditional_vol_annualised:.4f} annualised ({self.periods_per_year:g} bars/year)",
             f"next-bar vol: {math.sqrt(self.next_variance):.6g} per bar",
         ]
+        if self.near_integrated:
+            lines.append(
+                f"warning: persistence {self.persistence:.6f} > {NEAR_INTEGRATED}: near-integrated; long-horizon "
+                "variance forecasts and the unconditional level are unreliable"
+            )
         lb = self.diagnostics.get("ljung_box", {})
         if lb:
             lines.append(
@@ -389,6 +402,7 @@ class Fit:
             "scale": self.scale,
             "converged": self.converged,
             "persistence": self.persistence,
+            "near_integrated": self.near_integrated,
             "half_life": _json_float(self.half_life),
             "unconditional_vol_per_bar": _json_float(self.unconditional_vol_per_bar),
             "unconditional_vol_annualised": _json_float(self.unconditional_vol_annualised),

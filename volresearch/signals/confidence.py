@@ -1,0 +1,790 @@
+"""Confidence levels from the dispersion of a forecast, with decision flags.
+
+The narrower the forecast distribution relative to the price, the more the
+simulated paths agree and the more a signal can be trusted.  The relative
+dispersion ``rel = std / current_price`` of the horizon prices is compared
+with four per-instrument thresholds ``very_high <= high <= moderate <= low``:
+
+====================================  ============
+``rel <= very_high``                  very_high
+``very_high < rel <= high``           high
+``high < rel <= moderate``            moderate
+``moderate < rel <= low``             low
+``rel > low``                         very_low
+====================================  ============
+
+The thresholds shipped in ``volresearch/config/thresholds.yaml`` are relative
+standard deviations of the price at the **24-hour (1440-minute) horizon**.
+Applied at another horizon ``h`` (minutes) they are used unchanged unless the
+calculator is built with ``horizon_scaling="sqrt"``, which multiplies every
+threshold by ``sqrt(h / 1440)`` (the random-walk growth of dispersion).
+
+Thresholds can be re-derived from backtests with :func:`calibrate_thresholds`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from numpy.typing import ArrayLike
+
+from volresearch.errors import ConfigError, DataError
+from volresearch.signals.zones import (
+    BIAS_THRESHOLD,
+    Bias,
+    HasAt,
+    directional_bias,
+    horizon_sample,
+    weighted_moments,
+)
+
+__all__ = [
+    "ConfidenceLevel",
+    "LevelThresholds",
+    "ThresholdsFile",
+    "ConfidenceAssessment",
+    "ConfidenceCalculator",
+    "calibrate_thresholds",
+    "load_thresholds",
+    "default_thresholds_path",
+    "REFERENCE_HORIZON_MINUTES",
+    "DEFAULT_TARGET_HIT_RATES",
+]
+
+#: Horizon (minutes) the shipped thresholds refer to.
+REFERENCE_HORIZON_MINUTES = 1440.0
+
+#: Hit rates that define each level in :func:`calibrate_thresholds`.
+DEFAULT_TARGET_HIT_RATES: Mapping[str, float] = MappingProxyType(
+    {"very_high": 0.80, "high": 0.70, "moderate": 0.60, "low": 0.50}
+)
+
+_THRESHOLD_KEYS = ("very_high", "high", "moderate", "low")
+HorizonScaling = Literal["none", "sqrt"]
+PositionSide = Literal["long", "short"]
+
+
+class ConfidenceLevel(Enum):
+    """Discrete confidence levels, ordered ``VERY_LOW < ... < VERY_HIGH``."""
+
+    VERY_LOW = "very_low"
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    VERY_HIGH = "very_high"
+
+    @property
+    def rank(self) -> int:
+        """0 for ``VERY_LOW`` up to 4 for ``VERY_HIGH``."""
+        return _RANK[self]
+
+    @classmethod
+    def parse(cls, value: ConfidenceLevel | str) -> ConfidenceLevel:
+        """The level named by ``value`` (e.g. ``"high"``), or ``value`` itself."""
+        if isinstance(value, ConfidenceLevel):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            names = ", ".join(m.value for m in cls)
+            raise ValueError(f"unknown confidence level {value!r} (expected one of {names})") from None
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, ConfidenceLevel):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, ConfidenceLevel):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, ConfidenceLevel):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, ConfidenceLevel):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+_RANK = {lv: i for i, lv in enumerate(ConfidenceLevel)}
+
+
+@dataclass(frozen=True)
+class LevelThresholds:
+    """Upper bounds of relative std (std / price, dimensionless) for each level.
+
+    Must satisfy ``0 <= very_high <= high <= moderate <= low`` (equal
+    thresholds leave a level empty).  See the module docstring for the exact
+    boundary rule implemented by :meth:`classify`.
+    """
+
+    very_high: float
+    high: float
+    moderate: float
+    low: float
+
+    def __post_init__(self) -> None:
+        vals = self.as_tuple()
+        for key, v in zip(_THRESHOLD_KEYS, vals, strict=True):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"threshold {key!r} must be a finite number >= 0, got {v!r}")
+        if any(a > b for a, b in zip(vals[:-1], vals[1:], strict=True)):
+            raise ValueError(
+                "thresholds must be non-decreasing very_high <= high <= moderate <= low, "
+                f"got {dict(zip(_THRESHOLD_KEYS, vals, strict=True))}"
+            )
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        """``(very_high, high, moderate, low)``."""
+        return (self.very_high, self.high, self.moderate, self.low)
+
+    def scaled(self, factor: float) -> LevelThresholds:
+        """Every threshold multiplied by ``factor`` (> 0)."""
+        if not (math.isfinite(factor) and factor > 0):
+            raise ValueError(f"scale factor must be finite and positive, got {factor!r}")
+        return LevelThresholds(*(factor * v for v in self.as_tuple()))
+
+    def classify(self, rel_std: float) -> ConfidenceLevel:
+        """Level of a relative std: the first threshold it does not exceed.
+
+        ``rel <= very_high`` -> VERY_HIGH; ``<= high`` -> HIGH;
+        ``<= moderate`` -> MODERATE; ``<= low`` -> LOW; otherwise VERY_LOW.
+        """
+        r = float(rel_std)
+        if math.isnan(r) or r < 0:
+            raise DataError(f"relative std must be >= 0, got {rel_std!r}")
+        if r <= self.very_high:
+            return ConfidenceLevel.VERY_HIGH
+        if r <= self.high:
+            return ConfidenceLevel.HIGH
+        if r <= self.moderate:
+            return ConfidenceLevel.MODERATE
+        if r <= self.low:
+            return ConfidenceLevel.LOW
+        return ConfidenceLevel.VERY_LOW
+
+    def to_dict(self) -> dict[str, float]:
+        """``{"very_high": ..., "high": ..., "moderate": ..., "low": ...}``."""
+        return dict(zip(_THRESHOLD_KEYS, self.as_tuple(), strict=True))
+
+
+# ---------------------------------------------------------------------------
+# Configuration file
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThresholdsFile:
+    """Validated contents of a ``thresholds.yaml`` file.
+
+    Attributes
+    ----------
+    source
+        Path (or name) of the file read.
+    reference_horizon_minutes
+        Horizon the confidence thresholds refer to (minutes).
+    horizon_scaling
+        ``"none"`` (thresholds used as they are at every horizon) or
+        ``"sqrt"`` (scaled by ``sqrt(h / reference)``).
+    instruments
+        Instrument symbol -> :class:`LevelThresholds`; always has ``default``.
+    min_entry_confidence, min_adjust_confidence, exit_confidence
+        Decision gates from the ``position_management`` section.
+    position_management
+        The whole ``position_management`` section as read (validated by
+        :meth:`volresearch.signals.positions.PositionConfig.from_thresholds`).
+    particle_filter
+        The ``particle_filter`` section: ``n_particles`` (int >= 1) and
+        ``resample_threshold`` (ESS fraction in (0, 1]).
+    """
+
+    source: str
+    reference_horizon_minutes: float
+    horizon_scaling: HorizonScaling
+    instruments: Mapping[str, LevelThresholds]
+    min_entry_confidence: ConfidenceLevel
+    min_adjust_confidence: ConfidenceLevel
+    exit_confidence: ConfidenceLevel
+    position_management: Mapping[str, Any]
+    particle_filter: Mapping[str, Any]
+
+
+def default_thresholds_path() -> Path:
+    """Location of the packaged ``thresholds.yaml``."""
+    try:
+        res = resources.files("volresearch.config") / "thresholds.yaml"
+        path = Path(str(res))
+        if path.is_file():
+            return path
+    except (ModuleNotFoundError, TypeError, ValueError):
+        pass
+    return Path(__file__).resolve().parents[1] / "config" / "thresholds.yaml"
+
+
+def _cfg_error(source: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: key '{key}': {message}")
+
+
+def _section(data: Mapping[str, Any], key: str, source: str, prefix: str = "") -> Mapping[str, Any]:
+    full = f"{prefix}{key}"
+    if key not in data:
+        raise _cfg_error(source, full, "missing")
+    value = data[key]
+    if not isinstance(value, Mapping):
+        raise _cfg_error(source, full, f"must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _number(value: Any, source: str, key: str, *, minimum: float = 0.0, strict: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < minimum or (strict and value == minimum):
+        cmp = ">" if strict else ">="
+        raise _cfg_error(source, key, f"must be a finite number {cmp} {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _level(value: Any, source: str, key: str) -> ConfidenceLevel:
+    try:
+        return ConfidenceLevel.parse(value)
+    except ValueError as exc:
+        raise _cfg_error(source, key, str(exc)) from None
+
+
+def _parse_thresholds(entry: Any, source: str, key: str) -> LevelThresholds:
+    if not isinstance(entry, Mapping):
+        raise _cfg_error(source, key, f"must be a mapping of levels, got {type(entry).__name__}")
+    extra = sorted(set(map(str, entry)) - set(_THRESHOLD_KEYS))
+    if extra:
+        expected = ", ".join(_THRESHOLD_KEYS)
+        raise _cfg_error(source, f"{key}.{extra[0]}", f"unknown level (expected {expected})")
+    vals = []
+    for lv in _THRESHOLD_KEYS:
+        if lv not in entry:
+            raise _cfg_error(source, f"{key}.{lv}", "missing")
+        vals.append(_number(entry[lv], source, f"{key}.{lv}"))
+    try:
+        return LevelThresholds(*vals)
+    except ValueError as exc:
+        raise _cfg_error(source, key, str(exc)) from None
+
+
+def parse_thresholds_mapping(data: Any, source: str = "<mapping>") -> ThresholdsFile:
+    """Validate an already-parsed thresholds document (see :func:`load_thresholds`)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: the document must be a mapping, got {type(data).__name__}")
+    conf = _section(data, "confidence", source)
+    ref = _number(
+        conf.get("reference_horizon_minutes", REFERENCE_HORIZON_MINUTES),
+        source,
+        "confidence.reference_horizon_minutes",
+        strict=True,
+    )
+    scaling = conf.get("horizon_scaling", "none")
+    if scaling not in ("none", "sqrt"):
+        raise _cfg_error(source, "confidence.horizon_scaling", f"must be 'none' or 'sqrt', got {scaling!r}")
+    inst_raw = _section(conf, "instruments", source, "confidence.")
+    if "default" not in inst_raw:
+        raise _cfg_error(source, "confidence.instruments.default", "missing")
+    instruments = {
+        str(name): _parse_thresholds(entry, source, f"confidence.instruments.{name}")
+        for name, entry in inst_raw.items()
+    }
+    pm = _section(data, "position_management", source)
+    gates = {}
+    for key, default in (
+        ("min_entry_confidence", "high"),
+        ("min_adjust_confidence", "moderate"),
+        ("exit_confidence", "low"),
+    ):
+        gates[key] = _level(pm.get(key, default), source, f"position_management.{key}")
+    pf = _section(data, "particle_filter", source)
+    n_particles = pf.get("n_particles", 10000)
+    if isinstance(n_particles, bool) or not isinstance(n_particles, int) or n_particles < 1:
+        raise _cfg_error(
+            source, "particle_filter.n_particles", f"must be an integer >= 1, got {n_particles!r}"
+        )
+    resample = _number(
+        pf.get("resample_threshold", 0.5), source, "particle_filter.resample_threshold", strict=True
+    )
+    if resample > 1:
+        raise _cfg_error(
+            source, "particle_filter.resample_threshold", f"must lie in (0, 1], got {resample!r}"
+        )
+    return ThresholdsFile(
+        source=source,
+        reference_horizon_minutes=ref,
+        horizon_scaling=scaling,
+        instruments=MappingProxyType(instruments),
+        min_entry_confidence=gates["min_entry_confidence"],
+        min_adjust_confidence=gates["min_adjust_confidence"],
+        exit_confidence=gates["exit_confidence"],
+        position_management=MappingProxyType(dict(pm)),
+        particle_filter=MappingProxyType(
+            {**dict(pf), "n_particles": n_particles, "resample_threshold": resample}
+        ),
+    )
+
+
+def load_thresholds(path: str | Path | None = None) -> ThresholdsFile:
+    """Read and validate a thresholds YAML file.
+
+    Parameters
+    ----------
+    path
+        File to read; ``None`` for the packaged ``thresholds.yaml``.
+
+    Returns
+    -------
+    ThresholdsFile
+
+    Raises
+    ------
+    ConfigError
+        When the file cannot be read, is not valid YAML, or a key is missing
+        or invalid; the message names the file and the dotted key.
+    """
+    p = default_thresholds_path() if path is None else Path(path)
+    source = str(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read thresholds file: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
+    return parse_thresholds_mapping(data, source)
+
+
+# ---------------------------------------------------------------------------
+# Assessment
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfidenceAssessment:
+    """Confidence level of one forecast and the decisions it allows.
+
+    Attributes
+    ----------
+    instrument
+        Instrument asked for.
+    thresholds_key
+        Entry of the configuration actually used (``instrument`` or
+        ``"default"``).
+    used_default
+        ``True`` when the instrument was unknown and ``default`` was used.
+    current_price, mean, std
+        Price units.
+    rel_std
+        ``std / current_price`` (dimensionless).
+    level
+        Confidence level (see the module docstring for the boundary rule).
+    thresholds
+        Thresholds applied, after any horizon scaling (relative std).
+    horizon
+        Horizon assessed (minutes); the reference horizon when not given.
+    reference_horizon
+        Horizon the configured thresholds refer to (minutes).
+    horizon_scale
+        Factor applied to the configured thresholds (1 without scaling).
+    bias, bias_score
+        Directional bias of the same sample (see
+        :func:`volresearch.signals.zones.directional_bias`).
+    position_side
+        Side of the open position considered, or ``None``.
+    can_enter
+        ``level >= min_entry_confidence``.
+    can_adjust
+        ``level >= min_adjust_confidence``.
+    should_exit
+        ``level <= exit_confidence``, or the bias points against the open
+        position (bearish for a long, bullish for a short).
+    exit_reasons
+        Why ``should_exit`` is set (empty when it is not).
+    min_entry_confidence, min_adjust_confidence, exit_confidence
+        Gates applied.
+    """
+
+    instrument: str
+    thresholds_key: str
+    used_default: bool
+    current_price: float
+    mean: float
+    std: float
+    rel_std: float
+    level: ConfidenceLevel
+    thresholds: LevelThresholds
+    horizon: float
+    reference_horizon: float
+    horizon_scale: float
+    bias: Bias
+    bias_score: float
+    position_side: PositionSide | None
+    can_enter: bool
+    can_adjust: bool
+    should_exit: bool
+    exit_reasons: tuple[str, ...]
+    min_entry_confidence: ConfidenceLevel
+    min_adjust_confidence: ConfidenceLevel
+    exit_confidence: ConfidenceLevel
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary (levels as their string values)."""
+        return {
+            "instrument": self.instrument,
+            "thresholds_key": self.thresholds_key,
+            "used_default": self.used_default,
+            "current_price": self.current_price,
+            "mean": self.mean,
+            "std": self.std,
+            "rel_std": self.rel_std,
+            "level": self.level.value,
+            "thresholds": self.thresholds.to_dict(),
+            "horizon": self.horizon,
+            "reference_horizon": self.reference_horizon,
+            "horizon_scale": self.horizon_scale,
+            "bias": self.bias,
+            "bias_score": self.bias_score if math.isfinite(self.bias_score) else None,
+            "position_side": self.position_side,
+            "can_enter": self.can_enter,
+            "can_adjust": self.can_adjust,
+            "should_exit": self.should_exit,
+            "exit_reasons": list(self.exit_reasons),
+            "min_entry_confidence": self.min_entry_confidence.value,
+            "min_adjust_confidence": self.min_adjust_confidence.value,
+            "exit_confidence": self.exit_confidence.value,
+        }
+
+    def summary(self) -> str:
+        """A few lines: level, dispersion, thresholds and flags."""
+        src = f"{self.thresholds_key} thresholds" + (" (fallback)" if self.used_default else "")
+        t = self.thresholds
+        flags = [f for f, on in (("enter", self.can_enter), ("adjust", self.can_adjust)) if on]
+        lines = [
+            f"{self.instrument}: confidence {self.level.value} at {self.horizon:g} min "
+            f"(rel std {self.rel_std:.4%}, {src}, scale {self.horizon_scale:.3f})",
+            f"  thresholds: very_high <= {t.very_high:.4%} < high <= {t.high:.4%} < "
+            f"moderate <= {t.moderate:.4%} < low <= {t.low:.4%} < very_low",
+            f"  bias {self.bias} (score {self.bias_score:+.3f}); allowed: "
+            f"{', '.join(flags) if flags else 'nothing'}",
+        ]
+        if self.should_exit:
+            lines.append(f"  exit: {'; '.join(self.exit_reasons)}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ConfidenceCalculator:
+    """Classify forecasts into confidence levels with per-instrument thresholds.
+
+    Build it with :meth:`from_yaml` (the packaged file by default) or directly
+    from a mapping of :class:`LevelThresholds`, which must contain a
+    ``"default"`` entry used for unknown instruments.
+
+    Parameters
+    ----------
+    instruments
+        Symbol -> thresholds (relative std at ``reference_horizon_minutes``).
+    reference_horizon_minutes
+        Horizon the thresholds refer to (minutes; 1440 for the shipped file).
+    horizon_scaling
+        ``"none"``: thresholds are used unchanged at any horizon.
+        ``"sqrt"``: at horizon ``h`` they are multiplied by
+        ``sqrt(h / reference_horizon_minutes)``.
+    min_entry_confidence, min_adjust_confidence, exit_confidence
+        Gates for ``can_enter``, ``can_adjust`` and ``should_exit``.
+    bias_threshold
+        Bias score magnitude for a directional bias (std units).
+    source
+        Where the thresholds came from (reported only).
+    """
+
+    instruments: Mapping[str, LevelThresholds]
+    reference_horizon_minutes: float = REFERENCE_HORIZON_MINUTES
+    horizon_scaling: HorizonScaling = "none"
+    min_entry_confidence: ConfidenceLevel = ConfidenceLevel.HIGH
+    min_adjust_confidence: ConfidenceLevel = ConfidenceLevel.MODERATE
+    exit_confidence: ConfidenceLevel = ConfidenceLevel.LOW
+    bias_threshold: float = BIAS_THRESHOLD
+    source: str = field(default="<memory>", compare=False)
+
+    def __post_init__(self) -> None:
+        inst = dict(self.instruments)
+        if "default" not in inst:
+            raise ValueError("instruments must contain a 'default' entry")
+        for name, th in inst.items():
+            if not isinstance(th, LevelThresholds):
+                raise TypeError(f"thresholds for {name!r} must be LevelThresholds, got {type(th).__name__}")
+        object.__setattr__(self, "instruments", MappingProxyType(inst))
+        if self.horizon_scaling not in ("none", "sqrt"):
+            raise ValueError(f"horizon_scaling must be 'none' or 'sqrt', got {self.horizon_scaling!r}")
+        if not (math.isfinite(self.reference_horizon_minutes) and self.reference_horizon_minutes > 0):
+            raise ValueError("reference_horizon_minutes must be finite and positive")
+        for name in ("min_entry_confidence", "min_adjust_confidence", "exit_confidence"):
+            object.__setattr__(self, name, ConfidenceLevel.parse(getattr(self, name)))
+
+    @classmethod
+    def from_yaml(
+        cls, path: str | Path | None = None, *, horizon_scaling: HorizonScaling | None = None
+    ) -> ConfidenceCalculator:
+        """Calculator from a thresholds YAML file (``None``: the packaged one).
+
+        ``horizon_scaling`` overrides the file's ``confidence.horizon_scaling``.
+        Raises :class:`~volresearch.errors.ConfigError` naming the file and key
+        for a malformed file.
+        """
+        return cls.from_thresholds(load_thresholds(path), horizon_scaling=horizon_scaling)
+
+    @classmethod
+    def from_thresholds(
+        cls, cfg: ThresholdsFile, *, horizon_scaling: HorizonScaling | None = None
+    ) -> ConfidenceCalculator:
+        """Calculator from an already loaded :class:`ThresholdsFile`."""
+        return cls(
+            instruments=cfg.instruments,
+            reference_horizon_minutes=cfg.reference_horizon_minutes,
+            horizon_scaling=cfg.horizon_scaling if horizon_scaling is None else horizon_scaling,
+            min_entry_confidence=cfg.min_entry_confidence,
+            min_adjust_confidence=cfg.min_adjust_confidence,
+            exit_confidence=cfg.exit_confidence,
+            source=cfg.source,
+        )
+
+    def with_thresholds(
+        self, instrument: str, thresholds: LevelThresholds | Mapping[str, float]
+    ) -> ConfidenceCalculator:
+        """A copy with ``instrument``'s thresholds replaced (e.g. calibrated ones)."""
+        th = thresholds if isinstance(thresholds, LevelThresholds) else LevelThresholds(**thresholds)
+        return replace(self, instruments={**self.instruments, instrument: th})
+
+    def thresholds_for(
+        self, instrument: str, horizon: float | None = None
+    ) -> tuple[LevelThresholds, str, float]:
+        """Thresholds applied to ``instrument`` at ``horizon`` (minutes).
+
+        Returns
+        -------
+        thresholds, key, scale
+            The (scaled) thresholds, the configuration entry used
+            (``instrument`` or ``"default"``) and the scale factor applied.
+        """
+        key = instrument if instrument in self.instruments else "default"
+        base = self.instruments[key]
+        h = self.reference_horizon_minutes if horizon is None else float(horizon)
+        if not (math.isfinite(h) and h > 0):
+            raise ValueError(f"horizon must be positive minutes, got {horizon!r}")
+        scale = math.sqrt(h / self.reference_horizon_minutes) if self.horizon_scaling == "sqrt" else 1.0
+        return (base if scale == 1.0 else base.scaled(scale)), key, scale
+
+    def classify(self, rel_std: float, *, instrument: str, horizon: float | None = None) -> ConfidenceLevel:
+        """Confidence level of a relative std for ``instrument`` at ``horizon``."""
+        th, _, _ = self.thresholds_for(instrument, horizon)
+        return th.classify(rel_std)
+
+    def assess(
+        self,
+        paths_or_prices: ArrayLike | HasAt,
+        current_price: float,
+        *,
+        instrument: str,
+        horizon: float | None = None,
+        weights: ArrayLike | None = None,
+        step: int | None = None,
+        position_side: PositionSide | None = None,
+    ) -> ConfidenceAssessment:
+        """Assess the confidence of a forecast sample at one horizon.
+
+        Parameters
+        ----------
+        paths_or_prices
+            Path prices at the horizon (price units), or an object with
+            ``at(step)`` and optional ``weights``.
+        current_price
+            Current price (price units, > 0).
+        instrument
+            Symbol; unknown symbols use the ``default`` thresholds (reported in
+            ``used_default``).
+        horizon
+            Horizon in minutes (``None``: the reference horizon).  Matters for
+            the thresholds only with ``horizon_scaling="sqrt"``.
+        weights
+            Weight per path (``None``: equal, or the paths object's weights).
+        step
+            Step for ``paths_or_prices.at``; by default the horizon (or the
+            reference horizon) converted to steps with the object's
+            ``bar_seconds`` (one-minute steps without it).
+        position_side
+            ``"long"`` or ``"short"`` when a position is open: a bias against
+            it sets ``should_exit``.
+
+        Returns
+        -------
+        ConfidenceAssessment
+        """
+        price = float(current_price)
+        if not (math.isfinite(price) and price > 0):
+            raise DataError(f"current price must be finite and positive, got {current_price!r}")
+        if position_side not in (None, "long", "short"):
+            raise ValueError(f"position_side must be 'long', 'short' or None, got {position_side!r}")
+        h_min = self.reference_horizon_minutes if horizon is None else horizon
+        x, w = horizon_sample(paths_or_prices, step=step, weights=weights, horizon_minutes=h_min)
+        mean, std, skew, _ = weighted_moments(x, w)
+        th, key, scale = self.thresholds_for(instrument, horizon)
+        rel = std / price
+        level = th.classify(rel)
+        if std > 0:
+            bias, score, _ = directional_bias(mean, std, skew, price, threshold=self.bias_threshold)
+        else:
+            bias = "bullish" if mean > price else "bearish" if mean < price else "neutral"
+            score = math.copysign(math.inf, mean - price) if mean != price else 0.0
+        reasons = []
+        if level <= self.exit_confidence:
+            reasons.append(f"confidence {level.value} at or below {self.exit_confidence.value}")
+        against = {"long": "bearish", "short": "bullish"}
+        if position_side is not None and bias == against[position_side]:
+            reasons.append(f"bias {bias} against the open {position_side} position")
+        return ConfidenceAssessment(
+            instrument=instrument,
+            thresholds_key=key,
+            used_default=key != instrument,
+            current_price=price,
+            mean=mean,
+            std=std,
+            rel_std=rel,
+            level=level,
+            thresholds=th,
+            horizon=self.reference_horizon_minutes if horizon is None else float(horizon),
+            reference_horizon=self.reference_horizon_minutes,
+            horizon_scale=scale,
+            bias=bias,
+            bias_score=float(score),
+            position_side=position_side,
+            can_enter=level >= self.min_entry_confidence,
+            can_adjust=level >= self.min_adjust_confidence,
+            should_exit=bool(reasons),
+            exit_reasons=tuple(reasons),
+            min_entry_confidence=self.min_entry_confidence,
+            min_adjust_confidence=self.min_adjust_confidence,
+            exit_confidence=self.exit_confidence,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Calibration
+# ---------------------------------------------------------------------------
+
+
+def _isotonic_decreasing(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted least-squares non-increasing fit (pool adjacent violators)."""
+    means: list[float] = []
+    weights: list[float] = []
+    counts: list[int] = []
+    for yi, wi in zip(y, w, strict=True):
+        means.append(float(yi))
+        weights.append(float(wi))
+        counts.append(1)
+        while len(means) > 1 and means[-2] < means[-1]:
+            m2, w2, c2 = means.pop(), weights.pop(), counts.pop()
+            m1, w1, c1 = means.pop(), weights.pop(), counts.pop()
+            wt = w1 + w2
+            means.append((m1 * w1 + m2 * w2) / wt)
+            weights.append(wt)
+            counts.append(c1 + c2)
+    return np.repeat(np.asarray(means), np.asarray(counts))
+
+
+def calibrate_thresholds(
+    stds: ArrayLike,
+    outcomes: ArrayLike,
+    *,
+    target_hit_rates: Mapping[str, float] = DEFAULT_TARGET_HIT_RATES,
+) -> dict[str, float]:
+    """Derive confidence thresholds from backtest outcomes.
+
+    Method: the hit rate is modelled as a non-increasing function of relative
+    std (wider forecasts should not be right more often).  The past
+    forecasts are grouped by distinct relative std, and a weighted isotonic
+    (pool-adjacent-violators) regression of the outcomes on relative std
+    gives the estimated hit rate ``H(s)``, a non-increasing step function.
+    The threshold of a level with target ``t`` is the largest observed
+    relative std at which ``H(s) >= t``: beyond it the estimated hit rate
+    drops below the target.  If even the smallest relative std misses the
+    target the threshold is 0 (the level is then reached only by a forecast
+    with zero dispersion); if every forecast meets it, the threshold is the
+    largest relative std observed (no extrapolation).
+
+    Because ``H`` is non-increasing and the targets are non-increasing from
+    ``very_high`` to ``low``, the thresholds are non-decreasing by
+    construction.
+
+    Parameters
+    ----------
+    stds
+        Relative std (std / price, dimensionless) of each past forecast.
+    outcomes
+        Whether each forecast was right: booleans or hit fractions in [0, 1]
+        (e.g. realised price within a tolerance of the forecast, or the
+        direction called correctly).
+    target_hit_rates
+        Level -> required hit rate, for the keys ``very_high``, ``high``,
+        ``moderate`` and ``low``, non-increasing in that order.
+
+    Returns
+    -------
+    dict
+        ``{"very_high": ..., "high": ..., "moderate": ..., "low": ...}``
+        (relative std), usable as a ``thresholds.yaml`` entry or in
+        :class:`LevelThresholds`.
+
+    Raises
+    ------
+    DataError
+        For mismatched, non-finite or out-of-range inputs, or fewer than 2
+        forecasts.
+    ValueError
+        For missing levels or targets not in [0, 1] or not non-increasing.
+    """
+    s = np.asarray(stds, dtype=np.float64).ravel()
+    y = np.asarray(outcomes, dtype=np.float64).ravel()
+    if s.shape != y.shape:
+        raise DataError(f"stds and outcomes differ in length: {s.size} vs {y.size}")
+    if s.size < 2:
+        raise DataError(f"need at least 2 past forecasts, got {s.size}")
+    bad = np.flatnonzero(~np.isfinite(s) | (s < 0))
+    if bad.size:
+        raise DataError("relative stds must be finite and >= 0", row=bad.tolist())
+    bad = np.flatnonzero(~np.isfinite(y) | (y < 0) | (y > 1))
+    if bad.size:
+        raise DataError("outcomes must be booleans or fractions in [0, 1]", row=bad.tolist())
+    missing = [k for k in _THRESHOLD_KEYS if k not in target_hit_rates]
+    if missing:
+        raise ValueError(f"target_hit_rates lacks {missing}")
+    targets = [float(target_hit_rates[k]) for k in _THRESHOLD_KEYS]
+    if any(not 0 <= t <= 1 for t in targets):
+        raise ValueError(f"target hit rates must lie in [0, 1], got {targets}")
+    if any(a < b for a, b in zip(targets[:-1], targets[1:], strict=True)):
+        raise ValueError(f"target hit rates must be non-increasing from very_high to low, got {targets}")
+
+    uniq, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=y, minlength=uniq.size)
+    fitted = _isotonic_decreasing(sums / counts, counts.astype(np.float64))
+    out: dict[str, float] = {}
+    for key, t in zip(_THRESHOLD_KEYS, targets, strict=True):
+        # Small tolerance: pooled means of exact fractions carry rounding error.
+        ok = np.flatnonzero(fitted >= t - 1e-12)
+        out[key] = float(uniq[ok[-1]]) if ok.size else 0.0
+    return out
