@@ -120,6 +120,10 @@ class CalibrationPipeline:
         Fewest returns a calibration is attempted on.
     timezone
         Time zone in which "daily" and "weekly" boundaries are drawn.
+    session_offset
+        Added to local time before taking the date, so that an evening session
+        belongs to the next trading date (futures open at 18:00 New York time:
+        ``6h`` maps it to midnight).  Equity hours are unaffected.
     """
 
     def __init__(
@@ -132,6 +136,7 @@ class CalibrationPipeline:
         defaults: Mapping[str, Any] | None = None,
         min_observations: int = 100,
         timezone: str = "America/New_York",
+        session_offset: str | pd.Timedelta = "6h",
     ) -> None:
         if frequency not in ("daily", "weekly", "on_demand"):
             raise ConfigError(f"frequency must be daily, weekly or on_demand, not {frequency!r}")
@@ -142,11 +147,12 @@ class CalibrationPipeline:
         self.defaults = dict(defaults) if defaults is not None else load_default_params().get("defaults", {})
         self.min_observations = int(min_observations)
         self.timezone = timezone
+        self.session_offset = pd.Timedelta(session_offset)
         self._history: dict[str, list[CalibrationResult]] = {}
 
     # ----------------------------------------------------------------- schedule
     def _period(self, ts: pd.Timestamp) -> tuple[int, ...]:
-        local = ts.tz_convert(self.timezone) if ts.tzinfo is not None else ts
+        local = (ts.tz_convert(self.timezone) if ts.tzinfo is not None else ts) + self.session_offset
         if self.frequency == "weekly":
             iso = local.isocalendar()
             return (iso[0], iso[1])
@@ -235,14 +241,14 @@ class CalibrationPipeline:
     def run(self, symbol: str, bars: pd.DataFrame) -> list[CalibrationResult]:
         """Walk through ``bars`` and calibrate wherever the schedule says so.
 
-        With ``daily``/``weekly`` the first bar of each new period triggers a
+        With ``daily``/``weekly`` the first bar of each new trading date/week triggers a
         calibration on the window ending at the previous bar (no look-ahead);
         ``on_demand`` calibrates once, at the end.
         """
         if self.frequency == "on_demand":
             return [self.calibrate(symbol, bars)]
         idx = bars.index
-        local = idx.tz_convert(self.timezone) if idx.tz is not None else idx
+        local = (idx.tz_convert(self.timezone) if idx.tz is not None else idx) + self.session_offset
         if self.frequency == "weekly":
             iso = local.isocalendar()
             period = iso["year"].to_numpy() * 100 + iso["week"].to_numpy()
