@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from volresearch.errors import VolresearchError
 
-COMMANDS: tuple[str, ...] = ("data", "fit", "simulate", "validate", "report")
+COMMANDS: tuple[str, ...] = ("demo", "data", "fit", "simulate", "validate", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
