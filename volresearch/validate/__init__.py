@@ -1,0 +1,101 @@
+"""Validation: stylized facts of returns and calibration of ensemble forecasts.
+
+* :mod:`~volresearch.validate.stylized`: the stylized-facts checklist of a
+  return series (fat tails, clustering, leverage, unit roots) and a side-by-side
+  comparison of real and simulated returns.
+* :mod:`~volresearch.validate.calibration`: PIT, interval coverage
+  (Kupiec/Christoffersen), VaR/ES backtests, CRPS, variance-forecast losses and
+  the Diebold-Mariano test; :func:`calibration_report` per forecast window.
+* :mod:`~volresearch.validate.baselines`: random-walk baselines (historical and
+  EWMA volatility) scored in closed form or as ensembles.
+"""
+
+from __future__ import annotations
+
+from volresearch.validate.baselines import (
+    VOLATILITY_ESTIMATORS,
+    GaussianForecast,
+    cumulative_returns,
+    ewma_volatility,
+    historical_volatility,
+    random_walk_forecast,
+)
+from volresearch.validate.calibration import (
+    DEFAULT_LEVELS,
+    CalibrationReport,
+    DMTest,
+    LRTest,
+    PITUniformity,
+    acerbi_szekely_z2,
+    anderson_darling_uniform,
+    calibration_report,
+    christoffersen_conditional_coverage,
+    christoffersen_independence,
+    coverage_table,
+    crps_ensemble,
+    crps_normal,
+    crps_skill,
+    diebold_mariano,
+    ensemble_quantiles,
+    ensemble_var_es,
+    interval_coverage,
+    interval_hits,
+    kupiec_pof,
+    mean_crps,
+    mse_var,
+    pit,
+    pit_uniformity,
+    qlike,
+    var_backtest,
+)
+from volresearch.validate.stylized import (
+    acf_table,
+    compare_stylized_facts,
+    hill_estimator,
+    hill_k,
+    returns_from_paths,
+    significant_lags,
+    stylized_facts,
+)
+
+__all__ = [
+    "DEFAULT_LEVELS",
+    "VOLATILITY_ESTIMATORS",
+    "CalibrationReport",
+    "DMTest",
+    "GaussianForecast",
+    "LRTest",
+    "PITUniformity",
+    "acerbi_szekely_z2",
+    "acf_table",
+    "anderson_darling_uniform",
+    "calibration_report",
+    "christoffersen_conditional_coverage",
+    "christoffersen_independence",
+    "compare_stylized_facts",
+    "coverage_table",
+    "crps_ensemble",
+    "crps_normal",
+    "crps_skill",
+    "cumulative_returns",
+    "diebold_mariano",
+    "ensemble_quantiles",
+    "ensemble_var_es",
+    "ewma_volatility",
+    "hill_estimator",
+    "hill_k",
+    "historical_volatility",
+    "interval_coverage",
+    "interval_hits",
+    "kupiec_pof",
+    "mean_crps",
+    "mse_var",
+    "pit",
+    "pit_uniformity",
+    "qlike",
+    "random_walk_forecast",
+    "returns_from_paths",
+    "significant_lags",
+    "stylized_facts",
+    "var_backtest",
+]
