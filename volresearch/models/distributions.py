@@ -105,3 +105,27 @@ def negative_second_moment(name: str, params: Mapping[str, float]) -> float:
         return 0.5
     values = np.array([float(params[p]) for p in info.parameter_names], dtype=float)
     return float(info.factory().partial_moment(2, 0.0, values))
+
+
+#: How a law maps under z -> -z: symmetric laws to themselves, skewed ones flip their skew parameter.
+_MIRROR: Mapping[str, Callable[[dict[str, float]], dict[str, float]]] = {
+    "normal": lambda p: p,
+    "t": lambda p: p,
+    "ged": lambda p: p,
+    "skewt": lambda p: {**p, "lambda": -p["lambda"]},
+    "sged": lambda p: {**p, "xi": 1.0 / p["xi"]},
+}
+
+
+def isf_function(name: str, params: Mapping[str, float]) -> Callable[[np.ndarray], np.ndarray]:
+    """Inverse survival function ``F^{-1}(1 - v)`` computed without cancellation.
+
+    Uses the mirror law: if ``z`` has parameters ``p`` then ``-z`` has
+    ``mirror(p)`` (Hansen's skew-t flips ``lambda``; the Fernandez-Steel
+    skewed GED maps ``xi`` to ``1/xi``), so ``isf(v) = -ppf_mirror(v)``,
+    accurate for tiny ``v`` where ``ppf(1 - v)`` is not.
+    """
+    info = get_distribution(name)
+    mirrored = _MIRROR[name]({k: float(params[k]) for k in info.parameter_names})
+    ppf = ppf_function(name, mirrored)
+    return lambda v: -ppf(v)

@@ -324,6 +324,23 @@ class Fit:
             log_s2 = p["omega"] + p["alpha"] * (np.abs(z) - _EGARCH_ABS_MEAN) + p["gamma"] * z + p["beta"] * log_s2
         return out
 
+    def filter(self, returns: np.ndarray | pd.Series) -> np.ndarray:
+        """Variance path of returns that continue the fitted sample, parameters held fixed.
+
+        Element ``t`` is ``sigma^2`` of ``returns[t]`` given everything before
+        it (the fitted sample included); the extra last element is the variance
+        of the bar after the last return.  Squared log return per bar; length
+        ``len(returns) + 1``.  Look-ahead free by construction.
+        """
+        from volresearch.models._recursions import egarch_filter, garch_filter
+
+        e = np.ascontiguousarray(np.asarray(returns, dtype=float) - self.params.get("mu", 0.0))
+        out = np.empty(e.size + 1)
+        f = egarch_filter if self.spec.model == "egarch" else garch_filter
+        p = self.params
+        f(e, self.next_variance, p["omega"], p["alpha"], p["gamma"], p["beta"], out)
+        return out
+
     def simulate(
         self,
         n_paths: int = 10_000,
