@@ -20,17 +20,21 @@ import argparse
 import json
 import sys
 
+from volresearch.data.bars import validate_bars
 from volresearch.data.calendar import CALENDARS
 from volresearch.data.datasets import list_datasets, open_bars
-from volresearch.data.bars import validate_bars
 
 __all__ = ["register", "run_list", "run_validate"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``data`` command and its ``list`` and ``validate`` actions."""
-    parser = sub.add_parser("data", help="list embedded datasets, validate bar files", description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = sub.add_parser(
+        "data",
+        help="list embedded datasets, validate bar files",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
 
     p_list = actions.add_parser("list", help="list the embedded datasets")
@@ -40,12 +44,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p_val = actions.add_parser("validate", help="validate a bar file or embedded dataset")
     p_val.add_argument("path", help="CSV/Parquet file or embedded dataset name")
     p_val.add_argument("--tz", default=None, help="time zone of naive time stamps (default UTC)")
-    p_val.add_argument("--calendar", choices=sorted(CALENDARS), default=None,
-                       help="trading calendar (inferred when omitted)")
-    p_val.add_argument("--policy", choices=["strict", "repair"], default="strict",
-                       help="strict: fail on errors; repair: sort and drop exact duplicates, flag the rest")
-    p_val.add_argument("--gap-threshold", type=float, default=0.05,
-                       help="|log| price jump flagged as price_gap (default 0.05)")
+    p_val.add_argument(
+        "--calendar", choices=sorted(CALENDARS), default=None, help="trading calendar (inferred when omitted)"
+    )
+    p_val.add_argument(
+        "--policy",
+        choices=["strict", "repair"],
+        default="strict",
+        help="strict: fail on errors; repair: sort and drop exact duplicates, flag the rest",
+    )
+    p_val.add_argument(
+        "--gap-threshold", type=float, default=0.05, help="|log| price jump flagged as price_gap (default 0.05)"
+    )
     p_val.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p_val.set_defaults(func=run_validate)
 

@@ -1,0 +1,45 @@
+"""The data layer: bars in, validated bars out.
+
+* :mod:`~volresearch.data.bars` -- the bar schema, :func:`load_bars` (CSV,
+  Parquet, DataFrame in vendor layouts) and :func:`validate_bars` with its
+  :class:`QualityReport`;
+* :mod:`~volresearch.data.calendar` -- trading sessions, calendar inference,
+  and the bar length -> year fraction conversion of annualised models;
+* :mod:`~volresearch.data.datasets` -- offline datasets and :func:`open_bars`;
+* :mod:`~volresearch.data.synthetic` -- synthetic 1-minute futures bars.
+"""
+
+from __future__ import annotations
+
+from volresearch.data import datasets
+from volresearch.data.bars import Issue, QualityReport, Repair, load_bars, validate_bars
+from volresearch.data.calendar import (
+    CALENDARS,
+    TradingCalendar,
+    bars_per_year,
+    get_calendar,
+    infer_bar_seconds,
+    infer_calendar,
+    year_fraction,
+)
+from volresearch.data.datasets import list_datasets, open_bars
+from volresearch.data.synthetic import synthetic_bars
+
+__all__ = [
+    "datasets",
+    "load_bars",
+    "validate_bars",
+    "QualityReport",
+    "Issue",
+    "Repair",
+    "CALENDARS",
+    "TradingCalendar",
+    "get_calendar",
+    "infer_calendar",
+    "infer_bar_seconds",
+    "bars_per_year",
+    "year_fraction",
+    "open_bars",
+    "list_datasets",
+    "synthetic_bars",
+]
