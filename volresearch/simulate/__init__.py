@@ -1,0 +1,58 @@
+"""Monte Carlo path engine: GARCH-family price paths at scale, reproducibly.
+
+* :func:`simulate_paths` -> :class:`Paths` (full log-price matrix) or
+  :class:`Fan` (streamed per-step quantile bands in ``O(paths + steps)``
+  memory), from a model name in :data:`MODELS`, parameters in per-bar
+  log-return units, per-path initial states and an innovation table.
+* :func:`build_ppf_table` -> :class:`PpfTable`: any standardised
+  innovation law with a vectorised ppf (normal, Student-t, skew-t, GED,
+  skewed GED...) sampled by table inverse cdf inside the numba kernels.
+* :func:`advance_paths` and :class:`StreamState`: in-place state advance
+  with restorable per-path Philox streams, for particle filters.
+* :func:`variance_forecast` / :func:`cumulative_return_variance`: the
+  analytic expectations the simulation must match.
+
+Kernels live in :mod:`volresearch.simulate._kernels` (numba) with numpy twins.
+"""
+
+from __future__ import annotations
+
+from ._kernels import EGARCH, GARCH, GJR
+from ._rng import StreamState, philox_key
+from .innovations import PpfTable, build_ppf_table
+from .paths import (
+    BAND_BLOCK,
+    DEFAULT_QUANTILES,
+    MODELS,
+    SUMMARY_HORIZONS,
+    SUMMARY_LEVELS,
+    Fan,
+    Paths,
+    advance_paths,
+    cumulative_return_variance,
+    simulate_paths,
+    variance_forecast,
+    weighted_quantile,
+)
+
+__all__ = [
+    "BAND_BLOCK",
+    "DEFAULT_QUANTILES",
+    "EGARCH",
+    "GARCH",
+    "GJR",
+    "MODELS",
+    "SUMMARY_HORIZONS",
+    "SUMMARY_LEVELS",
+    "Fan",
+    "Paths",
+    "PpfTable",
+    "StreamState",
+    "advance_paths",
+    "build_ppf_table",
+    "cumulative_return_variance",
+    "philox_key",
+    "simulate_paths",
+    "variance_forecast",
+    "weighted_quantile",
+]
