@@ -38,7 +38,7 @@ from volresearch.simulate._kernels import advance_states
 from volresearch.simulate._rng import philox_key
 from volresearch.simulate.engine import fit_bar_seconds, innovation_table
 from volresearch.simulate.particle_filter import GarchStateSpace, ParticleFilter, PriceObservation
-from volresearch.simulate.paths import MODELS, weighted_quantile
+from volresearch.simulate.paths import DEFAULT_QUANTILES, MODELS, Fan, simulate_paths, weighted_quantile
 
 __all__ = ["RollingForecaster", "BarForecast", "FORECAST_HORIZONS", "FORECAST_QUANTILES"]
 
@@ -279,6 +279,46 @@ class RollingForecaster:
             )
         table = pd.DataFrame(rows).set_index("horizon")
         return BarForecast(ts, price, steps, float(ess), float(inc), bool(resampled), table)
+
+    def fan(
+        self,
+        horizon: int | None = None,
+        *,
+        seed: int | None = None,
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        n_sample_paths: int = 20,
+    ) -> Fan:
+        """The filtered predictive fan after the latest bar: one path per particle, particle weights.
+
+        Parameters
+        ----------
+        horizon
+            Steps ahead (default: the forecaster's full horizon).
+        seed
+            Seed of the forward paths (default: derived from the forecaster's
+            seed and the bar count, as in :meth:`process_bar`).
+        quantiles, n_sample_paths
+            As in :func:`~volresearch.simulate.paths.simulate_paths` band mode.
+        """
+        if self.filter is None:
+            raise SimulationError("no bar processed yet: nothing to forecast from")
+        model = self.filter.model
+        return simulate_paths(
+            self.fit.spec.model,
+            self.fit.params,
+            ppf_table=self.table,
+            n_paths=self.n,
+            horizon=int(horizon or self.horizon_steps),
+            x0=np.array(model.x, copy=True),  # type: ignore[attr-defined]
+            sigma2_1=np.array(model.sigma2, copy=True),  # type: ignore[attr-defined]
+            seed=self.seed + 1 + self.n_bars if seed is None else seed,
+            mode="bands",
+            quantiles=quantiles,
+            start=self.last_time,
+            bar_seconds=self.bar_seconds,
+            n_sample_paths=n_sample_paths,
+            weights=self.filter.weights,
+        )
 
     def replay(self, bars: pd.DataFrame, *, every: int = 1, progress: Any = None) -> pd.DataFrame:
         """Run :meth:`process_bar` over historical bars; return a tidy frame of forecasts.

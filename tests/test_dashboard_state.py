@@ -1,0 +1,401 @@
+"""Tests for the dashboard's state object, driven directly (no browser).
+
+:class:`~volresearch.dashboard.state.DashboardState` holds every control and
+result of one session.  These tests load each kind of source (real and
+synthetic datasets, CSV and Parquet files of a data folder, uploads), fit and
+simulate small forecasts, replay held-out bars, feed it malformed uploads and
+check that two states never share anything.  One test checks that the views
+follow the state without a server.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import param
+import pytest
+
+from volresearch.dashboard import DashboardState, compute_fit, split_bars
+from volresearch.dashboard.state import MIN_FIT_BARS, instrument_for
+from volresearch.data import datasets
+
+SMALL = {"n_paths": 500, "horizon": 60, "fit_window": 600, "replay_bars": 80, "n_particles": 300, "seed": 7}
+
+
+def _csv_bytes(bars: pd.DataFrame) -> bytes:
+    return bars.reset_index().to_csv(index=False).encode()
+
+
+@pytest.fixture(scope="module")
+def sp500_tail() -> pd.DataFrame:
+    """The last 800 S&P 500 bars as a plain frame (for files and uploads)."""
+    return datasets.load("sp500").iloc[-800:][["open", "high", "low", "close", "volume"]]
+
+
+@pytest.fixture()
+def fitted() -> DashboardState:
+    state = DashboardState(**SMALL)
+    assert state.fit_and_simulate(), state.error
+    return state
+
+
+# ----------------------------------------------------------------------------- sources
+def test_sources_list_datasets_and_label_synthetic_ones(tmp_path, sp500_tail) -> None:
+    sp500_tail.reset_index().to_csv(tmp_path / "mybars.csv", index=False)
+    (tmp_path / "notes.md").write_text("not bars")
+    state = DashboardState(data_dir=tmp_path, load_initial=False)
+    sources = state.sources
+    for name in datasets.DATASETS:
+        assert f"dataset:{name}" in sources
+    synthetic = {k for k, s in sources.items() if s.synthetic}
+    assert synthetic == {f"dataset:{n}" for n, d in datasets.DATASETS.items() if not d.real}
+    for key in synthetic:
+        assert "SYNTHETIC" in sources[key].label
+    files = [k for k in sources if k.startswith("file:")]
+    assert files == [f"file:{(tmp_path / 'mybars.csv').resolve()}"]
+    # the picker offers exactly these sources, by label
+    assert set(state.param.source.objects.values()) == set(sources)
+
+
+@pytest.mark.parametrize(
+    ("key", "synthetic", "symbol"),
+    [("dataset:nasdaq", False, "^IXIC"), ("dataset:gc_synthetic", True, "GC-SYN")],
+)
+def test_load_datasets(key: str, synthetic: bool, symbol: str) -> None:
+    state = DashboardState(load_initial=False)
+    state.source = key  # selecting a source loads it
+    assert state.error == ""
+    assert state.loaded_key == key
+    assert state.synthetic is synthetic
+    assert state.symbol == symbol
+    assert state.quality is not None and state.quality.passed
+    assert len(state.bars) > 1_000
+    assert state.bars.index.is_monotonic_increasing
+    assert ("SYNTHETIC" in state.status) is synthetic
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_load_data_files(tmp_path, sp500_tail, fmt: str) -> None:
+    path = tmp_path / f"spx_tail.{fmt}"
+    frame = sp500_tail.reset_index()
+    frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
+    state = DashboardState(data_dir=tmp_path, load_initial=False)
+    state.source = f"file:{path.resolve()}"
+    assert state.error == ""
+    assert len(state.bars) == len(sp500_tail)
+    np.testing.assert_allclose(state.bars["close"].to_numpy(), sp500_tail["close"].to_numpy())
+    assert state.loaded_label == path.name
+    assert not state.synthetic
+
+
+def test_upload_is_added_selected_and_fitted(sp500_tail) -> None:
+    state = DashboardState(**SMALL)
+    assert state.load_upload("my prices.csv", _csv_bytes(sp500_tail))
+    assert state.error == ""
+    assert state.source.startswith("upload:")
+    assert state.sources[state.source].label == "upload: my_prices.csv"
+    assert state.source in state.param.source.objects.values()
+    assert len(state.bars) == len(sp500_tail)
+    assert state.fit_and_simulate(), state.error
+    assert state.fit.n_obs == SMALL["fit_window"] - 1
+    # switching away and back keeps the upload without reading it again
+    state.source = "dataset:sp500"
+    upload_key = next(k for k in state.sources if k.startswith("upload:"))
+    state.source = upload_key
+    assert state.error == "" and len(state.bars) == len(sp500_tail)
+
+
+# ----------------------------------------------------------------------------- fit
+def test_fit_and_simulate_small(fitted: DashboardState) -> None:
+    s = fitted
+    fc = s.forecast
+    fit_part, replay_part = split_bars(s.bars, s.fit_window, s.replay_bars)
+    assert s.fit.n_obs == len(fit_part) - 1
+    assert fc.origin == fit_part.index[-1]
+    assert fc.price == pytest.approx(fit_part["close"].iloc[-1])
+    assert fc.fan.n_paths == 500 and fc.fan.n_steps == 60
+    assert fc.fan.bands[0] == pytest.approx(np.full(fc.fan.levels.size, fc.price))
+    # bands widen with the horizon
+    q = fc.bands_by_step()
+    width = q[0.975] - q[0.025]
+    assert width.iloc[60] > width.iloc[5] > 0
+    # realised path: the held-out closes after the origin
+    assert len(fc.realised) == 60
+    assert fc.realised.index[0] == replay_part.index[0]
+    realised = fc.realised_by_step()
+    assert realised.index[0] == 0 and realised.iloc[0] == fc.price
+    assert len(fc.history) == s.history_bars
+    assert fc.history_by_step().index[-1] == 0
+    # signals at the horizon
+    assert len(fc.analysis.zones) >= 1
+    assert fc.analysis.bias in ("bullish", "bearish", "neutral")
+    assert 0.0 <= fc.analysis.bias_confidence <= 1.0
+    assert fc.confidence.horizon == pytest.approx(60 * 1440.0)
+    assert fc.confidence.used_default  # no thresholds entry for ^GSPC
+    assert list(fc.table.index)[-1] == 60
+    assert fc.table.loc[60, "mean"] == pytest.approx(fc.fan.mean[60])
+    # tables for the page
+    params = s.fit_table()
+    assert {"mu", "omega", "alpha", "gamma", "beta", "nu"} <= set(params.index)
+    assert (params["std error"] > 0).all()
+    assert params.loc["omega", "unit"] == "squared log return per bar"
+    diag = s.diagnostics_table()
+    assert diag["test"].str.contains("Ljung-Box").sum() == 4
+    assert diag["test"].str.contains("sign bias").any()
+    facts = s.stylized_verdicts()
+    assert len(facts) > 10 and set(facts["verdict"]) <= {"PASS", "FAIL"}
+    assert not s.busy and s.error == "" and "Fitted gjr-t" in s.status
+    assert s.replay_total == SMALL["replay_bars"] and s.replay_position == 0
+
+
+def test_controls_choose_model_and_distribution() -> None:
+    state = DashboardState(**{**SMALL, "model": "egarch", "dist": "sged", "n_paths": 300, "horizon": 20})
+    assert state.fit_and_simulate(), state.error
+    assert state.fit.spec.label == "egarch-sged"
+    assert {"nu", "xi"} <= set(state.fit.params)
+    assert state.forecast.fan.n_paths == 300 and state.forecast.horizon == 20
+
+
+def test_same_seed_same_forecast_other_seed_differs() -> None:
+    a, b, c = DashboardState(**SMALL), DashboardState(**SMALL), DashboardState(**{**SMALL, "seed": 8})
+    for s in (a, b, c):
+        assert s.fit_and_simulate(), s.error
+    np.testing.assert_array_equal(a.forecast.fan.bands, b.forecast.fan.bands)
+    assert not np.array_equal(a.forecast.fan.bands, c.forecast.fan.bands)
+
+
+def test_fit_failure_sets_error(tmp_path) -> None:
+    index = pd.date_range("2024-01-01", periods=200, freq="D", tz="UTC", name="timestamp")
+    flat = pd.DataFrame({"open": 10.0, "high": 10.0, "low": 10.0, "close": 10.0, "volume": 1.0}, index=index)
+    state = DashboardState(**SMALL)
+    assert state.load_upload("flat.csv", _csv_bytes(flat))
+    assert not state.fit_and_simulate()
+    assert "Fit failed" in state.error and "dispersion" in state.error
+    assert state.forecast is None and not state.busy
+
+
+def test_too_few_bars_for_a_fit() -> None:
+    index = pd.date_range("2024-01-01", periods=MIN_FIT_BARS - 5, freq="D", tz="UTC", name="timestamp")
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, index.size)))
+    bars = pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99, "close": close, "volume": 1.0}, index=index)
+    state = DashboardState(**SMALL)
+    assert state.load_upload("short.csv", _csv_bytes(bars))
+    assert not state.fit_and_simulate()
+    assert f"at least {MIN_FIT_BARS}" in state.error
+
+
+def test_superseded_fit_is_dropped() -> None:
+    state = DashboardState(**SMALL)
+    job = state.begin_fit()
+    assert state.busy
+    state.source = "dataset:nasdaq"  # the data changed while the fit ran
+    assert not state.busy
+    assert not state.finish_fit(compute_fit(job))
+    assert state.forecast is None and state.fit is None
+    assert state.loaded_key == "dataset:nasdaq" and state.error == ""
+
+
+# ----------------------------------------------------------------------------- replay
+def test_replay_steps_change_the_forecast(fitted: DashboardState) -> None:
+    s = fitted
+    first = s.forecast
+    replay_part = split_bars(s.bars, s.fit_window, s.replay_bars)[1]
+    seen = []
+    for k in range(3):
+        assert s.replay_step(), s.error
+        fc = s.forecast
+        assert s.replay_position == k + 1 and fc.replay_step == k + 1
+        assert fc.origin == replay_part.index[k]
+        assert fc.price == pytest.approx(replay_part["close"].iloc[k])
+        assert 0 < fc.ess <= SMALL["n_particles"]
+        assert fc.fan.n_paths == SMALL["n_particles"] and fc.fan.weights is not None
+        assert fc.history.index[-1] == fc.origin
+        assert fc.realised.index[0] == replay_part.index[k + 1]
+        seen.append(fc)
+    assert seen[-1].table.loc[60, "mean"] != pytest.approx(first.table.loc[60, "mean"], rel=1e-9)
+    assert not np.array_equal(seen[0].fan.bands, seen[1].fan.bands)
+    assert seen[1].origin > seen[0].origin
+    assert "ESS" in s.status
+
+
+def test_replay_reset_reproduces_and_the_end_stops(fitted: DashboardState) -> None:
+    s = fitted
+    s.replay_step()
+    s.replay_step()
+    after_two = s.forecast
+    assert s.reset_replay()
+    assert s.replay_position == 0
+    s.replay_step()
+    s.replay_step()
+    np.testing.assert_array_equal(after_two.fan.bands, s.forecast.fan.bands)
+    # run to the end of the held-out bars
+    s.play()
+    assert s.replay_running
+    while s.replay_step():
+        pass
+    assert s.replay_position == s.replay_total == SMALL["replay_bars"]
+    assert not s.replay_running
+    assert "finished" in s.status
+    assert not s.replay_step()
+
+
+def test_replay_before_fit_says_so() -> None:
+    state = DashboardState()
+    assert not state.replay_step()
+    assert "Fit a model first" in state.status
+    state.play()
+    assert not state.replay_running
+
+
+# ----------------------------------------------------------------------------- bad input
+BAD_UPLOADS = [
+    (
+        "negative.csv",
+        b"timestamp,open,high,low,close,volume\n2024-01-01,1,2,0.5,1.5,10\n2024-01-02,1.5,2,1,-1.8,10\n"
+        b"2024-01-03,1.8,2.2,1.6,2.0,10\n",
+        ["negative.csv", "row 1", "'close'", "nonpositive"],
+    ),
+    ("columns.csv", b"foo,bar\n1,2\n3,4\n", ["columns.csv", "no time column", "foo"]),
+    (
+        "number.csv",
+        b"timestamp,open,high,low,close\n2024-01-01,1,2,0.5,abc\n",
+        ["number.csv", "row 0", "'close'", "abc"],
+    ),
+    ("binary.csv", b"\x00\x01\x02garbage\xff\xfe", ["binary.csv", "cannot read"]),
+    ("empty.csv", b"", ["empty.csv", "empty"]),
+    ("prices.xlsx", b"PK\x03\x04", ["prices.xlsx", "format"]),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "expected"), BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
+def test_malformed_upload_sets_error_and_keeps_results(fitted: DashboardState, name, data, expected) -> None:
+    s = fitted
+    s.replay_step()
+    before = (s.bars, s.fit, s.forecast, s.stylized, s.source, s.replay_position, s.loaded_key)
+    n_sources = len(s.sources)
+    assert not s.load_upload(name, data)
+    assert s.error.startswith("Upload rejected")
+    for part in expected:
+        assert part in s.error, (part, s.error)
+    assert "volresearch-upload-" not in s.error  # no temporary path leaks into the message
+    after = (s.bars, s.fit, s.forecast, s.stylized, s.source, s.replay_position, s.loaded_key)
+    assert all(a is b for a, b in zip(before, after, strict=True))
+    assert len(s.sources) == n_sources
+    # the session keeps working; the message stays until dismissed or a load/fit succeeds
+    assert s.replay_step()
+    assert s.error.startswith("Upload rejected")
+    s.dismiss_error()
+    assert s.error == ""
+    assert s.fit_and_simulate()
+
+
+def test_bad_data_file_reports_and_returns_to_the_loaded_source(tmp_path) -> None:
+    (tmp_path / "broken.csv").write_bytes(BAD_UPLOADS[0][1])
+    state = DashboardState(data_dir=tmp_path, **SMALL)
+    assert state.fit_and_simulate()
+    forecast = state.forecast
+    state.source = f"file:{(tmp_path / 'broken.csv').resolve()}"
+    assert "broken.csv" in state.error and "row 1" in state.error
+    assert state.source == "dataset:sp500" == state.loaded_key
+    assert state.forecast is forecast
+
+
+# ----------------------------------------------------------------------------- sessions
+def test_two_states_are_independent(sp500_tail) -> None:
+    a = DashboardState(**SMALL)
+    b = DashboardState(**{**SMALL, "model": "garch", "dist": "normal"})
+    a.source = "dataset:nasdaq"
+    assert b.source == "dataset:sp500" and b.loaded_key == "dataset:sp500"
+    assert a.fit_and_simulate() and b.fit_and_simulate()
+    assert a.fit.spec.label == "gjr-t" and b.fit.spec.label == "garch-normal"
+    assert a.forecast.price != b.forecast.price
+    assert a.load_upload("mine.csv", _csv_bytes(sp500_tail))
+    assert not any(k.startswith("upload:") for k in b.sources)
+    assert not any(v.startswith("upload:") for v in b.param.source.objects.values())
+    b_forecast = b.forecast
+    a.fit_and_simulate()
+    a.replay_step()
+    assert b.forecast is b_forecast and b.replay_position == 0
+    assert DashboardState.param.n_paths.default == 2_000  # class defaults untouched
+    a.n_paths = 9_000
+    assert b.n_paths == SMALL["n_paths"]
+
+
+def test_controls_are_typed_bounded_and_documented() -> None:
+    state = DashboardState(load_initial=False)
+    controls = [
+        "source", "model", "dist", "n_paths", "horizon", "seed", "fit_window",
+        "replay_bars", "history_bars", "n_sample_paths", "n_particles", "replay_speed",
+    ]  # fmt: skip
+    for name in controls:
+        p = state.param[name]
+        assert p.doc, name
+        if isinstance(p, param.Number):
+            low, high = p.bounds
+            assert low is not None and high is not None, name
+            with pytest.raises(ValueError):
+                setattr(state, name, high + 1)
+    assert state.n_paths <= 2_000 and state.param.n_paths.bounds[1] >= 10_000
+    with pytest.raises(ValueError):
+        state.model = "arima"
+    with pytest.raises(ValueError):
+        state.dist = "cauchy"
+
+
+# ----------------------------------------------------------------------------- helpers
+def test_split_bars_holds_out_the_tail() -> None:
+    bars = datasets.load("sp500")
+    fit_part, replay_part = split_bars(bars, 500, 100)
+    assert len(fit_part) == 500 and len(replay_part) == 100
+    assert fit_part.index[-1] < replay_part.index[0]
+    assert replay_part.index[-1] == bars.index[-1]
+    short = bars.iloc[:80]
+    fit_part, replay_part = split_bars(short, 500, 100)
+    assert len(fit_part) == MIN_FIT_BARS and len(replay_part) == 80 - MIN_FIT_BARS
+
+
+def test_instrument_for_maps_synthetic_symbols() -> None:
+    key, info = instrument_for("ES-SYN")
+    assert key == "ES" and info is not None and info.tick_size == 0.25
+    assert instrument_for("^GSPC") == ("^GSPC", None)
+    assert instrument_for(None) == ("default", None)
+
+
+def test_synthetic_future_uses_its_thresholds_and_tick() -> None:
+    state = DashboardState(source="dataset:es_synthetic", **{**SMALL, "horizon": 30})
+    assert state.synthetic
+    assert state.fit_and_simulate(), state.error
+    fc = state.forecast
+    assert fc.confidence.thresholds_key == "ES" and not fc.confidence.used_default
+    assert fc.horizon_minutes == 30.0
+    assert math.isclose(fc.confidence.horizon_scale, math.sqrt(30 / 1440))
+    assert state.replay_step() and state.forecast.table.index[-1] == 30
+
+
+# ----------------------------------------------------------------------------- views
+def test_views_follow_the_state() -> None:
+    pytest.importorskip("panel")
+    import holoviews as hv
+
+    from volresearch.dashboard import create_dashboard
+
+    dash = create_dashboard(**SMALL)
+    dash.__panel__()
+    assert not dash.chart.pane.visible and dash.chart.placeholder.visible
+    assert dash.state.fit_and_simulate()
+    assert dash.chart.pane.visible and isinstance(dash.chart.pane.object, hv.Overlay)
+    zones = dash.signals.zones.object
+    assert list(zones.columns) == ["kind", "strength", "low", "high", "center", "probability"]
+    assert len(zones) == len(dash.state.forecast.analysis.zones)
+    assert "Confidence" in dash.signals.headline.object
+    assert dash.model.params_table.object.index.tolist() == dash.state.fit_table().index.tolist()
+    dash.state.replay_step()
+    assert "Replayed 1 of 80" in dash.replay.info.object
+    assert dash.replay.position.value == 1
+    assert dash.alert.visible is False
+    assert not dash.state.load_upload("bad.csv", BAD_UPLOADS[0][1])
+    assert dash.alert.visible is True
+    assert "bad.csv" in dash.alert.object and "nonpositive" in dash.alert.object
+    assert "Upload rejected" in dash.status.object

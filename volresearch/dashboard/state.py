@@ -1,0 +1,933 @@
+"""The dashboard's state: every control and every result, without widgets or plots.
+
+:class:`DashboardState` is a :class:`param.Parameterized` object.  Its
+control parameters (source, model, innovation law, paths, horizon, seed,
+windows, replay speed) are typed, bounded and documented, so views build
+widgets from them and tests set them directly.  Its methods do the work:
+
+* :meth:`~DashboardState.load` reads the selected source (embedded dataset or
+  data file) and :meth:`~DashboardState.load_upload` an uploaded file; both
+  validate the bars and, on failure, set :attr:`error` and keep whatever was
+  loaded and computed before;
+* :meth:`~DashboardState.fit_and_simulate` fits the GARCH-family model on the
+  fit window, simulates the fan ``horizon`` bars ahead, finds the price zones,
+  bias and confidence at the horizon, and checks the stylized facts of the
+  fitted returns;
+* :meth:`~DashboardState.replay_step` streams the next held-out bar through a
+  :class:`~volresearch.simulate.rolling.RollingForecaster` and rebuilds the
+  fan, zones and horizon table from its particle states.
+
+Results are parameters too (:attr:`fit`, :attr:`forecast`, :attr:`stylized`,
+:attr:`replay_position`...), so views redraw by watching them.
+
+The long computations are split in three so that a server can run the middle
+part off its event loop: ``begin_*`` (reads the controls, marks the state
+busy, returns an immutable job), ``compute_*`` (pure work on the job, safe in
+a worker thread; simulations are serialised by :data:`COMPUTE_LOCK`) and
+``finish_*`` (applies the outcome; stale outcomes from a superseded fit are
+dropped).  The one-call methods chain the three.
+
+The data are split as ``[... | fit window | replay bars]``: the model is fitted
+on the ``fit_window`` bars that end where the last ``replay_bars`` bars begin;
+those held-out bars are drawn as the realised path and streamed in replay.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import param
+
+from volresearch.config import Instrument, load_instruments
+from volresearch.data import QualityReport
+from volresearch.data import datasets
+from volresearch.errors import VolresearchError
+from volresearch.models import DISTRIBUTIONS, MIN_OBSERVATIONS, Fit, ModelSpec, fit_garch
+from volresearch.signals import ConfidenceAssessment, ConfidenceCalculator, DistributionAnalysis, analyze_distribution
+from volresearch.simulate import Fan
+from volresearch.simulate.engine import fit_bar_seconds
+from volresearch.simulate.rolling import BarForecast, RollingForecaster
+from volresearch.validate import stylized_facts
+
+from .sources import LoadedBars, SourceInfo, discover_sources, read_source, read_upload
+
+__all__ = [
+    "COMPUTE_LOCK",
+    "FAN_LEVELS",
+    "MIN_FIT_BARS",
+    "TABLE_STEPS",
+    "MODELS",
+    "Forecast",
+    "FitJob",
+    "FitOutcome",
+    "ReplayJob",
+    "ReplayOutcome",
+    "DashboardState",
+    "compute_fit",
+    "compute_replay_step",
+    "split_bars",
+    "instrument_for",
+]
+
+#: Serialises the numba simulations of every session in the process.
+COMPUTE_LOCK = threading.Lock()
+#: Quantile levels of the simulated fan (central 50/80/90/95 % bands and the median).
+FAN_LEVELS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+#: Fewest bars a fit window may hold (one more than the fewest returns a fit accepts).
+MIN_FIT_BARS = MIN_OBSERVATIONS + 1
+#: Bars ahead reported in the horizon table (those within the horizon, plus the horizon).
+TABLE_STEPS: tuple[int, ...] = (1, 5, 10, 15, 20, 30, 60, 120, 240, 480, 720, 1440)
+#: GARCH-family models offered.
+MODELS: tuple[str, ...] = ("garch", "gjr", "egarch")
+#: Columns of the horizon table, after ``bars ahead`` (index) and ``target_time``.
+TABLE_COLUMNS: tuple[str, ...] = ("mean", "std", "p5", "p25", "p50", "p75", "p95")
+
+_ASSET_CLASSES: dict[str, str] = {
+    "equity_index_future": "equity_index",
+    "equity_etf": "equity_index",
+    "metal_future": "metal",
+}
+
+
+# =============================================================================
+# Plain results
+# =============================================================================
+@dataclass(frozen=True)
+class Forecast:
+    """The forecast on screen: straight from a fit, or after a replayed bar.
+
+    Attributes
+    ----------
+    origin, price
+        Time and close of the bar the forecast starts from (price units).
+    horizon, horizon_minutes
+        Horizon in bars and in minutes (``bars x bar length``).
+    fan
+        Per-step price quantiles (:data:`FAN_LEVELS`), mean, std and sample paths.
+    analysis
+        Zones, bias and targets of the price distribution at the horizon.
+    confidence
+        Confidence level of the same distribution.
+    history
+        Closes up to and including the origin (the last ``history_bars``).
+    realised
+        Held-out closes after the origin over the horizon (may be empty).
+    table
+        Price distribution per horizon: index ``bars ahead``, columns
+        ``target_time`` and :data:`TABLE_COLUMNS` (price units).
+    ess
+        Effective sample size of the particle filter (replay only).
+    replay_step
+        Replayed bars behind this forecast (0: straight from the fit).
+    n_paths
+        Paths behind the fan (particles during replay).
+    """
+
+    origin: pd.Timestamp
+    price: float
+    horizon: int
+    horizon_minutes: float
+    fan: Fan
+    analysis: DistributionAnalysis
+    confidence: ConfidenceAssessment
+    history: pd.Series
+    realised: pd.Series
+    table: pd.DataFrame
+    ess: float | None = None
+    replay_step: int = 0
+    n_paths: int = 0
+
+    def bands_by_step(self) -> pd.DataFrame:
+        """Fan quantiles indexed by bars ahead (0 = origin); columns are levels."""
+        frame = self.fan.quantiles()
+        frame.index = pd.RangeIndex(len(frame), name="bars ahead")
+        return frame
+
+    def paths_by_step(self) -> pd.DataFrame | None:
+        """Sample paths indexed by bars ahead, one column per path (``None`` if none kept)."""
+        if self.fan.sample_paths is None:
+            return None
+        paths = np.asarray(self.fan.sample_paths)
+        return pd.DataFrame(paths, index=pd.RangeIndex(paths.shape[0], name="bars ahead"))
+
+    def history_by_step(self) -> pd.Series:
+        """History closes at bars ``-(n - 1) .. 0`` (0 = origin)."""
+        n = len(self.history)
+        return pd.Series(self.history.to_numpy(), index=pd.RangeIndex(-(n - 1), 1, name="bars ahead"), name="close")
+
+    def realised_by_step(self) -> pd.Series | None:
+        """The origin's close at bar 0, then the realised closes at bars ``1 .. k`` (``None`` when none are held out)."""
+        if self.realised.empty:
+            return None
+        values = np.concatenate([[self.price], self.realised.to_numpy(dtype=float)])
+        return pd.Series(values, index=pd.RangeIndex(values.size, name="bars ahead"), name="close")
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """Everything :func:`compute_fit` needs, read from the controls at one moment."""
+
+    generation: int
+    label: str
+    fit_bars: pd.DataFrame
+    replay_bars: pd.DataFrame
+    spec: ModelSpec
+    n_paths: int
+    horizon: int
+    seed: int
+    n_sample_paths: int
+    history_bars: int
+    n_particles: int
+    instrument: str
+    tick_size: float | None
+    asset_class: str
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """What :func:`compute_fit` produced (``error`` set and the rest ``None`` on failure)."""
+
+    job: FitJob
+    fit: Fit | None = None
+    forecast: Forecast | None = None
+    stylized: pd.DataFrame | None = None
+    forecaster: RollingForecaster | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReplayJob:
+    """One bar to stream through the forecaster (see :func:`compute_replay_step`)."""
+
+    generation: int
+    position: int
+    fit: Fit
+    forecaster: RollingForecaster
+    closes: pd.Series
+    replay_bars: pd.DataFrame
+    horizon: int
+    seed: int
+    n_sample_paths: int
+    history_bars: int
+    instrument: str
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """The forecast after one replayed bar, or the error that stopped the replay."""
+
+    job: ReplayJob
+    bar: BarForecast | None = None
+    forecast: Forecast | None = None
+    error: str | None = None
+
+
+# =============================================================================
+# Helpers
+# =============================================================================
+@lru_cache(maxsize=1)
+def _instruments() -> dict[str, Instrument]:
+    return load_instruments()
+
+
+@lru_cache(maxsize=1)
+def _calculator() -> ConfidenceCalculator:
+    # Thresholds refer to 24 hours; scale them by sqrt(h / 24 h) at other horizons.
+    return ConfidenceCalculator.from_yaml(horizon_scaling="sqrt")
+
+
+def instrument_for(symbol: str | None) -> tuple[str, Instrument | None]:
+    """Thresholds key and configured instrument of a data symbol.
+
+    ``"ES-SYN"`` maps to ``"ES"``; a symbol not in the instrument file keeps
+    its name (the confidence calculator then uses its ``default`` thresholds).
+    """
+    if symbol:
+        base = symbol.split("-")[0].lstrip("^").upper()
+        known = _instruments()
+        if base in known:
+            return base, known[base]
+        return symbol, None
+    return "default", None
+
+
+def _asset_class(symbol: str | None, instrument: Instrument | None) -> str:
+    if instrument is not None:
+        return _ASSET_CLASSES.get(instrument.asset_class, "other")
+    return "equity_index" if symbol and symbol.startswith("^") else "other"
+
+
+def split_bars(bars: pd.DataFrame, fit_window: int, replay_bars: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split bars into ``(fit window, held-out replay bars)``.
+
+    The replay part is the last ``replay_bars`` bars, shortened so that at
+    least :data:`MIN_FIT_BARS` bars remain before it; the fit window is the
+    ``fit_window`` bars (or as many as exist) ending where it begins.
+    """
+    n = len(bars)
+    n_replay = min(int(replay_bars), max(n - MIN_FIT_BARS, 0))
+    end = n - n_replay
+    start = max(0, end - int(fit_window))
+    return bars.iloc[start:end], bars.iloc[end:]
+
+
+def _table_steps(horizon: int, bar_seconds: float) -> list[int]:
+    """Bars ahead reported in the horizon table: whole minutes, within the horizon."""
+    steps = sorted({s for s in TABLE_STEPS if s < horizon} | {horizon})
+    return [s for s in steps if abs(s * bar_seconds / 60.0 - round(s * bar_seconds / 60.0)) < 1e-9] or [horizon]
+
+
+def _fan_table(fan: Fan, steps: list[int]) -> pd.DataFrame:
+    summary = fan.summary(horizons=steps)
+    table = summary.rename(columns={"timestamp": "target_time"})
+    table.index = pd.Index(summary.index, name="bars ahead")
+    return table[["target_time", *TABLE_COLUMNS]]
+
+
+def _bar_table(bar: BarForecast, bar_seconds: float) -> pd.DataFrame:
+    table = bar.table.copy()
+    steps = np.rint(table.index.to_numpy(dtype=float) * 60.0 / bar_seconds).astype(int)
+    table.index = pd.Index(steps, name="bars ahead")
+    return table[["target_time", *TABLE_COLUMNS]]
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, VolresearchError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _analyse(fan: Fan, price: float, horizon_minutes: float, instrument: str) -> tuple[DistributionAnalysis, ConfidenceAssessment]:
+    prices = fan.terminal()
+    weights = None if fan.weights is None else np.asarray(fan.weights)
+    analysis = analyze_distribution(prices, price, weights=weights, horizon=horizon_minutes)
+    confidence = _calculator().assess(prices, price, instrument=instrument, horizon=horizon_minutes, weights=weights)
+    return analysis, confidence
+
+
+# =============================================================================
+# The work (safe in a worker thread)
+# =============================================================================
+def compute_fit(job: FitJob) -> FitOutcome:
+    """Fit, simulate, analyse and check the stylized facts of one :class:`FitJob`.
+
+    Never raises for bad data or a failed fit: the message is in
+    :attr:`FitOutcome.error`.
+    """
+    t0 = time.perf_counter()
+    try:
+        with COMPUTE_LOCK:
+            fit = fit_garch(job.fit_bars, job.spec)
+            fan = fit.simulate(
+                job.n_paths,
+                job.horizon,
+                seed=job.seed,
+                mode="bands",
+                quantiles=FAN_LEVELS,
+                n_sample_paths=job.n_sample_paths,
+            )
+            bar_seconds = fit_bar_seconds(fit)
+            horizon_minutes = job.horizon * bar_seconds / 60.0
+            steps = _table_steps(job.horizon, bar_seconds)
+            forecaster = RollingForecaster(
+                fit,
+                n_particles=job.n_particles,
+                horizon_minutes=int(round(horizon_minutes)) or 1,
+                horizons=[int(round(s * bar_seconds / 60.0)) for s in steps],
+                bar_seconds=bar_seconds,
+                tick_size=job.tick_size,
+                seed=job.seed,
+            )
+        price = float(job.fit_bars["close"].iloc[-1])
+        analysis, confidence = _analyse(fan, price, horizon_minutes, job.instrument)
+        closes = job.fit_bars["close"]
+        returns = np.diff(np.log(closes.to_numpy(dtype=float)))
+        stylized = stylized_facts(returns, prices=closes.to_numpy(dtype=float), asset_class=job.asset_class)  # type: ignore[arg-type]
+        forecast = Forecast(
+            origin=pd.Timestamp(job.fit_bars.index[-1]),
+            price=price,
+            horizon=job.horizon,
+            horizon_minutes=horizon_minutes,
+            fan=fan,
+            analysis=analysis,
+            confidence=confidence,
+            history=closes.iloc[-job.history_bars :],
+            realised=job.replay_bars["close"].iloc[: job.horizon],
+            table=_fan_table(fan, steps),
+            n_paths=job.n_paths,
+        )
+    except Exception as exc:  # every failure becomes a message on the page
+        return FitOutcome(job, error=_error_text(exc), seconds=time.perf_counter() - t0)
+    return FitOutcome(job, fit, forecast, stylized, forecaster, seconds=time.perf_counter() - t0)
+
+
+def compute_replay_step(job: ReplayJob) -> ReplayOutcome:
+    """Stream one held-out bar through the forecaster and rebuild the forecast.
+
+    The fan is simulated from the filter's particle states (log price and
+    next-step variance) with the particle weights, one path per particle, so
+    it is the filtered predictive distribution after this bar.  Mutates
+    ``job.forecaster``.  Never raises: failures are in
+    :attr:`ReplayOutcome.error`.
+    """
+    try:
+        ts = pd.Timestamp(job.replay_bars.index[job.position])
+        row = job.replay_bars.iloc[job.position]
+        with COMPUTE_LOCK:
+            bar = job.forecaster.process_bar(row, timestamp=ts)
+            fan = job.forecaster.fan(
+                job.horizon,
+                seed=job.seed + 1 + job.position,
+                quantiles=FAN_LEVELS,
+                n_sample_paths=job.n_sample_paths,
+            )
+        horizon_minutes = job.horizon * job.forecaster.bar_seconds / 60.0
+        analysis, confidence = _analyse(fan, bar.price, horizon_minutes, job.instrument)
+        upto = job.closes.loc[:ts]
+        forecast = Forecast(
+            origin=ts,
+            price=bar.price,
+            horizon=job.horizon,
+            horizon_minutes=horizon_minutes,
+            fan=fan,
+            analysis=analysis,
+            confidence=confidence,
+            history=upto.iloc[-job.history_bars :],
+            realised=job.replay_bars["close"].iloc[job.position + 1 : job.position + 1 + job.horizon],
+            table=_bar_table(bar, job.forecaster.bar_seconds),
+            ess=bar.ess,
+            replay_step=job.position + 1,
+            n_paths=fan.n_paths,
+        )
+    except Exception as exc:  # every failure becomes a message on the page
+        return ReplayOutcome(job, error=_error_text(exc))
+    return ReplayOutcome(job, bar, forecast)
+
+
+# =============================================================================
+# The state
+# =============================================================================
+class DashboardState(param.Parameterized):
+    """Controls and results of one dashboard session (no widgets, no plots).
+
+    Parameters
+    ----------
+    data_dir
+        Folder whose CSV/Parquet files are offered as sources besides the
+        embedded datasets (``None``: datasets only).
+    load_initial
+        Load the initial :attr:`source` on construction (default True).
+    **params
+        Initial values of any parameter.
+    """
+
+    # ------------------------------------------------------------------ controls
+    source = param.Selector(
+        default="dataset:sp500",
+        objects=[f"dataset:{name}" for name in datasets.DATASETS],
+        doc="Source of the bars: an embedded dataset, a data file or an upload (key, see sources.py).",
+    )
+    model = param.Selector(default="gjr", objects=list(MODELS), doc="GARCH-family variance model.")
+    dist = param.Selector(default="t", objects=list(DISTRIBUTIONS), doc="Innovation distribution.")
+    n_paths = param.Integer(
+        default=2_000, bounds=(100, 20_000), step=100, doc="Monte Carlo paths of the fan (count)."
+    )
+    horizon = param.Integer(default=60, bounds=(5, 1_440), step=5, doc="Forecast horizon (bars ahead).")
+    seed = param.Integer(default=42, bounds=(0, 2**31 - 1), doc="Seed of the simulation and the particle filter.")
+    fit_window = param.Integer(
+        default=1_500, bounds=(MIN_FIT_BARS, 20_000), step=50, doc="Bars the model is fitted on (count)."
+    )
+    replay_bars = param.Integer(
+        default=250,
+        bounds=(10, 5_000),
+        step=10,
+        doc="Bars held out after the fit window: drawn as the realised path and streamed in replay (count).",
+    )
+    history_bars = param.Integer(
+        default=120, bounds=(10, 2_000), step=10, doc="Closes drawn before the forecast origin (count)."
+    )
+    n_sample_paths = param.Integer(default=8, bounds=(0, 50), doc="Simulated paths drawn in the fan (count).")
+    n_particles = param.Integer(
+        default=1_000, bounds=(100, 10_000), step=100, doc="Particles of the replay filter (count)."
+    )
+    replay_speed = param.Number(
+        default=2.0, bounds=(0.25, 20.0), step=0.25, doc="Replay speed (bars per second)."
+    )
+    data_dir = param.String(default=None, allow_None=True, doc="Folder scanned for CSV/Parquet bar files.")
+
+    # ------------------------------------------------------------------ results
+    bars = param.DataFrame(default=None, allow_None=True, doc="Validated bars of the loaded source.")
+    quality = param.ClassSelector(class_=QualityReport, default=None, allow_None=True, doc="Quality report of the bars.")
+    loaded_key = param.String(default=None, allow_None=True, doc="Key of the source the bars came from.")
+    loaded_label = param.String(default="", doc="Name of the loaded source.")
+    symbol = param.String(default=None, allow_None=True, doc="Instrument symbol of the loaded bars.")
+    synthetic = param.Boolean(default=False, doc="Whether the loaded bars are synthetic.")
+    description = param.String(default="", doc="One line describing the loaded source.")
+    fit = param.ClassSelector(class_=Fit, default=None, allow_None=True, doc="The last successful fit.")
+    stylized = param.DataFrame(default=None, allow_None=True, doc="Stylized facts of the fitted returns.")
+    forecast = param.ClassSelector(class_=Forecast, default=None, allow_None=True, doc="The forecast on screen.")
+    replay_position = param.Integer(default=0, bounds=(0, None), doc="Held-out bars replayed so far.")
+    replay_total = param.Integer(default=0, bounds=(0, None), doc="Held-out bars available to replay.")
+    replay_running = param.Boolean(default=False, doc="Whether replay is playing (views drive the clock).")
+    busy = param.Boolean(default=False, doc="A fit is running.")
+    status = param.String(default="", doc="One line saying what happened last.")
+    error = param.String(default="", doc="Message of the last failure (empty when none).")
+
+    def __init__(self, *, load_initial: bool = True, **params: Any) -> None:
+        data_dir = params.get("data_dir")
+        if data_dir is not None:
+            params["data_dir"] = str(data_dir)
+        source = params.pop("source", None)
+        super().__init__(**params)
+        self._sources: dict[str, SourceInfo] = {}
+        self._uploads: dict[str, LoadedBars] = {}
+        self._generation = 0
+        self._job_fit: FitJob | None = None
+        self._forecaster: RollingForecaster | None = None
+        self._replay: pd.DataFrame | None = None
+        self._closes: pd.Series | None = None
+        self._applying_source = False
+        self.refresh_sources()
+        if source is not None:
+            if source not in self._sources:
+                raise ValueError(f"unknown source {source!r}; known: {', '.join(self._sources)}")
+            with self._quietly():
+                self.source = source
+        if load_initial:
+            self.load()
+
+    # ------------------------------------------------------------------ sources
+    @property
+    def sources(self) -> dict[str, SourceInfo]:
+        """Selectable sources by key (datasets, data files, uploads)."""
+        return dict(self._sources)
+
+    def source_labels(self) -> dict[str, str]:
+        """``{label: key}`` of the selectable sources, in picker order."""
+        return {info.label: key for key, info in self._sources.items()}
+
+    def refresh_sources(self) -> None:
+        """Rescan the datasets and the data folder (uploads are kept)."""
+        found = {s.key: s for s in discover_sources(Path(self.data_dir) if self.data_dir else None)}
+        uploads = {k: v for k, v in self._sources.items() if k.startswith("upload:")}
+        self._sources = {**found, **uploads}
+        self._set_source_objects()
+
+    def _set_source_objects(self) -> None:
+        objects = self.source_labels()
+        current = self.source
+        self.param.source.objects = objects
+        if current not in objects.values():
+            with self._quietly():
+                self.source = next(iter(objects.values()))
+
+    def _quietly(self) -> _Quiet:
+        return _Quiet(self)
+
+    @param.depends("source", watch=True)
+    def _source_changed(self) -> None:
+        if not self._applying_source:
+            self.load()
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> bool:
+        """Load and validate the selected :attr:`source`.
+
+        On success the bars, quality report and source details are replaced
+        and previous fit results are cleared (they belong to other data).  On
+        failure :attr:`error` says what and where, the previous bars and
+        results stay, and :attr:`source` returns to the loaded source.
+
+        Returns
+        -------
+        bool
+            True when the bars were loaded.
+        """
+        key = self.source
+        try:
+            loaded = self._uploads[key] if key in self._uploads else read_source(key)
+        except Exception as exc:  # every failure becomes a message on the page
+            label = self._sources[key].label if key in self._sources else key
+            self.error = f"Could not load {label}: {_error_text(exc)}"
+            self.status = "Load failed; " + (
+                f"still showing {self.loaded_label}." if self.loaded_key else "nothing loaded."
+            )
+            if self.loaded_key is not None and self.loaded_key in self._sources and self.loaded_key != key:
+                with self._quietly():
+                    self.source = self.loaded_key
+            return False
+        self._apply_loaded(key, loaded)
+        return True
+
+    def load_upload(self, filename: str, data: bytes) -> bool:
+        """Load an uploaded file, add it to the sources and select it.
+
+        On failure (malformed CSV, missing columns, negative prices...)
+        :attr:`error` names the file, row and column, and the previous bars
+        and results stay untouched.
+
+        Returns
+        -------
+        bool
+            True when the upload was loaded.
+        """
+        try:
+            loaded = read_upload(filename, data)
+        except Exception as exc:  # every failure becomes a message on the page
+            self.error = f"Upload rejected: {_error_text(exc)}"
+            self.status = "Upload rejected; " + (
+                f"still showing {self.loaded_label}." if self.loaded_key else "nothing loaded."
+            )
+            return False
+        key = f"upload:{len(self._uploads) + 1}:{loaded.label}"
+        self._uploads[key] = loaded
+        self._sources[key] = SourceInfo(key, f"upload: {loaded.label}", False, f"uploaded file {loaded.label}")
+        self._set_source_objects()
+        with self._quietly():
+            self.source = key
+        self._apply_loaded(key, loaded)
+        return True
+
+    def _apply_loaded(self, key: str, loaded: LoadedBars) -> None:
+        self._generation += 1
+        self._stop_replay_state()
+        info = self._sources.get(key)
+        with param.parameterized.batch_call_watchers(self):
+            self.bars = loaded.bars
+            self.quality = loaded.quality
+            self.loaded_key = key
+            self.loaded_label = loaded.label
+            self.symbol = loaded.symbol
+            self.synthetic = loaded.synthetic
+            self.description = info.description if info is not None else loaded.label
+            self.fit = None
+            self.stylized = None
+            self.forecast = None
+            self.busy = False  # a fit still running belongs to the old data: its outcome is dropped
+            self.error = ""
+            first, last = loaded.bars.index[0], loaded.bars.index[-1]
+            kind = "SYNTHETIC data" if loaded.synthetic else "data"
+            self.status = (
+                f"Loaded {loaded.label} ({kind}): {len(loaded.bars):,} bars, {first:%Y-%m-%d %H:%M} .. "
+                f"{last:%Y-%m-%d %H:%M} UTC. Press 'Fit and simulate'."
+            )
+
+    # ------------------------------------------------------------------ fitting
+    def begin_fit(self) -> FitJob | None:
+        """Read the controls into a :class:`FitJob` and mark the state busy.
+
+        Returns ``None`` (with :attr:`error` set) when no bars are loaded or
+        the window holds too few bars.
+        """
+        if self.bars is None or self.busy:
+            if self.bars is None:
+                self.error = "No data loaded: pick an instrument or upload a file first."
+            return None
+        fit_part, replay_part = split_bars(self.bars, self.fit_window, self.replay_bars)
+        if len(fit_part) < MIN_FIT_BARS:
+            self.error = (
+                f"{self.loaded_label} has {len(self.bars)} bars; a fit needs at least {MIN_FIT_BARS} "
+                f"bars (fit window {self.fit_window})."
+            )
+            return None
+        instrument, info = instrument_for(self.symbol)
+        self._generation += 1
+        job = FitJob(
+            generation=self._generation,
+            label=self.loaded_label,
+            fit_bars=fit_part,
+            replay_bars=replay_part,
+            spec=ModelSpec(self.model, self.dist),
+            n_paths=self.n_paths,
+            horizon=self.horizon,
+            seed=self.seed,
+            n_sample_paths=self.n_sample_paths,
+            history_bars=self.history_bars,
+            n_particles=self.n_particles,
+            instrument=instrument,
+            tick_size=None if info is None else info.tick_size,
+            asset_class=_asset_class(self.symbol, info),
+        )
+        self._stop_replay_state()
+        with param.parameterized.batch_call_watchers(self):
+            self.busy = True
+            self.error = ""
+            self.status = (
+                f"Fitting {job.spec.label} on {len(fit_part):,} bars of {job.label} and simulating "
+                f"{job.n_paths:,} paths x {job.horizon} bars ..."
+            )
+        return job
+
+    def finish_fit(self, outcome: FitOutcome) -> bool:
+        """Apply a :class:`FitOutcome`; outcomes of a superseded job are ignored.
+
+        Returns
+        -------
+        bool
+            True when a new fit and forecast were applied.
+        """
+        if outcome.job.generation != self._generation:
+            return False
+        job = outcome.job
+        if outcome.error is not None or outcome.fit is None or outcome.forecast is None:
+            with param.parameterized.batch_call_watchers(self):
+                self.busy = False
+                self.error = f"Fit failed for {job.spec.label} on {job.label}: {outcome.error}"
+                self.status = "Fit failed; " + (
+                    "the previous results are still shown." if self.forecast is not None else "nothing to show."
+                )
+            return False
+        self._forecaster = outcome.forecaster
+        self._job_fit = job
+        self._replay = job.replay_bars
+        self._closes = pd.concat([job.fit_bars["close"], job.replay_bars["close"]])
+        fc = outcome.forecast
+        with param.parameterized.batch_call_watchers(self):
+            self.fit = outcome.fit
+            self.stylized = outcome.stylized
+            self.forecast = fc
+            self.replay_total = len(job.replay_bars)
+            self.replay_position = 0
+            self.busy = False
+            self.error = ""
+            self.status = (
+                f"Fitted {job.spec.label} on {job.label}: {outcome.fit.n_obs:,} returns to "
+                f"{fc.origin:%Y-%m-%d %H:%M} UTC; {job.n_paths:,} paths x {job.horizon} bars in "
+                f"{outcome.seconds:.1f} s. Bias {fc.analysis.bias}, confidence {fc.confidence.level.value}."
+            )
+        return True
+
+    def fit_and_simulate(self) -> bool:
+        """Fit the model on the fit window, simulate the fan and analyse it (one call).
+
+        Returns
+        -------
+        bool
+            True on success; on failure :attr:`error` says why and previous
+            results stay.
+        """
+        job = self.begin_fit()
+        if job is None:
+            return False
+        return self.finish_fit(compute_fit(job))
+
+    # ------------------------------------------------------------------ replay
+    @property
+    def replay_available(self) -> bool:
+        """True when a fit exists and held-out bars remain to replay."""
+        return self._forecaster is not None and self._replay is not None and self.replay_position < len(self._replay)
+
+    def begin_replay_step(self) -> ReplayJob | None:
+        """The next bar to stream as a :class:`ReplayJob`, or ``None`` when there is none."""
+        if not self.replay_available or self.busy:
+            if self.fit is None:
+                self.status = "Fit a model first: replay streams the bars held out after the fit window."
+            elif not self.replay_available and self.replay_total:
+                self.status = f"Replay finished: all {self.replay_total} held-out bars streamed."
+            elif not self.replay_total:
+                self.status = "No bars are held out after the fit window: raise 'replay bars' and fit again."
+            return None
+        assert self._forecaster is not None and self._job_fit is not None and self._replay is not None
+        assert self.fit is not None and self._closes is not None
+        job = self._job_fit
+        return ReplayJob(
+            generation=self._generation,
+            position=self.replay_position,
+            fit=self.fit,
+            forecaster=self._forecaster,
+            closes=self._closes,
+            replay_bars=self._replay,
+            horizon=job.horizon,
+            seed=job.seed,
+            n_sample_paths=job.n_sample_paths,
+            history_bars=job.history_bars,
+            instrument=job.instrument,
+        )
+
+    def finish_replay_step(self, outcome: ReplayOutcome) -> bool:
+        """Apply a :class:`ReplayOutcome` (stale ones are ignored); stops the replay at the end or on error."""
+        job = outcome.job
+        if job.generation != self._generation or job.forecaster is not self._forecaster:
+            return False
+        if outcome.error is not None or outcome.forecast is None:
+            with param.parameterized.batch_call_watchers(self):
+                self.replay_running = False
+                self.error = f"Replay stopped at held-out bar {job.position + 1}: {outcome.error}"
+            self._forecaster = None
+            return False
+        fc = outcome.forecast
+        with param.parameterized.batch_call_watchers(self):
+            self.forecast = fc
+            self.replay_position = job.position + 1
+            done = self.replay_position >= self.replay_total
+            if done:
+                self.replay_running = False
+            resampled = " (resampled)" if outcome.bar is not None and outcome.bar.resampled else ""
+            self.status = (
+                f"{self.loaded_label} replay bar {self.replay_position}/{self.replay_total}: "
+                f"{fc.origin:%Y-%m-%d %H:%M} UTC, "
+                f"close {fc.price:,.2f}, ESS {fc.ess:,.0f}{resampled}"
+                + (". Replay finished." if done else ".")
+            )
+        return True
+
+    def replay_step(self) -> bool:
+        """Stream the next held-out bar and update the forecast (one call).
+
+        Returns
+        -------
+        bool
+            True when a bar was processed; False at the end of the held-out
+            bars, before any fit, or on an error (see :attr:`error`).
+        """
+        job = self.begin_replay_step()
+        if job is None:
+            if self.replay_running and not self.replay_available:
+                self.replay_running = False
+            return False
+        return self.finish_replay_step(compute_replay_step(job))
+
+    def play(self) -> None:
+        """Start the replay (a view's clock calls :meth:`replay_step`)."""
+        if self.replay_available:
+            self.replay_running = True
+        else:
+            self.begin_replay_step()
+
+    def pause(self) -> None:
+        """Pause the replay."""
+        self.replay_running = False
+
+    def reset_replay(self) -> bool:
+        """Restart the replay from the end of the fit window (refits nothing).
+
+        Returns
+        -------
+        bool
+            True when a fit was available to restart from.
+        """
+        if self.fit is None or self._job_fit is None:
+            return False
+        job = self._job_fit
+        bar_seconds = fit_bar_seconds(self.fit)
+        steps = _table_steps(job.horizon, bar_seconds)
+        self._generation += 1
+        self._job_fit = replace(job, generation=self._generation)
+        self._forecaster = RollingForecaster(
+            self.fit,
+            n_particles=job.n_particles,
+            horizon_minutes=int(round(job.horizon * bar_seconds / 60.0)) or 1,
+            horizons=[int(round(s * bar_seconds / 60.0)) for s in steps],
+            bar_seconds=bar_seconds,
+            tick_size=job.tick_size,
+            seed=job.seed,
+        )
+        with param.parameterized.batch_call_watchers(self):
+            self.replay_running = False
+            self.replay_position = 0
+            self.status = "Replay reset to the end of the fit window."
+        return True
+
+    def _stop_replay_state(self) -> None:
+        self._forecaster = None
+        self._job_fit = None
+        self._replay = None
+        self._closes = None
+        with param.parameterized.batch_call_watchers(self):
+            self.replay_running = False
+            self.replay_position = 0
+            self.replay_total = 0
+
+    def dismiss_error(self) -> None:
+        """Clear :attr:`error` (errors otherwise stay until the next successful load or fit)."""
+        self.error = ""
+
+    # ------------------------------------------------------------------ display helpers
+    def fit_table(self) -> pd.DataFrame:
+        """Fitted parameters: estimate, robust std error, t statistic and unit (empty before a fit)."""
+        cols = ["estimate", "std error", "t", "unit"]
+        if self.fit is None:
+            return pd.DataFrame(columns=cols)
+        rows = []
+        for name, value in self.fit.params.items():
+            se = self.fit.std_errors.get(name, math.nan)
+            t = value / se if se and math.isfinite(se) and se > 0 else math.nan
+            rows.append({"parameter": name, "estimate": value, "std error": se, "t": t, "unit": self.fit.units.get(name, "")})
+        return pd.DataFrame(rows, columns=["parameter", *cols]).set_index("parameter")
+
+    def diagnostics_table(self) -> pd.DataFrame:
+        """Residual tests of the fit: Ljung-Box on z and z^2, Engle-Ng sign bias (p-values, verdicts)."""
+        cols = ["test", "statistic", "p-value", "verdict"]
+        if self.fit is None:
+            return pd.DataFrame(columns=cols)
+        rows = []
+        lb = self.fit.diagnostics.get("ljung_box", {})
+        for series, what in (("z", "standardised residuals"), ("z2", "squared standardised residuals")):
+            for lag, res in sorted(lb.get(series, {}).items(), key=lambda kv: int(kv[0])):
+                p = float(res.get("pvalue", math.nan))
+                rows.append(
+                    {
+                        "test": f"Ljung-Box {what}, lag {lag}",
+                        "statistic": float(res.get("stat", math.nan)),
+                        "p-value": p,
+                        "verdict": "pass (no autocorrelation)" if p > 0.05 else "FAIL (autocorrelated)",
+                    }
+                )
+        names = {
+            "sign_bias": "sign bias",
+            "negative_size_bias": "negative size bias",
+            "positive_size_bias": "positive size bias",
+            "joint": "sign bias, joint",
+        }
+        for key, res in self.fit.diagnostics.get("sign_bias", {}).items():
+            p = float(res.get("pvalue", math.nan))
+            rows.append(
+                {
+                    "test": f"Engle-Ng {names.get(key, key)}",
+                    "statistic": float(res.get("stat", math.nan)),
+                    "p-value": p,
+                    "verdict": "pass (no asymmetry left)" if p > 0.05 else "FAIL (asymmetry left)",
+                }
+            )
+        return pd.DataFrame(rows, columns=cols)
+
+    def stylized_verdicts(self) -> pd.DataFrame:
+        """Stylized-fact rows that carry a criterion, with PASS/FAIL verdicts."""
+        cols = ["group", "statistic", "value", "p-value", "criterion", "verdict"]
+        if self.stylized is None:
+            return pd.DataFrame(columns=cols)
+        rows = self.stylized[self.stylized["passed"].notna()]
+        return pd.DataFrame(
+            {
+                "group": rows["group"],
+                "statistic": rows["statistic"],
+                "value": rows["value"].astype(float),
+                "p-value": rows["pvalue"].astype(float),
+                "criterion": rows["criterion"],
+                "verdict": np.where(rows["passed"].astype(bool), "PASS", "FAIL"),
+            }
+        ).reset_index(drop=True)
+
+
+class _Quiet:
+    """Context in which setting ``source`` does not trigger a load."""
+
+    def __init__(self, state: DashboardState) -> None:
+        self._state = state
+        self._previous = False
+
+    def __enter__(self) -> None:
+        self._previous = self._state._applying_source
+        self._state._applying_source = True
+
+    def __exit__(self, *exc: object) -> None:
+        self._state._applying_source = self._previous

@@ -1,0 +1,547 @@
+"""Panel views of a :class:`~volresearch.dashboard.state.DashboardState`.
+
+Each view is a :class:`panel.viewable.Viewer` holding one state object: it
+builds its widgets from the state's parameters (``Widget.from_param``) and
+redraws from the state's result parameters.  Views keep no results of their
+own, so everything they show can be checked on the state without a browser.
+
+* :class:`ControlPanel` - instrument, upload, model, paths, horizon, seed,
+  windows and the "Fit and simulate" button with its progress bar;
+* :class:`ForecastChart` - the fan chart with zones, history and realised path;
+* :class:`SignalPanel` - confidence, directional bias, targets, stop and the
+  zone table;
+* :class:`ModelPanel` - fitted parameters with standard errors and units,
+  residual diagnostics, stylized-fact verdicts and the data quality report;
+* :class:`ReplayPanel` - play/pause/step/reset, speed, bar time, ESS and the
+  horizon table; its clock is a per-session periodic callback;
+* :class:`Dashboard` - all of the above on one page.
+
+Long computations run in a worker thread (``begin_* / compute_* / finish_*``
+of the state), so the page keeps answering while a fit runs and the progress
+bar is shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import math
+from typing import Any
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from volresearch.plots import fan_chart
+
+from .sources import DATA_SUFFIXES
+from .state import DashboardState, Forecast, compute_fit, compute_replay_step
+
+__all__ = ["ControlPanel", "ForecastChart", "SignalPanel", "ModelPanel", "ReplayPanel", "Dashboard"]
+
+_SIDEBAR_WIDTH = 330
+#: Share of the chart's bar span added right of the fan for the zone labels.
+_LABEL_ROOM = 0.22
+_LEVEL_COLOURS = {
+    "very_high": "#1a7f37",
+    "high": "#2da44e",
+    "moderate": "#bf8700",
+    "low": "#d1242f",
+    "very_low": "#82071e",
+}
+_BIAS_COLOURS = {"bullish": "#1a7f37", "bearish": "#d1242f", "neutral": "#57606a"}
+
+
+def _md_escape(text: str) -> str:
+    """Text shown literally by a Markdown pane (no emphasis, links or HTML)."""
+    out = html.escape(text, quote=False)
+    for ch in "\\`*_[]|":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _button(text: str, kind: str = "default", **params: Any) -> pn.widgets.Button:
+    """A button; Panel 1.9 renamed its text ``label`` and its style ``color``."""
+    if "label" in pn.widgets.Button.param and "color" in pn.widgets.Button.param:
+        return pn.widgets.Button(label=text, color=kind, **params)
+    return pn.widgets.Button(name=text, button_type=kind, **params)
+
+
+def _fmt_price(x: float) -> str:
+    return f"{x:,.2f}" if math.isfinite(x) else "n/a"
+
+
+def _fmt_time(ts: Any) -> str:
+    return f"{pd.Timestamp(ts):%Y-%m-%d %H:%M} UTC"
+
+
+def _horizon_text(fc: Forecast) -> str:
+    minutes = fc.horizon_minutes
+    if minutes >= 1440 and abs(minutes / 1440 - round(minutes / 1440)) < 1e-9:
+        span = f"{minutes / 1440:g} days of bars"
+    elif minutes >= 60:
+        span = f"{minutes / 60:g} h"
+    else:
+        span = f"{minutes:g} min"
+    return f"{fc.horizon} bars ({span})"
+
+
+class ControlPanel(Viewer):
+    """Source, model and simulation controls, upload and the fit button."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        s = self.state
+        self.source = pn.widgets.Select.from_param(
+            s.param.source, name="Instrument", sizing_mode="stretch_width", css_classes=["vr-source"]
+        )
+        self.upload = pn.widgets.FileInput(
+            accept=",".join(DATA_SUFFIXES), multiple=False, sizing_mode="stretch_width", css_classes=["vr-upload"]
+        )
+        self.upload.param.watch(self._on_upload, "value")
+        self.model = pn.widgets.Select.from_param(s.param.model, name="Model", sizing_mode="stretch_width")
+        self.dist = pn.widgets.Select.from_param(s.param.dist, name="Innovations", sizing_mode="stretch_width")
+        self.n_paths = pn.widgets.IntSlider.from_param(s.param.n_paths, name="Paths", sizing_mode="stretch_width")
+        self.horizon = pn.widgets.IntSlider.from_param(
+            s.param.horizon, name="Horizon (bars)", end=500, sizing_mode="stretch_width"
+        )
+        self.seed = pn.widgets.IntInput.from_param(s.param.seed, name="Seed", sizing_mode="stretch_width")
+        self.fit_window = pn.widgets.IntSlider.from_param(
+            s.param.fit_window, name="Fit window (bars)", end=5_000, sizing_mode="stretch_width"
+        )
+        self.replay_bars = pn.widgets.IntSlider.from_param(
+            s.param.replay_bars, name="Held-out replay bars", end=1_000, sizing_mode="stretch_width"
+        )
+        self.history_bars = pn.widgets.IntSlider.from_param(
+            s.param.history_bars, name="History shown (bars)", end=500, sizing_mode="stretch_width"
+        )
+        self.n_particles = pn.widgets.IntSlider.from_param(
+            s.param.n_particles, name="Replay particles", sizing_mode="stretch_width"
+        )
+        self.fit_button = _button(
+            "Fit and simulate",
+            "primary",
+            sizing_mode="stretch_width",
+            disabled=s.param.busy,
+            css_classes=["vr-fit"],
+        )
+        self.fit_button.on_click(self._on_fit)
+        self.progress = pn.indicators.Progress(
+            active=True, sizing_mode="stretch_width", height=14, visible=s.param.busy, css_classes=["vr-progress"]
+        )
+
+    def _on_upload(self, event: param.parameterized.Event) -> None:
+        if event.new:
+            self.state.load_upload(self.upload.filename or "upload", event.new)
+
+    async def _on_fit(self, event: Any = None) -> None:
+        job = self.state.begin_fit()
+        if job is None:
+            return
+        outcome = await asyncio.to_thread(compute_fit, job)
+        self.state.finish_fit(outcome)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            self.source,
+            pn.pane.Markdown(pn.bind(self._source_note, self.state.param.description, self.state.param.synthetic)),
+            pn.pane.Markdown("Upload bars (CSV or Parquet):", margin=(0, 10)),
+            self.upload,
+            self.model,
+            self.dist,
+            self.n_paths,
+            self.horizon,
+            self.seed,
+            self.fit_button,
+            self.progress,
+            pn.Card(
+                self.fit_window,
+                self.replay_bars,
+                self.history_bars,
+                self.n_particles,
+                title="Windows and replay",
+                collapsed=False,
+                sizing_mode="stretch_width",
+            ),
+            width=_SIDEBAR_WIDTH,
+        )
+
+    @staticmethod
+    def _source_note(description: str, synthetic: bool) -> str:
+        tag = "**SYNTHETIC data** (generated, not market prices). " if synthetic else ""
+        return f"{tag}{_md_escape(description)}" if description else ""
+
+
+class ForecastChart(Viewer):
+    """The fan chart of the forecast on screen, with zones and the realised path."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.pane = pn.pane.HoloViews(
+            None,
+            backend="bokeh",
+            min_height=440,
+            sizing_mode="stretch_width",
+            loading=self.state.param.busy,
+            css_classes=["vr-fan"],
+        )
+        self.placeholder = pn.pane.Markdown(
+            "Pick an instrument and press **Fit and simulate** to draw the forecast.",
+            css_classes=["vr-fan-placeholder"],
+        )
+        self.state.param.watch(self._redraw, ["forecast"])
+        self._redraw()
+
+    def figure(self, fc: Forecast) -> hv.Overlay:
+        """The fan chart of ``fc`` (bars from the forecast origin on the x axis)."""
+        source = "replay bar " + str(fc.replay_step) if fc.replay_step else "fit"
+        title = (
+            f"{self.state.loaded_label}: {self.state.fit.spec.label if self.state.fit else ''} forecast from "
+            f"{_fmt_time(fc.origin)} ({source}), {_horizon_text(fc)}, {fc.n_paths:,} paths"
+        )
+        chart = fan_chart(
+            fc.bands_by_step(),
+            history=fc.history_by_step(),
+            sample_paths=fc.paths_by_step(),
+            realised=fc.realised_by_step(),
+            zones=fc.analysis,
+            title=title,
+        )
+        # Leave room right of the fan for the zone labels.
+        left = -(len(fc.history) - 1)
+        right = fc.horizon + _LABEL_ROOM * (fc.horizon - left)
+        return chart.opts(xlabel="bars from the forecast origin (0 = last bar)", xlim=(left, right), backend="bokeh")
+
+    def _redraw(self, *_: Any) -> None:
+        fc = self.state.forecast
+        if fc is None:
+            self.pane.object = None
+            self.pane.visible = False
+            self.placeholder.visible = True
+            return
+        self.pane.object = self.figure(fc)
+        self.pane.visible = True
+        self.placeholder.visible = False
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self.placeholder, self.pane, sizing_mode="stretch_width")
+
+
+class SignalPanel(Viewer):
+    """Confidence level, directional bias, targets, stop and the zone table."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.headline = pn.pane.HTML("", css_classes=["vr-signal"], sizing_mode="stretch_width")
+        self.zones = pn.pane.DataFrame(
+            None, index=False, sizing_mode="stretch_width", css_classes=["vr-zones"], escape=True
+        )
+        self.state.param.watch(self._update, ["forecast"])
+        self._update()
+
+    def _update(self, *_: Any) -> None:
+        fc = self.state.forecast
+        if fc is None:
+            self.headline.object = "<p>No forecast yet.</p>"
+            self.zones.object = None
+            return
+        a, c = fc.analysis, fc.confidence
+        level = c.level.value
+        thresholds = (
+            f"default thresholds (no entry for {html.escape(c.instrument)})"
+            if c.used_default
+            else f"{html.escape(c.thresholds_key)} thresholds"
+        )
+        targets = ", ".join(f"{_fmt_price(z.low)}-{_fmt_price(z.high)} ({z.mass:.0%})" for z in a.targets) or "none"
+        stop = "none" if a.stop is None else f"{_fmt_price(a.stop.price)} ({a.stop.source})"
+        self.headline.object = (
+            f"<div style='font-size:15px;line-height:1.5'>"
+            f"<b>At {_horizon_text(fc)} from {_fmt_price(fc.price)}</b> ({_fmt_time(fc.origin)})<br>"
+            f"Confidence: <b style='color:{_LEVEL_COLOURS.get(level, '#000')}'>{level.replace('_', ' ')}</b> "
+            f"(rel. std {c.rel_std:.3%}, {thresholds}, "
+            f"scaled x{c.horizon_scale:.2f} to the horizon)<br>"
+            f"Bias: <b style='color:{_BIAS_COLOURS[a.bias]}'>{a.bias}</b> "
+            f"(score {a.bias_score:+.2f}, confidence {a.bias_confidence:.0%}); P(up) {a.prob_above:.0%}<br>"
+            f"Mean {_fmt_price(a.mean)}, 5%-95% {_fmt_price(a.quantiles[0.05])} .. {_fmt_price(a.quantiles[0.95])}<br>"
+            f"Targets: {targets}; stop: {stop}<br>"
+            f"Entry allowed: {'yes' if c.can_enter else 'no'}; adjust allowed: {'yes' if c.can_adjust else 'no'}"
+            f"</div>"
+        )
+        zones = a.to_frame()
+        shown = pd.DataFrame(
+            {
+                "kind": zones["kind"],
+                "strength": zones["strength"],
+                "low": zones["low"].map(_fmt_price),
+                "high": zones["high"].map(_fmt_price),
+                "center": zones["center"].map(_fmt_price),
+                "probability": zones["mass"].map(lambda m: f"{m:.1%}"),
+            }
+        )
+        self.zones.object = shown
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            pn.pane.Markdown("### Signal at the horizon"),
+            self.headline,
+            pn.pane.Markdown("#### Price zones"),
+            self.zones,
+            sizing_mode="stretch_width",
+        )
+
+
+class ModelPanel(Viewer):
+    """Fitted parameters, residual diagnostics, stylized facts and data quality."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.summary = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.params_table = pn.pane.DataFrame(None, sizing_mode="stretch_width", css_classes=["vr-params"])
+        self.diagnostics = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
+        self.facts_summary = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.facts = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width", css_classes=["vr-facts"])
+        self.quality = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.state.param.watch(self._update_fit, ["fit", "stylized"])
+        self.state.param.watch(self._update_quality, ["quality"])
+        self._update_fit()
+        self._update_quality()
+
+    def _update_fit(self, *_: Any) -> None:
+        fit = self.state.fit
+        if fit is None:
+            self.summary.object = "<p>No fit yet.</p>"
+            self.params_table.object = None
+            self.diagnostics.object = None
+            self.facts_summary.object = ""
+            self.facts.object = None
+            return
+        warn = (
+            f"<br><b style='color:#d1242f'>Near-integrated: persistence {fit.persistence:.6f} &gt; 0.999; "
+            "long-horizon variance is unreliable.</b>"
+            if fit.near_integrated
+            else ""
+        )
+        if fit.near_integrated:
+            long_run = "half-life and unconditional vol n/a (near-integrated)"
+        else:
+            long_run = (
+                f"half-life {fit.half_life:,.1f} bars, "
+                f"unconditional vol {fit.unconditional_vol_annualised:.1%} annualised"
+            )
+        self.summary.object = (
+            f"<div><b>{fit.spec.label}</b> on {fit.n_obs:,} returns, {_fmt_time(fit.start)} .. {_fmt_time(fit.end)}<br>"
+            f"log-likelihood {fit.loglik:,.2f}, AIC {fit.aic:,.2f}, BIC {fit.bic:,.2f}<br>"
+            f"persistence {fit.persistence:.6f}, next-bar vol {math.sqrt(fit.next_variance):.4%} per bar, "
+            f"{long_run}{warn}</div>"
+        )
+        table = self.state.fit_table()
+        self.params_table.object = pd.DataFrame(
+            {
+                "estimate": table["estimate"].map(lambda v: f"{v:.6g}"),
+                "std error": table["std error"].map(lambda v: f"{v:.3g}"),
+                "t": table["t"].map(lambda v: f"{v:.2f}" if math.isfinite(v) else "n/a"),
+                "unit": table["unit"],
+            },
+            index=table.index,
+        )
+        diag = self.state.diagnostics_table()
+        diag["statistic"] = diag["statistic"].map(lambda v: f"{v:.3f}")
+        diag["p-value"] = diag["p-value"].map(lambda v: f"{v:.3f}")
+        self.diagnostics.object = diag
+        facts = self.state.stylized_verdicts()
+        n_pass = int((facts["verdict"] == "PASS").sum())
+        self.facts_summary.object = f"<p><b>{n_pass} of {len(facts)}</b> stylized-fact criteria pass on the fitted returns.</p>"
+        facts["value"] = facts["value"].map(lambda v: f"{v:.4g}")
+        facts["p-value"] = facts["p-value"].map(lambda v: "" if not math.isfinite(v) else f"{v:.3g}")
+        self.facts.object = facts
+
+    def _update_quality(self, *_: Any) -> None:
+        q = self.state.quality
+        self.quality.object = "" if q is None else f"<pre style='font-size:12px'>{html.escape(q.summary())}</pre>"
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Tabs(
+            (
+                "Model",
+                pn.Column(
+                    self.summary,
+                    pn.pane.Markdown("#### Parameters (robust std errors, per-bar units)"),
+                    self.params_table,
+                    pn.pane.Markdown("#### Residual diagnostics (5% level)"),
+                    self.diagnostics,
+                    sizing_mode="stretch_width",
+                ),
+            ),
+            ("Stylized facts", pn.Column(self.facts_summary, self.facts, sizing_mode="stretch_width")),
+            ("Data quality", self.quality),
+            sizing_mode="stretch_width",
+            dynamic=False,
+        )
+
+
+class ReplayPanel(Viewer):
+    """Replay controls and the state of the rolling forecaster."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        s = self.state
+        self.play = _button("Play", "success", width=80, css_classes=["vr-play"])
+        self.pause = _button("Pause", "warning", width=80, css_classes=["vr-pause"])
+        self.step = _button("Step", width=80, css_classes=["vr-step"])
+        self.reset = _button("Reset", width=80, css_classes=["vr-reset"])
+        self.speed = pn.widgets.FloatSlider.from_param(s.param.replay_speed, name="Speed (bars per second)", width=300)
+        self.play.on_click(lambda _: s.play())
+        self.pause.on_click(lambda _: s.pause())
+        self.step.on_click(self._on_step)
+        self.reset.on_click(lambda _: s.reset_replay())
+        self.position = pn.indicators.Progress(value=0, max=1, width=300, height=12)
+        self.info = pn.pane.HTML("", css_classes=["vr-replay-info"], sizing_mode="stretch_width")
+        self.table = pn.pane.DataFrame(None, sizing_mode="stretch_width", css_classes=["vr-horizon-table"])
+        self._clock: Any = None
+        self._in_flight = False
+        s.param.watch(self._on_running, ["replay_running"])
+        s.param.watch(self._on_speed, ["replay_speed"])
+        s.param.watch(self._update, ["forecast", "replay_position", "replay_total"])
+        self._update()
+
+    # ------------------------------------------------------------------ clock
+    def _period_ms(self) -> int:
+        return max(50, int(round(1000.0 / self.state.replay_speed)))
+
+    def _on_running(self, event: param.parameterized.Event) -> None:
+        if event.new:
+            if self._clock is None:
+                self._clock = pn.state.add_periodic_callback(self._tick, period=self._period_ms(), start=False)
+            if not self._clock.running:
+                self._clock.period = self._period_ms()
+                self._clock.start()
+        elif self._clock is not None and self._clock.running:
+            self._clock.stop()
+
+    def _on_speed(self, event: param.parameterized.Event) -> None:
+        if self._clock is not None:
+            self._clock.period = self._period_ms()
+
+    async def _advance(self) -> None:
+        if self._in_flight:
+            return
+        job = self.state.begin_replay_step()
+        if job is None:
+            self.state.pause()
+            return
+        self._in_flight = True
+        try:
+            outcome = await asyncio.to_thread(compute_replay_step, job)
+            self.state.finish_replay_step(outcome)
+        finally:
+            self._in_flight = False
+
+    async def _tick(self) -> None:
+        if self.state.replay_running:
+            await self._advance()
+
+    async def _on_step(self, event: Any = None) -> None:
+        self.state.pause()
+        await self._advance()
+
+    # ------------------------------------------------------------------ display
+    def _update(self, *_: Any) -> None:
+        s = self.state
+        self.position.max = max(s.replay_total, 1)
+        self.position.value = min(s.replay_position, self.position.max)
+        fc = s.forecast
+        if fc is None:
+            self.info.object = "<p>Fit a model to replay the held-out bars.</p>"
+            self.table.object = None
+            return
+        ess = "n/a (forecast from the fit)" if fc.ess is None else f"{fc.ess:,.0f} of {fc.n_paths:,} particles"
+        self.info.object = (
+            f"<div>Bar time: <b class='vr-bar-time'>{_fmt_time(fc.origin)}</b>, close <b>{_fmt_price(fc.price)}</b><br>"
+            f"Replayed {s.replay_position} of {s.replay_total} held-out bars; ESS {ess}</div>"
+        )
+        table = fc.table.copy()
+        table["target_time"] = table["target_time"].map(_fmt_time)
+        for col in table.columns[1:]:
+            table[col] = table[col].map(_fmt_price)
+        self.table.object = table
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            pn.pane.Markdown("### Replay"),
+            pn.Row(self.play, self.pause, self.step, self.reset),
+            self.speed,
+            self.position,
+            self.info,
+            pn.pane.Markdown("#### Price distribution by horizon"),
+            self.table,
+            sizing_mode="stretch_width",
+        )
+
+
+class Dashboard(Viewer):
+    """The whole page: controls on the left, forecast, signals, replay and model on the right."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
+
+    def __init__(self, **params: Any) -> None:
+        if params.get("state") is None:
+            params["state"] = DashboardState()
+        super().__init__(**params)
+        s = self.state
+        self.controls = ControlPanel(state=s)
+        self.chart = ForecastChart(state=s)
+        self.signals = SignalPanel(state=s)
+        self.replay = ReplayPanel(state=s)
+        self.model = ModelPanel(state=s)
+        self.status = pn.pane.HTML(
+            pn.bind(lambda text: f"<div class='vr-status-text'>{html.escape(text)}</div>", s.param.status),
+            css_classes=["vr-status"],
+            sizing_mode="stretch_width",
+        )
+        self.alert = pn.pane.Alert(
+            pn.bind(_md_escape, s.param.error),
+            alert_type="danger",
+            visible=pn.bind(bool, s.param.error),
+            css_classes=["vr-error"],
+            sizing_mode="stretch_width",
+        )
+        self.dismiss = _button(
+            "Dismiss", "light", width=90, visible=pn.bind(bool, s.param.error), css_classes=["vr-dismiss"]
+        )
+        self.dismiss.on_click(lambda _: s.dismiss_error())
+        self.synthetic_note = pn.pane.Alert(
+            "Synthetic data: these bars are generated by volresearch, not recorded market prices.",
+            alert_type="warning",
+            visible=s.param.synthetic,
+            sizing_mode="stretch_width",
+        )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        header = pn.pane.Markdown("## volresearch: volatility forecast dashboard", margin=(5, 10))
+        main = pn.Column(
+            self.status,
+            self.alert,
+            self.dismiss,
+            self.synthetic_note,
+            self.chart,
+            pn.Row(
+                pn.Column(self.signals, sizing_mode="stretch_width"),
+                pn.Column(self.replay, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
+            self.model,
+            sizing_mode="stretch_width",
+        )
+        return pn.Column(header, pn.Row(self.controls, main, sizing_mode="stretch_width"), sizing_mode="stretch_width")
