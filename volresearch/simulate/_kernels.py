@@ -74,6 +74,7 @@ __all__ = [
     "step_variance_numpy",
     "table_z",
     "table_z_numpy",
+    "weighted_brackets",
     "weighted_quantile_numpy",
     "weighted_quantiles_row",
 ]
@@ -847,7 +848,9 @@ def order_statistics(a: np.ndarray, ranks: np.ndarray, vals: np.ndarray) -> None
 
 
 @njit(cache=True)
-def _weighted_plan(values: np.ndarray, weights: np.ndarray, probs: np.ndarray, k_lo: np.ndarray, g: np.ndarray) -> np.ndarray:
+def _weighted_plan(
+    values: np.ndarray, weights: np.ndarray, probs: np.ndarray, k_lo: np.ndarray, g: np.ndarray
+) -> np.ndarray:
     """Sorted positive-weight values and, per level, the lower index and weight.
 
     See :func:`weighted_quantile_numpy` for the definition; returns the
@@ -881,6 +884,190 @@ def _weighted_plan(values: np.ndarray, weights: np.ndarray, probs: np.ndarray, k
         k_lo[qi] = lo
         g[qi] = 0.0 if lo >= m - 1 else (target - cum[lo]) / (cum[lo + 1] - cum[lo])
     return xs[:m]
+
+
+@njit(cache=True)
+def _stable_sort_slice(vals: np.ndarray, wts: np.ndarray, start: int, stop: int) -> None:
+    """Sort ``vals[start:stop]`` (with ``wts`` alongside) stably by value."""
+    m = stop - start
+    if m <= 32:
+        for i in range(start + 1, stop):
+            v = vals[i]
+            w = wts[i]
+            j = i - 1
+            while j >= start and vals[j] > v:
+                vals[j + 1] = vals[j]
+                wts[j + 1] = wts[j]
+                j -= 1
+            vals[j + 1] = v
+            wts[j + 1] = w
+        return
+    order = np.argsort(vals[start:stop], kind="mergesort")
+    v_copy = vals[start:stop].copy()
+    w_copy = wts[start:stop].copy()
+    for i in range(m):
+        vals[start + i] = v_copy[order[i]]
+        wts[start + i] = w_copy[order[i]]
+
+
+@njit(cache=True)
+def weighted_brackets(
+    a: np.ndarray, weights: np.ndarray, probs: np.ndarray, x_lo: np.ndarray, x_hi: np.ndarray, g: np.ndarray
+) -> None:
+    """Weighted quantile brackets in ``O(n)``: ``q``-quantile ``= lerp(x_lo, x_hi, g)``.
+
+    The definition of :func:`weighted_quantile_numpy` (positive weights
+    only; ``x_(k)`` at ``S_k / S_{m-1}``), found without sorting the whole
+    sample: values are bucketed by value as in
+    :func:`_bucket_order_statistics` with the bucket weights summed, the
+    bucket where the cumulative weight crosses ``q S_{m-1}`` is located from
+    the bucket prefix sums, and only that bucket (and the next non-empty
+    one, for ``x_(k+1)``) is gathered and sorted stably.  ``S_{m-1}`` is the
+    total weight less the weight of the largest value (the last one in
+    index order among equal maxima, as a stable sort places it).  Sums run
+    in bucket order rather than sorted order, so results agree with the
+    sort-based definition to rounding (about 1e-16 relative).
+
+    Parameters
+    ----------
+    a
+        ``(n,)`` finite values (not modified).
+    weights
+        ``(n,)`` non-negative weights, at least one positive.
+    probs
+        ``(nq,)`` levels in ``[0, 1]``.
+    x_lo, x_hi, g
+        ``(nq,)`` outputs.
+    """
+    n = a.shape[0]
+    nq = probs.shape[0]
+    lo = np.inf
+    hi = -np.inf
+    w_last = 0.0
+    m = 0
+    for j in range(n):
+        w = weights[j]
+        if w > 0.0:
+            x = a[j]
+            m += 1
+            if x < lo:
+                lo = x
+            if x > hi:
+                hi = x
+                w_last = w
+            elif x == hi:
+                w_last = w
+    if lo == hi:
+        for qi in range(nq):
+            x_lo[qi] = lo
+            x_hi[qi] = lo
+            g[qi] = 0.0
+        return
+    nb = 16
+    while nb < 4096 and nb * 2 <= m:
+        nb *= 2
+    scale = nb / (hi - lo)
+    if not math.isfinite(scale) or scale <= 0.0:  # range overflows: sort everything
+        scale = 0.0
+        nb = 1
+    idx = np.empty(n, dtype=np.int64)
+    top = nb - 1
+    for j in range(n):
+        idx[j] = min(np.int64((a[j] - lo) * scale), top) if weights[j] > 0.0 else -1
+    counts = np.zeros(nb + 1, dtype=np.int64)
+    wsum = np.zeros(nb + 1)
+    for j in range(n):
+        b = idx[j]
+        if b >= 0:
+            counts[b] += 1
+            wsum[b] += weights[j]
+    # exclusive prefix sums (in place): counts[b] = values before bucket b, wsum[b] = their weight
+    acc_c = 0
+    acc_w = 0.0
+    for b in range(nb):
+        c = counts[b]
+        w = wsum[b]
+        counts[b] = acc_c
+        wsum[b] = acc_w
+        acc_c += c
+        acc_w += w
+    counts[nb] = acc_c
+    wsum[nb] = acc_w
+    denom = acc_w - w_last  # S_{m-1}
+    # target bucket of each level, and the next non-empty bucket after it
+    tb = np.full(nq, -1, dtype=np.int64)
+    want = np.zeros(nb, dtype=np.bool_)
+    for qi in range(nq):
+        target = probs[qi] * denom
+        if target >= denom:
+            continue
+        b_lo = 0
+        b_hi = nb - 1
+        while b_lo < b_hi:  # largest b with wsum[b] <= target
+            mid = (b_lo + b_hi + 1) // 2
+            if wsum[mid] <= target:
+                b_lo = mid
+            else:
+                b_hi = mid - 1
+        b = b_lo
+        while b > 0 and counts[b + 1] == counts[b]:  # step back to a non-empty bucket
+            b -= 1
+        tb[qi] = b
+        want[b] = True
+        nxt = b + 1
+        while nxt < nb and counts[nxt + 1] == counts[nxt]:
+            nxt += 1
+        if nxt < nb:
+            want[nxt] = True
+    offset = np.full(nb, -1, dtype=np.int64)
+    size = 0
+    for b in range(nb):
+        if want[b]:
+            offset[b] = size
+            size += counts[b + 1] - counts[b]
+    vals = np.empty(size)
+    wts = np.empty(size)
+    fill = offset.copy()
+    for j in range(n):  # gathered in index order, so equal values keep index order
+        b = idx[j]
+        if b >= 0:
+            o = fill[b]
+            if o >= 0:
+                vals[o] = a[j]
+                wts[o] = weights[j]
+                fill[b] = o + 1
+    for b in range(nb):
+        if want[b]:
+            _stable_sort_slice(vals, wts, offset[b], offset[b] + counts[b + 1] - counts[b])
+    for qi in range(nq):
+        b = tb[qi]
+        if b < 0:
+            x_lo[qi] = hi
+            x_hi[qi] = hi
+            g[qi] = 0.0
+            continue
+        target = probs[qi] * denom
+        start = offset[b]
+        stop = start + counts[b + 1] - counts[b]
+        cum = wsum[b]
+        k = stop - 1
+        for i in range(start, stop):
+            if cum + wts[i] > target:
+                k = i
+                break
+            if i < stop - 1:
+                cum += wts[i]
+        if k + 1 < stop:
+            nxt_val = vals[k + 1]
+        else:
+            nb2 = b + 1
+            while nb2 < nb and counts[nb2 + 1] == counts[nb2]:
+                nb2 += 1
+            nxt_val = vals[offset[nb2]] if nb2 < nb else vals[k]
+        gg = (target - cum) / wts[k]
+        x_lo[qi] = vals[k]
+        x_hi[qi] = nxt_val
+        g[qi] = min(max(gg, 0.0), 1.0)
 
 
 @njit(cache=True)
@@ -965,30 +1152,31 @@ def matrix_quantiles(
 
     Unweighted (empty ``weights``): ``numpy.quantile(values, probs, axis=1,
     method="linear").T`` bit for bit, with the plan of
-    :func:`linear_quantile_plan`; weighted: :func:`weighted_quantile_numpy`.
-    Rows are copied to a work buffer; ``values`` is not modified.
+    :func:`linear_quantile_plan`; weighted: :func:`weighted_quantile_numpy`
+    through :func:`weighted_brackets` (to rounding).  Rows with a NaN give
+    NaN.  Rows are copied to a work buffer; ``values`` is not modified.
     """
     rows = values.shape[0]
     n = values.shape[1]
     nq = probs.shape[0]
     for r in prange(rows):
         work = np.empty(n)
-        for j in range(n):
-            work[j] = values[r, j]
-        if weights.shape[0] > 0:
-            tmp = np.empty(nq)
-            weighted_quantiles_row(work, weights, probs, tmp)
-            for qi in range(nq):
-                out[r, qi] = tmp[qi]
-            continue
         has_nan = False
         for j in range(n):
+            work[j] = values[r, j]
             if work[j] != work[j]:
                 has_nan = True
-                break
         if has_nan:  # numpy returns NaN for every level
             for qi in range(nq):
                 out[r, qi] = np.nan
+            continue
+        if weights.shape[0] > 0:
+            xl = np.empty(nq)
+            xh = np.empty(nq)
+            gw = np.empty(nq)
+            weighted_brackets(work, weights, probs, xl, xh, gw)
+            for qi in range(nq):
+                out[r, qi] = _lerp(xl[qi], xh[qi], gw[qi])
             continue
         vals = np.empty(ranks.shape[0])
         order_statistics(work, ranks, vals)
@@ -1041,18 +1229,13 @@ def _row_stats(
             price_q[t, qi] = np.nan
         return
     if weighted:
-        k_lo = np.empty(nq, dtype=np.int64)
-        g_w = np.empty(nq)
-        xs = _weighted_plan(row, weights, probs, k_lo, g_w)
-        m = xs.shape[0]
+        xl = np.empty(nq)
+        xh = np.empty(nq)
+        gw = np.empty(nq)
+        weighted_brackets(row, weights, probs, xl, xh, gw)
         for qi in range(nq):
-            k = k_lo[qi]
-            if k >= m - 1:
-                log_q[t, qi] = xs[m - 1]
-                price_q[t, qi] = math.exp(xs[m - 1])
-            else:
-                log_q[t, qi] = _lerp(xs[k], xs[k + 1], g_w[qi])
-                price_q[t, qi] = _lerp(math.exp(xs[k]), math.exp(xs[k + 1]), g_w[qi])
+            log_q[t, qi] = _lerp(xl[qi], xh[qi], gw[qi])
+            price_q[t, qi] = _lerp(math.exp(xl[qi]), math.exp(xh[qi]), gw[qi])
         return
     vals = np.empty(ranks.shape[0])
     _bucket_order_statistics(row, lo, hi, ranks, vals)

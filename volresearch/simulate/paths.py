@@ -69,7 +69,7 @@ SUMMARY_HORIZONS: tuple[int, ...] = (15, 30, 60, 120, 240, 480, 720, 1440)
 #: Quantile levels reported by ``summary()`` (always computed in band mode).
 SUMMARY_LEVELS: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: Steps simulated per block of band mode (rows of its scratch buffer).
-BAND_BLOCK = 32
+BAND_BLOCK = 64
 
 _FORMAT_VERSION = 1
 
@@ -252,7 +252,8 @@ class Paths:
         row 0 is the initial state, row ``t`` the log price ``t`` bars later.
     weights
         Optional ``(paths,)`` weights normalised to sum 1 (e.g. particle
-        weights); quantiles and moments are weighted when present.
+        weights; left bit for bit as given when they already sum to 1
+        within 1e-12); quantiles and moments are weighted when present.
     start
         Time of row 0 (UTC), or None.
     bar_seconds
