@@ -35,7 +35,7 @@ from volresearch.data import datasets
 from volresearch.models import ModelSpec, fit_garch
 from volresearch.plots import ess_plot, fan_chart
 from volresearch.signals import analyze_distribution
-from volresearch.simulate.rolling import RollingForecaster
+from volresearch.simulate import RollingForecaster
 
 hv.extension("bokeh")
 bars = datasets.load(dataset)

@@ -12,6 +12,11 @@
 * :func:`variance_forecast` / :func:`cumulative_return_variance`: the
   analytic expectations the simulation must match.
 
+* :func:`simulate_fit`: paths from a fitted model's end-of-sample state.
+* :class:`ParticleFilter` (log-space weights, systematic / stratified /
+  multinomial resampling, snapshots) and :class:`RollingForecaster` (the
+  rolling 24-hour forecast kept current bar by bar).
+
 Kernels live in :mod:`volresearch.simulate._kernels` (numba) with numpy twins.
 """
 
@@ -19,7 +24,9 @@ from __future__ import annotations
 
 from ._kernels import EGARCH, GARCH, GJR
 from ._rng import StreamState, philox_key
+from .engine import innovation_table, simulate_fit
 from .innovations import PpfTable, build_ppf_table
+from .particle_filter import GarchStateSpace, ParticleFilter, PriceObservation, StochVolStateSpace
 from .paths import (
     BAND_BLOCK,
     DEFAULT_QUANTILES,
@@ -34,8 +41,18 @@ from .paths import (
     variance_forecast,
     weighted_quantile,
 )
+from .rolling import FORECAST_HORIZONS, BarForecast, RollingForecaster
 
 __all__ = [
+    "BarForecast",
+    "FORECAST_HORIZONS",
+    "GarchStateSpace",
+    "ParticleFilter",
+    "PriceObservation",
+    "RollingForecaster",
+    "StochVolStateSpace",
+    "innovation_table",
+    "simulate_fit",
     "BAND_BLOCK",
     "DEFAULT_QUANTILES",
     "EGARCH",
