@@ -46,39 +46,69 @@ class _Particle:
     price: float
     variance: float
     weight: float = 1.0
-    history: list = field(default_factory=list)
+    price_history: list = field(default_factory=list)
+
+    def update_history(self, max_history: int = 100) -> None:
+        self.price_history.append(self.price)
+        if len(self.price_history) > max_history:
+            self.price_history.pop(0)
 
 
 class _ObjectFilter:
-    """The seed's object-per-particle design, with each particle's own shock (for a fair comparison)."""
+    """The seed document's object-per-particle filter, as written there.
+
+    One ``Particle`` object per path with a price history, numpy scalar calls
+    per particle, linear-space weights, list comprehensions for the ESS, and
+    new objects (histories copied) on resampling.  The one change: the
+    variance is driven by the particle's realised shock, not the expected one,
+    so both filters do the same statistical work.
+    """
 
     def __init__(self, n: int, price: float, variance: float, params: tuple, seed: int) -> None:
-        self.p = [_Particle(price, variance, 1.0 / n) for _ in range(n)]
+        self.n = n
+        self.particles = [_Particle(price, variance, 1.0 / n) for _ in range(n)]
         self.params = params
-        self.rng = np.random.default_rng(seed)
+        self.rs = np.random.RandomState(seed)
+
+    def predict(self) -> None:
+        mu, omega, alpha, gamma, beta = self.params
+        for particle in self.particles:
+            z = self.rs.standard_normal()
+            sigma = np.sqrt(particle.variance)
+            e = sigma * z
+            ret = mu + e
+            new_variance = omega + (alpha + (gamma if e < 0 else 0.0)) * e * e + beta * particle.variance
+            particle.variance = max(new_variance, 1e-10)
+            particle.price = particle.price * np.exp(ret)
+            particle.update_history()
+
+    def update(self, observed_price: float, sigma_obs: float) -> float:
+        for particle in self.particles:
+            price_diff = observed_price - particle.price
+            particle.weight *= np.exp(-0.5 * (price_diff / sigma_obs) ** 2)
+        total_weight = sum(p.weight for p in self.particles)
+        if total_weight > 0:
+            for particle in self.particles:
+                particle.weight /= total_weight
+        else:
+            for particle in self.particles:
+                particle.weight = 1.0 / self.n
+        weights = np.array([p.weight for p in self.particles])
+        ess = 1.0 / np.sum(weights**2)
+        if ess < 0.5 * self.n:
+            cumsum = np.cumsum(weights)
+            u = self.rs.uniform(0, 1 / self.n) + np.arange(self.n) / self.n
+            indices = np.clip(np.searchsorted(cumsum, u), 0, self.n - 1)
+            self.particles = [
+                _Particle(self.particles[i].price, self.particles[i].variance, 1.0 / self.n,
+                          self.particles[i].price_history.copy())
+                for i in indices
+            ]
+        return ess
 
     def step(self, observed: float, s_obs: float) -> None:
-        mu, omega, alpha, gamma, beta = self.params
-        for part in self.p:
-            z = self.rng.standard_normal()
-            e = math.sqrt(part.variance) * z
-            part.price *= math.exp(mu + e)
-            part.variance = omega + (alpha + (gamma if e < 0 else 0.0)) * e * e + beta * part.variance
-            part.history.append(part.price)
-            if len(part.history) > 100:
-                part.history.pop(0)
-            lik = math.exp(-0.5 * ((observed - part.price) / (s_obs * observed)) ** 2)
-            part.weight *= lik
-        total = sum(q.weight for q in self.p) or 1e-300
-        for q in self.p:
-            q.weight /= total
-        ess = 1.0 / sum(q.weight**2 for q in self.p)
-        if ess < len(self.p) / 2:
-            n = len(self.p)
-            cum = np.cumsum([q.weight for q in self.p])
-            u = (np.arange(n) + self.rng.uniform()) / n
-            idx = np.minimum(np.searchsorted(cum, u), n - 1)
-            self.p = [_Particle(self.p[i].price, self.p[i].variance, 1.0 / n) for i in idx]
+        self.predict()
+        self.update(observed, s_obs * observed)
 
 
 def bench_update(n: int, repeat: int) -> dict:
