@@ -377,6 +377,8 @@ class Fit:
             f"{self.unconditional_vol_annualised:.4f} annualised ({self.periods_per_year:g} bars/year)",
             f"next-bar vol: {math.sqrt(self.next_variance):.6g} per bar",
         ]
+        for note in self.diagnostics.get("warnings", []):
+            lines.append(f"warning: {note}")
         if self.near_integrated:
             lines.append(
                 f"warning: persistence {self.persistence:.6f} > {NEAR_INTEGRATED}: near-integrated; long-horizon "
@@ -810,6 +812,13 @@ def _build_fit(
     from volresearch.models.diagnostics import residual_diagnostics
 
     diagnostics = residual_diagnostics(std_resid, model=spec.model)
+    if spec.dist in ("ged", "sged") and params.get("nu", 2.0) <= 1.0:
+        # the density has a cusp at its mode for nu <= 1: arch's numerical-Hessian standard errors
+        # are unreliable there (the estimates themselves are fine)
+        diagnostics["warnings"] = [
+            f"shape nu = {params['nu']:.3f} <= 1: the density has a cusp at its mode and the reported "
+            "standard errors (numerical Hessian) are unreliable; bootstrap them if they matter"
+        ]
     meta = {
         "data_hash": data_hash(r),
         "n_obs": int(r.size),
