@@ -99,3 +99,25 @@ __all__ = [
     "stylized_facts",
     "var_backtest",
 ]
+
+# walk-forward evaluation and model comparison
+from volresearch.validate.compare import ComparisonResult, compare_models  # noqa: E402
+from volresearch.validate.walkforward import (  # noqa: E402
+    GridResult,
+    WalkForwardResult,
+    forecast_metrics,
+    walk_forward,
+    walk_forward_grid,
+    walk_forward_windows,
+)
+
+__all__ += [
+    "ComparisonResult",
+    "GridResult",
+    "WalkForwardResult",
+    "compare_models",
+    "forecast_metrics",
+    "walk_forward",
+    "walk_forward_grid",
+    "walk_forward_windows",
+]

@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
-from statsmodels.stats.diagnostic import acorr_ljungbox, het_arch, lilliefors
+from statsmodels.stats.diagnostic import het_arch, lilliefors
 from statsmodels.tools.sm_exceptions import InterpolationWarning
 from statsmodels.tsa.stattools import acf, adfuller, kpss
 
 from volresearch.errors import DataError
+from volresearch.models.diagnostics import ljung_box
 from volresearch.validate.calibration import _array
 
 __all__ = [
@@ -413,19 +414,19 @@ def stylized_facts(
     # autocorrelation and clustering
     table = acf_table(r, max_lag, alpha=alpha)
     band = float(table["band"].iloc[0])
-    lb_r = acorr_ljungbox(r, lags=list(LJUNG_BOX_LAGS))
-    lb_sq = acorr_ljungbox(r * r, lags=list(LJUNG_BOX_LAGS))
+    lb_r = ljung_box(r, LJUNG_BOX_LAGS)
+    lb_sq = ljung_box(r * r, LJUNG_BOX_LAGS)
     rows += [
         _row("autocorrelation", "acf_r_lag1", table["acf_r"].iloc[0]),
         _row("autocorrelation", "acf_r_significant_lags", significant_lags(table["acf_r"], band, two_sided=True)),
     ]
     for lag in LJUNG_BOX_LAGS:
-        pv = float(lb_r.loc[lag, "lb_pvalue"])
+        pv = float(lb_r[str(lag)]["pvalue"])
         rows.append(
             _row(
                 "autocorrelation",
                 f"ljung_box_r_lag{lag}",
-                lb_r.loc[lag, "lb_stat"],
+                lb_r[str(lag)]["stat"],
                 pv,
                 f"no autocorrelation in returns ({nonsig})",
                 pv > alpha,
@@ -440,12 +441,12 @@ def stylized_facts(
         L = significant_lags(table[col], band)
         rows.append(_row("clustering", name, L, criterion=crit_lags, passed=L >= CLUSTERING_MIN_LAGS))
     for lag in LJUNG_BOX_LAGS:
-        pv = float(lb_sq.loc[lag, "lb_pvalue"])
+        pv = float(lb_sq[str(lag)]["pvalue"])
         rows.append(
             _row(
                 "clustering",
                 f"ljung_box_sq_lag{lag}",
-                lb_sq.loc[lag, "lb_stat"],
+                lb_sq[str(lag)]["stat"],
                 pv,
                 f"squared returns autocorrelated ({sig})",
                 pv < alpha,
