@@ -170,3 +170,15 @@ def test_choose_scale():
     assert choose_scale(np.array([0.01, -0.02, 0.015])) == 100
     with pytest.raises(FitError):
         choose_scale(np.zeros(10))
+
+
+@pytest.mark.parametrize("model", ["garch", "gjr", "egarch"])
+@pytest.mark.parametrize("dist", ["normal", "t", "skewt", "ged", "sged"])
+@pytest.mark.parametrize("mean", ["constant", "zero"])
+def test_alternative_starts_match_arch_parameter_layout(model, dist, mean):
+    spec = ModelSpec(model, dist, mean)
+    r = simulate_gjr(300, mu=0, omega=1e-6, alpha=0.05, gamma=0.0, beta=0.9, seed=1)
+    am = garch_mod._arch_model(spec, r * 100)
+    for start in garch_mod._alternative_starts(spec, r):
+        assert start.size == am.num_params == len(garch_mod._param_names(spec))
+        assert np.all(np.isfinite(start))

@@ -655,15 +655,12 @@ def _alternative_starts(spec: ModelSpec, r: np.ndarray) -> list[np.ndarray]:
     starts = []
     for a, g, b in ((0.05, 0.05, 0.90), (0.10, 0.05, 0.80), (0.02, 0.02, 0.97)):
         vec = [] if spec.mean == "zero" else [mean]
-        if spec.model == "egarch":
+        if spec.model == "egarch":  # omega, alpha, gamma (leverage enters with a negative sign), beta
             vec += [math.log(var) * (1 - b), a, -g]
+        elif spec.model == "gjr":
+            vec += [var * (1 - a - b - g / 2), a, g]
         else:
-            pers = a + b + (g / 2 if spec.model == "gjr" else 0.0)
-            vec += [var * (1 - pers), a]
-        if spec.model == "gjr":
-            vec += [g]
-        elif spec.model == "egarch":
-            pass
+            vec += [var * (1 - a - b), a]
         vec += [b] + dist_start
         starts.append(np.array(vec, dtype=float))
     return starts

@@ -199,7 +199,8 @@ def rolling_volatility(
     -------
     DataFrame
         Indexed like the prices: ``volatility`` (log return per bar, NaN only
-        on the first bar), ``method`` and ``refit`` (True where a fit was made).
+        on the first bar), ``method``, ``refit`` (True where a fit was made) and
+        ``refit_failed`` (True where a scheduled refit failed its checks).
     """
     if refit_every < 1:
         raise ValueError("refit_every must be >= 1")
@@ -209,6 +210,7 @@ def rolling_volatility(
     vol = np.full(n_prices, np.nan)
     method = np.full(n_prices, "", dtype=object)
     refit = np.zeros(n_prices, dtype=bool)
+    refit_failed = np.zeros(n_prices, dtype=bool)
     if n_prices >= 2:
         r = log_returns(p).to_numpy()
         ew = np.sqrt(ewma_variance(r, lam))
@@ -221,9 +223,10 @@ def rolling_volatility(
             lo = max(0, t - int(window))
             try:
                 fit = fit_garch(r[lo:t], spec, returns=True, periods_per_year=1.0)
-                refit[t] = True
             except FitError:
-                pass
+                refit_failed[t] = True  # the last good parameters (or EWMA) keep answering
+            else:
+                refit[t] = True
             stop = min(n_prices, t + int(refit_every))
             if fit is not None:
                 # variance of return r[t-1] given the past, then filter r[t-1 .. stop-2]
@@ -243,4 +246,6 @@ def rolling_volatility(
     vals = vol[1:]
     np.maximum(vals, VOLATILITY_FLOOR, out=vals, where=np.isfinite(vals))
     index = p.index
-    return pd.DataFrame({"volatility": vol, "method": method, "refit": refit}, index=index)
+    return pd.DataFrame(
+        {"volatility": vol, "method": method, "refit": refit, "refit_failed": refit_failed}, index=index
+    )

@@ -224,14 +224,7 @@ class ThresholdsFile:
 
 def default_thresholds_path() -> Path:
     """Location of the packaged ``thresholds.yaml``."""
-    try:
-        res = resources.files("volresearch.config") / "thresholds.yaml"
-        path = Path(str(res))
-        if path.is_file():
-            return path
-    except (ModuleNotFoundError, TypeError, ValueError):
-        pass
-    return Path(__file__).resolve().parents[1] / "config" / "thresholds.yaml"
+    return Path(str(resources.files("volresearch.config") / "thresholds.yaml"))
 
 
 def _cfg_error(source: str, key: str, message: str) -> ConfigError:
