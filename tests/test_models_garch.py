@@ -180,5 +180,6 @@ def test_alternative_starts_match_arch_parameter_layout(model, dist, mean):
     r = simulate_gjr(300, mu=0, omega=1e-6, alpha=0.05, gamma=0.0, beta=0.9, seed=1)
     am = garch_mod._arch_model(spec, r * 100)
     for start in garch_mod._alternative_starts(spec, r):
-        assert start.size == am.num_params == len(garch_mod._param_names(spec))
+        total = am.num_params + am.volatility.num_params + am.distribution.num_params
+        assert start.size == total == len(garch_mod._param_names(spec))
         assert np.all(np.isfinite(start))
