@@ -638,7 +638,11 @@ def _attempt(
     except (ValueError, np.linalg.LinAlgError, RuntimeError, ZeroDivisionError, FloatingPointError) as exc:
         return _Attempt(scale, label, None, -math.inf, (f"arch raised {type(exc).__name__}: {exc}",))
     ll = float(res.loglikelihood) + len(r) * math.log(scale)
-    return _Attempt(scale, label, res, ll if np.isfinite(ll) else -math.inf, tuple(_problems(spec, res, scale, sd)))
+    problems = _problems(spec, res, scale, sd)
+    # a cold start that never moves has not searched; a warm start from a converged optimum may stop at once
+    if not label.startswith("confirm") and int(getattr(res.optimization_result, "nit", 2)) < 2:
+        problems.append("optimizer stopped at its starting values")
+    return _Attempt(scale, label, res, ll if np.isfinite(ll) else -math.inf, tuple(problems))
 
 
 def _alternative_starts(spec: ModelSpec, r: np.ndarray) -> list[np.ndarray]:
