@@ -183,3 +183,26 @@ def test_alternative_starts_match_arch_parameter_layout(model, dist, mean):
         total = am.num_params + am.volatility.num_params + am.distribution.num_params
         assert start.size == total == len(garch_mod._param_names(spec))
         assert np.all(np.isfinite(start))
+
+
+def test_cold_start_that_never_moves_is_rejected(monkeypatch):
+    real = garch_mod._arch_model
+
+    def patched(spec, y):
+        model = real(spec, y)
+        original = model.fit
+
+        def fit(*args, **kwargs):
+            res = original(*args, **kwargs)
+            res.optimization_result["nit"] = 0  # scipy's OptimizeResult is a dict
+            return res
+
+        model.fit = fit
+        return model
+
+    monkeypatch.setattr(garch_mod, "_arch_model", patched)
+    r = simulate_gjr(2000, mu=0, omega=1e-6, alpha=0.05, gamma=0, beta=0.9, seed=4)
+    fit = fit_garch(r, model="garch", returns=True)
+    first, confirm = fit.meta["attempts"][:2]
+    assert "starting values" in " ".join(first["problems"])
+    assert not confirm["problems"] and fit.scale == confirm["scale"]
