@@ -146,7 +146,7 @@ def test_fit_and_simulate_small(fitted: DashboardState) -> None:
     assert diag["test"].str.contains("sign bias").any()
     facts = s.stylized_verdicts()
     assert len(facts) > 10 and set(facts["verdict"]) <= {"PASS", "FAIL"}
-    assert not s.busy and s.error == "" and "Fitted gjr-t" in s.status
+    assert not s.busy and s.error == "" and "Fitted gjr-sged" in s.status
     assert s.replay_total == SMALL["replay_bars"] and s.replay_position == 0
 
 
@@ -309,7 +309,7 @@ def test_two_states_are_independent(sp500_tail) -> None:
     a.source = "dataset:nasdaq"
     assert b.source == "dataset:sp500" and b.loaded_key == "dataset:sp500"
     assert a.fit_and_simulate() and b.fit_and_simulate()
-    assert a.fit.spec.label == "gjr-t" and b.fit.spec.label == "garch-normal"
+    assert a.fit.spec.label == "gjr-sged" and b.fit.spec.label == "garch-normal"
     assert a.forecast.price != b.forecast.price
     assert a.load_upload("mine.csv", _csv_bytes(sp500_tail))
     assert not any(k.startswith("upload:") for k in b.sources)
@@ -399,3 +399,13 @@ def test_views_follow_the_state() -> None:
     assert dash.alert.visible is True
     assert "bad.csv" in dash.alert.object and "nonpositive" in dash.alert.object
     assert "Upload rejected" in dash.status.object
+
+
+@pytest.mark.parametrize("name", sorted(datasets.DATASETS))
+def test_default_model_fits_every_embedded_dataset(name: str) -> None:
+    """What a user gets by picking a dataset and pressing fit with the default settings."""
+    state = DashboardState(n_paths=200, horizon=20, n_particles=100, seed=1)
+    state.source = f"dataset:{name}"
+    assert state.error == ""
+    assert state.fit_and_simulate(), state.error
+    assert state.fit.converged and state.fit.persistence < 1

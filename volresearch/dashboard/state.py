@@ -437,7 +437,7 @@ class DashboardState(param.Parameterized):
         doc="Source of the bars: an embedded dataset, a data file or an upload (key, see sources.py).",
     )
     model = param.Selector(default="gjr", objects=list(MODELS), doc="GARCH-family variance model.")
-    dist = param.Selector(default="t", objects=list(DISTRIBUTIONS), doc="Innovation distribution.")
+    dist = param.Selector(default="sged", objects=list(DISTRIBUTIONS), doc="Innovation distribution.")
     n_paths = param.Integer(
         default=2_000, bounds=(100, 20_000), step=100, doc="Monte Carlo paths of the fan (count)."
     )
