@@ -383,7 +383,7 @@ def test_views_follow_the_state() -> None:
 
     dash = create_dashboard(**SMALL)
     dash.__panel__()
-    assert not dash.chart.pane.visible and dash.chart.placeholder.visible
+    assert not dash.chart.pane.visible and dash.chart.empty_note.visible
     assert dash.state.fit_and_simulate()
     assert dash.chart.pane.visible and isinstance(dash.chart.pane.object, hv.Overlay)
     zones = dash.signals.zones.object

@@ -191,9 +191,9 @@ class ForecastChart(Viewer):
             loading=self.state.param.busy,
             css_classes=["vr-fan"],
         )
-        self.placeholder = pn.pane.Markdown(
+        self.empty_note = pn.pane.Markdown(
             "Pick an instrument and press **Fit and simulate** to draw the forecast.",
-            css_classes=["vr-fan-placeholder"],
+            css_classes=["vr-fan-empty"],
         )
         self.state.param.watch(self._redraw, ["forecast"])
         self._redraw()
@@ -223,14 +223,14 @@ class ForecastChart(Viewer):
         if fc is None:
             self.pane.object = None
             self.pane.visible = False
-            self.placeholder.visible = True
+            self.empty_note.visible = True
             return
         self.pane.object = self.figure(fc)
         self.pane.visible = True
-        self.placeholder.visible = False
+        self.empty_note.visible = False
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.placeholder, self.pane, sizing_mode="stretch_width")
+        return pn.Column(self.empty_note, self.pane, sizing_mode="stretch_width")
 
 
 class SignalPanel(Viewer):

@@ -282,14 +282,7 @@ def _to_naive_or_aware(series: pd.Series, column: str, source: str, is_csv: bool
             parsed = _parse_strings(text)
             bad = np.asarray(parsed.isna())
             if bad.any():
-                rows = np.flatnonzero(bad)
-                raise DataError(
-                    f"cannot read time stamp {text.iloc[rows[0]]!r}{_where(rows, is_csv)}",
-                    file=source,
-                    row=_rows(rows),
-                    column=column,
-                    rule="parse",
-                )
+                raise _parse_error("time stamp", text, bad, source=source, column=column, is_csv=is_csv)
             return parsed
     compact = _compact_format(numbers)
     if compact is not None:
@@ -418,15 +411,22 @@ def _to_float(series: pd.Series, column: str, source: str, is_csv: bool) -> np.n
         & ~text.str.lower().isin(["nan", "inf", "-inf", "+inf"]).fillna(False).to_numpy(dtype=bool)
     )
     if bad.any():
-        rows = np.flatnonzero(bad)
-        raise DataError(
-            f"cannot read {text.iloc[rows[0]]!r} as a number{_where(rows, is_csv)}",
-            file=source,
-            row=_rows(rows),
-            column=column,
-            rule="parse",
-        )
+        raise _parse_error("number", text, bad, source=source, column=column, is_csv=is_csv)
     return numbers
+
+
+def _parse_error(
+    what: str, text: pd.Series, bad: np.ndarray, *, source: str | None, column: str, is_csv: bool
+) -> DataError:
+    """The error for values of ``column`` that cannot be read as ``what``, naming the first rows."""
+    rows = np.flatnonzero(bad)
+    return DataError(
+        f"cannot read {text.iloc[rows[0]]!r} as a {what}{_where(rows, is_csv)}",
+        file=source,
+        row=_rows(rows),
+        column=column,
+        rule="parse",
+    )
 
 
 def _rows(rows: np.ndarray) -> int | list[int]:

@@ -208,6 +208,17 @@ def _frozen_meta(meta: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return types.MappingProxyType(dict(meta or {}))
 
 
+def _freeze_common(obj: Any, n_paths: int) -> None:
+    """Validate and freeze the fields :class:`Paths` and :class:`Fan` share (weights, time axis, meta)."""
+    if not (obj.bar_seconds > 0 and math.isfinite(obj.bar_seconds)):
+        raise SimulationError(f"bar_seconds must be positive, got {obj.bar_seconds!r}")
+    w = _normalise_weights(obj.weights, n_paths)
+    object.__setattr__(obj, "weights", None if w is None else _readonly(w))
+    object.__setattr__(obj, "start", _as_timestamp(obj.start))
+    object.__setattr__(obj, "bar_seconds", float(obj.bar_seconds))
+    object.__setattr__(obj, "meta", _frozen_meta(obj.meta))
+
+
 def _summary_frame(
     horizons: Sequence[int],
     n_steps: int,
@@ -272,14 +283,8 @@ class Paths:
         lp = np.asarray(self.log_prices)
         if lp.ndim != 2 or lp.shape[0] < 1 or lp.shape[1] < 1 or lp.dtype not in (np.float64, np.float32):
             raise SimulationError("log_prices must be a float64/float32 array of shape (steps + 1, paths)")
-        if not (self.bar_seconds > 0 and math.isfinite(self.bar_seconds)):
-            raise SimulationError(f"bar_seconds must be positive, got {self.bar_seconds!r}")
         object.__setattr__(self, "log_prices", _readonly(lp))
-        w = _normalise_weights(self.weights, lp.shape[1])
-        object.__setattr__(self, "weights", None if w is None else _readonly(w))
-        object.__setattr__(self, "start", _as_timestamp(self.start))
-        object.__setattr__(self, "bar_seconds", float(self.bar_seconds))
-        object.__setattr__(self, "meta", _frozen_meta(self.meta))
+        _freeze_common(self, lp.shape[1])
 
     @property
     def n_steps(self) -> int:
@@ -449,19 +454,13 @@ class Fan:
         sample = None
         if self.sample_paths is not None:
             sample = np.asarray(self.sample_paths, dtype=np.float64).reshape(rows, -1)
-        if not (self.bar_seconds > 0 and math.isfinite(self.bar_seconds)):
-            raise SimulationError(f"bar_seconds must be positive, got {self.bar_seconds!r}")
-        w = _normalise_weights(self.weights, term.size)
         object.__setattr__(self, "levels", _readonly(levels))
         object.__setattr__(self, "bands", _readonly(bands))
         object.__setattr__(self, "mean", _readonly(mean))
         object.__setattr__(self, "std", _readonly(std))
         object.__setattr__(self, "terminal_prices", _readonly(term))
         object.__setattr__(self, "sample_paths", None if sample is None else _readonly(sample))
-        object.__setattr__(self, "weights", None if w is None else _readonly(w))
-        object.__setattr__(self, "start", _as_timestamp(self.start))
-        object.__setattr__(self, "bar_seconds", float(self.bar_seconds))
-        object.__setattr__(self, "meta", _frozen_meta(self.meta))
+        _freeze_common(self, term.size)
 
     @property
     def n_steps(self) -> int:
