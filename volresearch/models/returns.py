@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from volresearch.errors import DataError
 
-__all__ = ["log_returns", "prices_from", "data_hash"]
+__all__ = ["log_returns", "prices_from", "data_hash", "default_mean", "MeanChoice"]
+
+MeanChoice = Literal["zero", "constant"]
 
 
 def prices_from(data: pd.DataFrame | pd.Series | Sequence[float] | np.ndarray) -> pd.Series:
@@ -70,3 +73,36 @@ def data_hash(values: np.ndarray | pd.Series) -> str:
     """SHA-256 of the float64 bytes of ``values`` (reproducibility metadata)."""
     arr = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
     return hashlib.sha256(arr.tobytes()).hexdigest()
+
+
+def default_mean(data: pd.DataFrame | pd.Series | pd.Index | None, choice: str = "auto") -> MeanChoice:
+    """The mean specification a fit uses when the user does not name one.
+
+    ``"auto"`` gives a **zero mean for intraday bars** (median spacing under one
+    day) and a constant mean otherwise.  An intraday mean is estimated with a
+    standard error of about ``sigma / sqrt(n)`` per bar; projected over ``h``
+    bars it moves the forecast's centre by ``sqrt(h / n)`` standard deviations
+    of noise alone (about 1 for a 1,440-bar horizon on a 1,500-bar window), so
+    it would drive direction signals by chance.  Pass ``"constant"`` or
+    ``"zero"`` to override.
+
+    Raises
+    ------
+    ConfigError
+        ``choice`` is not one of ``auto``, ``zero``, ``constant``.
+    """
+    from volresearch.errors import ConfigError
+
+    if choice in ("zero", "constant"):
+        return choice  # type: ignore[return-value]
+    if choice != "auto":
+        raise ConfigError(f"mean must be 'auto', 'zero' or 'constant', got {choice!r}")
+    index = data if isinstance(data, pd.Index) else getattr(data, "index", None)
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
+        return "constant"
+    spacing = np.diff(index.asi8)
+    spacing = spacing[spacing > 0]
+    if spacing.size == 0:
+        return "constant"
+    seconds = float(np.median(spacing)) / 1e9
+    return "zero" if seconds < 86_400 else "constant"
