@@ -3,6 +3,7 @@
 #   make test       the whole test suite (unit, property, notebooks, browser); what CI runs
 #   make test-fast  the suite without tests marked slow
 #   make bench      benchmarks, figures printed as ratios measured in the same run
+#   make bench-particles  the filter benchmark against the `particles` library (own venv: it pins numpy < 2)
 #   make dashboard  serve the Panel dashboard on http://localhost:5006/app
 
 PYTHON ?= python3
@@ -10,9 +11,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSSTAMP := $(VENV)/.system-packages
+PVENV := .venv-particles
+LINTED := volresearch tests benchmarks dashboards notebooks/_src
 OUT ?= reports
 
-.PHONY: demo test test-fast bench dashboard setup system-deps clean
+.PHONY: demo test test-fast bench bench-particles dashboard setup system-deps clean
 
 setup: $(STAMP)
 
@@ -23,7 +26,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[all]'
 	touch $(STAMP)
 
-# Debian packages the surfaces need: Chromium (browser tests, PDF printing) and poppler (pdftoppm).
+# Debian packages the surfaces and tests need: Chromium (browser tests, PDF printing), poppler
+# (pdftoppm) and the PostgreSQL server binaries (the store tests start a throwaway server).
 system-deps: $(SYSSTAMP)
 
 $(SYSSTAMP): | $(STAMP)
@@ -31,6 +35,7 @@ $(SYSSTAMP): | $(STAMP)
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
@@ -42,7 +47,10 @@ demo: $(STAMP) system-deps
 	$(BIN)/volresearch demo --out $(OUT)
 
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --cov=volresearch --cov-report=json:.coverage.json --cov-report= tests
+	$(BIN)/python tests/coverage_floors.py .coverage.json
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 
 test-fast: $(STAMP)
@@ -51,8 +59,17 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+$(PVENV)/.installed: pyproject.toml
+	test -x $(PVENV)/bin/python || $(PYTHON) -m venv $(PVENV)
+	$(PVENV)/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(PVENV)/bin/python -m pip install --quiet -e '.[particles]'
+	touch $@
+
+bench-particles: $(PVENV)/.installed
+	$(PVENV)/bin/python benchmarks/bench_filter.py
+
 dashboard: $(STAMP)
 	BOKEH_RESOURCES=server $(BIN)/panel serve dashboards/app.py --show
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(PVENV) $(OUT) .pytest_cache .coverage .coverage.json
