@@ -189,3 +189,134 @@ def test_unknown_calendar_lists_the_presets():
         get_calendar("nope")
     assert get_calendar(CALENDARS["cme_globex"]) is CALENDARS["cme_globex"]
     assert np.isclose(CALENDARS["cme_globex"].session_seconds, 1380 * 60)
+
+
+# ----------------------------------------------------------- exchange calendars
+def _utc(s: str) -> pd.Timestamp:
+    return pd.Timestamp(s, tz="UTC")
+
+
+def test_cme_globex_follows_the_cme_holiday_calendar():
+    """CME holidays and early closes (exchange_calendars CMES); the old rule traded every weekday in full."""
+    cal = get_calendar("cme_globex")
+    dates = cal.sessions("2024-12-20", "2024-12-31").index
+    assert pd.Timestamp("2024-12-25") not in dates and pd.Timestamp("2024-12-26") in dates
+    assert not cal.is_open(pd.DatetimeIndex([_utc("2024-12-25 15:00")]))[0]
+    # Christmas Eve and Martin Luther King Jr. Day close at 12:00 Chicago (18:00 UTC in winter).
+    eve = cal.sessions("2024-12-24 12:00", "2024-12-24 12:00")
+    assert eve["close"].iloc[0] == _utc("2024-12-24 18:00")
+    mlk = cal.sessions("2024-01-15 12:00", "2024-01-15 12:00")
+    assert mlk["close"].iloc[0] == _utc("2024-01-15 18:00")
+    assert len(cal.expected_index(mlk["open"].iloc[0], mlk["close"].iloc[0], 60)) == 1380 - 4 * 60
+    # New Year's Day 2024 (Monday): no session; trading resumes Monday 18:00 ET for Tuesday.
+    assert cal.sessions("2024-01-01 12:00", "2024-01-01 12:00").empty
+    assert cal.sessions("2024-01-01 23:30", "2024-01-01 23:30")["open"].iloc[0] == _utc("2024-01-01 23:00")
+
+
+def test_fx_24x5_runs_from_sunday_to_friday_17_new_york():
+    cal = get_calendar("fx_24x5")
+    week = cal.sessions("2024-01-08 12:00", "2024-01-12 12:00")
+    assert len(week) == 5
+    assert week["open"].iloc[0] == _utc("2024-01-07 22:00")  # Sunday 17:00 ET
+    assert week["close"].iloc[-1] == _utc("2024-01-12 22:00")  # Friday 17:00 ET
+    assert (week["open"].iloc[1:].to_numpy() == week["close"].iloc[:-1].to_numpy()).all()  # continuous
+    assert len(cal.expected_index("2024-01-07 22:00", "2024-01-12 21:59", 60)) == 5 * 1440
+    assert bars_per_year("fx_24x5", 60) == pytest.approx(260 * 1440)
+    assert not cal.is_open(pd.DatetimeIndex([_utc("2024-01-13 12:00"), _utc("2024-01-07 21:59")])).any()
+
+
+@pytest.mark.parametrize(
+    "name,after,n,expected",
+    [
+        # CME maintenance break 17:00-18:00 ET (22:00-23:00 UTC in winter).
+        ("cme_globex", "2024-01-09 21:58", 3, ["2024-01-09 21:59", "2024-01-09 23:00", "2024-01-09 23:01"]),
+        # Weekend: Friday 17:00 ET to Sunday 18:00 ET.
+        ("cme_globex", "2024-01-12 21:59", 2, ["2024-01-14 23:00", "2024-01-14 23:01"]),
+        # Christmas Eve closes 12:00 Chicago, Christmas Day closed, reopens 25th 17:00 Chicago.
+        ("cme_globex", "2024-12-24 17:58", 2, ["2024-12-24 17:59", "2024-12-25 23:00"]),
+        # NYSE early close 13:00 ET on the day after Thanksgiving, then the weekend.
+        ("us_equity_rth", "2024-11-29 17:58", 3, ["2024-11-29 17:59", "2024-12-02 14:30", "2024-12-02 14:31"]),
+        # Thanksgiving: closed all day.
+        ("us_equity_rth", "2024-11-27 20:59", 2, ["2024-11-29 14:30", "2024-11-29 14:31"]),
+        ("fx_24x5", "2024-01-12 21:59", 1, ["2024-01-14 22:00"]),
+        ("crypto_24x7", "2024-01-06 23:59:30", 2, ["2024-01-07 00:00", "2024-01-07 00:01"]),
+    ],
+)
+def test_next_bars_skips_breaks_weekends_holidays_and_early_closes(name, after, n, expected):
+    got = get_calendar(name).next_bars(_utc(after), n, 60)
+    assert list(got) == [_utc(s) for s in expected]
+    assert got.name == "timestamp" and str(got.tz) == "UTC"
+
+
+def test_next_bars_of_a_daily_calendar_are_the_next_sessions():
+    days = get_calendar("us_equity_daily").next_bars("2024-03-27", 3, 86400)
+    assert list(days) == [_utc("2024-03-28"), _utc("2024-04-01"), _utc("2024-04-02")]  # Good Friday skipped
+
+
+@pytest.mark.parametrize("name", ["cme_globex", "us_equity_rth", "us_equity_extended", "fx_24x5", "crypto_24x7"])
+@pytest.mark.parametrize("bar", [60, 300, 3600])
+def test_next_bars_agree_with_expected_index(name, bar):
+    cal = get_calendar(name)
+    after = _utc("2024-12-20 15:07")
+    n = 700
+    got = cal.next_bars(after, n, bar)
+    grid = cal.expected_index(after, after + pd.Timedelta(days=400), bar)
+    assert list(got) == list(grid[grid > after][:n])
+    assert cal.is_open(got).all()
+
+
+def test_next_bars_edge_cases():
+    cal = get_calendar("cme_globex")
+    assert len(cal.next_bars("2024-01-09", 0, 60)) == 0
+    with pytest.raises(DataError, match="non-negative integer"):
+        cal.next_bars("2024-01-09", -1, 60)
+    with pytest.raises(DataError, match="non-negative integer"):
+        cal.next_bars("2024-01-09", 2.5, 60)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="positive"):
+        cal.next_bars("2024-01-09", 2, 0)
+    # Off-grid instants inside a session snap to the session's bar grid.
+    assert cal.next_bars("2024-01-09 15:00:30", 1, 60)[0] == _utc("2024-01-09 15:01")
+
+
+def test_calendar_definition_errors():
+    import datetime as dt
+
+    from volresearch.data.calendar import TradingCalendar
+
+    with pytest.raises(ConfigError, match="unknown exchange"):
+        TradingCalendar("x", "UTC", dt.time(0), pd.Timedelta(hours=1), exchange="LSE")
+    with pytest.raises(ConfigError, match="needs an exchange"):
+        TradingCalendar("x", "UTC", dt.time(0), pd.Timedelta(hours=1), exchange_hours=True)
+    with pytest.raises(ConfigError, match="session length"):
+        TradingCalendar("x", "UTC", dt.time(0), pd.Timedelta(hours=25))
+    with pytest.raises(ConfigError, match="open_day_offset"):
+        TradingCalendar("x", "UTC", dt.time(0), pd.Timedelta(hours=1), open_day_offset=1)
+    with pytest.raises(ConfigError, match="weekdays"):
+        TradingCalendar("x", "UTC", dt.time(0), pd.Timedelta(hours=1), weekdays=(7,))
+    with pytest.raises(ConfigError, match="days_per_year"):
+        TradingCalendar("x", "UTC", dt.time(0), pd.Timedelta(hours=1), days_per_year=0)
+
+
+def test_sessions_outside_the_default_exchange_range():
+    """Dates decades back widen the exchange calendar instead of failing."""
+    assert pd.Timestamp("1999-12-24") in nyse_holidays("1999-12-01", "1999-12-31")
+    assert len(get_calendar("cme_globex").sessions("2030-06-03 12:00", "2030-06-07 12:00")) == 5
+
+
+USDJPY = INDA.parent / "USDJPY_1min_2013-02.csv"
+
+
+def test_fx_week_is_inferred_as_fx_24x5():
+    week = _minutes("2024-01-07 17:00", "2024-01-12 17:00")
+    cal, reason = infer_calendar(week)
+    assert cal.name == "fx_24x5" and "17:00-18:00" in reason
+    assert cal.is_open(week).all()
+
+
+@pytest.mark.skipif(not USDJPY.exists(), reason="shared USDJPY data not present")
+def test_usdjpy_is_inferred_as_fx_and_lies_inside_its_sessions():
+    bars = load_bars(USDJPY)
+    cal, _ = infer_calendar(bars.index)
+    assert cal.name == "fx_24x5"
+    assert cal.is_open(bars.index).all()
+    assert not get_calendar("cme_globex").is_open(bars.index).all()  # bars in the Globex break

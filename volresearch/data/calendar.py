@@ -1,55 +1,60 @@
 """Trading calendars: when an instrument trades, and how long its trading year is.
 
-A :class:`TradingCalendar` is a small frozen object describing one session per
-trading date in the exchange's own time zone, so daylight saving moves the
-session in UTC and not in local time.  Weekends, exchange holidays and early
-closes are removed.  The calendar answers three questions for the package:
+A :class:`TradingCalendar` describes one session per trading date in the
+exchange's own time zone, so daylight saving moves the session in UTC and not
+in local time.  Weekends, exchange holidays and early closes come from the
+exchange's published calendar as maintained by :mod:`exchange_calendars`
+(``CMES`` for CME Globex, ``XNYS`` for US equities); calendars without
+holidays (crypto, FX spot) follow a weekly rule.  The calendar answers four
+questions for the package:
 
 * **Which bars should exist?**  :meth:`TradingCalendar.expected_index` lists
   every bar start inside the sessions between two instants; validation
   compares it with the bars present to count missing bars and gaps.
+* **When are the next bars?**  :meth:`TradingCalendar.next_bars` gives the
+  session time stamps of the next ``n`` bars, skipping breaks, weekends,
+  holidays and early closes; forecast steps are labelled with them.
 * **How long is a trading year?**  ``days_per_year x session length``, so that
   :func:`year_fraction` turns a bar length into the ``dt`` of annualised
   continuous-time models: one minute is ``1/(252 x 1380)`` for 24-hour futures,
   ``1/(252 x 390)`` for US equities in regular hours, ``1/(365 x 1440)`` for
-  crypto; a daily bar is ``1/252``.
+  crypto, ``1/(260 x 1440)`` for FX spot; a daily bar is ``1/252``.
 * **Which calendar fits this data?**  :func:`infer_calendar` reads the bar
   spacing and where bars fall in New York time and says why it chose.
 
-Presets (:data:`CALENDARS`): ``cme_globex``, ``us_equity_rth``,
-``us_equity_extended``, ``us_equity_daily``, ``crypto_24x7``.
+Presets (:data:`CALENDARS`):
 
-NYSE holidays follow the exchange's rules (New Year's Day, Martin Luther King
-Jr. Day from 1998, Washington's Birthday, Good Friday, Memorial Day, Juneteenth
-from 2022, Independence Day, Labor Day, Thanksgiving, Christmas; a holiday on
-Sunday moves to Monday, on Saturday to Friday except New Year's Day), plus
-listed one-off closures (2001-09-11..14, 2004-06-11, 2007-01-02,
-2012-10-29/30, 2018-12-05, 2025-01-09).  Early closes at 13:00 ET (July 3,
-the day after Thanksgiving, December 24, when those are trading days) are
-modelled for ``us_equity_rth`` (and end extended hours at 17:00).  CME
-holiday sessions vary by product and are not modelled: ``cme_globex`` trades
-every weekday.
+``cme_globex``
+    17:00-16:00 Chicago (18:00-17:00 New York), Sunday evening to Friday, with
+    the daily maintenance break 16:00-17:00 Chicago between sessions; trading
+    dates, holidays (New Year's Day, Good Friday, Christmas) and 12:00 Chicago
+    early closes (US holidays such as Martin Luther King Jr. Day,
+    Thanksgiving and the day after, Christmas Eve) from ``exchange_calendars``
+    ``CMES`` (whose own sessions run 17:00-17:00 without the break).
+``us_equity_rth``
+    ``XNYS`` regular hours 09:30-16:00 New York with NYSE holidays, one-off
+    closures and 13:00 early closes.
+``us_equity_extended``
+    04:00-20:00 New York on NYSE trading days; on NYSE early-close days the
+    extended session ends at 17:00.
+``us_equity_daily``
+    One bar per NYSE trading day, stamped at midnight UTC of the date.
+``crypto_24x7``
+    Continuous trading every day (UTC days).
+``fx_24x5``
+    FX spot: Sunday 17:00 to Friday 17:00 New York, trading date = the New
+    York date at which its day ends at 17:00; no holidays.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from dateutil.relativedelta import MO, TH
-from pandas.tseries.holiday import (
-    GoodFriday,
-    Holiday,
-    USLaborDay,
-    USMemorialDay,
-    USPresidentsDay,
-    USThanksgivingDay,
-    nearest_workday,
-    sunday_to_monday,
-)
-from pandas.tseries.offsets import DateOffset, Day
 
 from volresearch.errors import ConfigError, DataError
 
@@ -67,63 +72,63 @@ __all__ = [
 
 _NS = 10**9
 _NEW_YORK = "America/New_York"
+_DAY_NS = 86400 * _NS
 
-# ------------------------------------------------------------------ NYSE rules
-_NYSE_HOLIDAYS: tuple[Holiday, ...] = (
-    Holiday("New Year's Day", month=1, day=1, observance=sunday_to_monday),
-    Holiday("Martin Luther King Jr. Day", month=1, day=1, offset=DateOffset(weekday=MO(3)), start_date="1998-01-01"),
-    USPresidentsDay,
-    GoodFriday,
-    USMemorialDay,
-    Holiday("Juneteenth", month=6, day=19, start_date="2022-01-01", observance=nearest_workday),
-    Holiday("Independence Day", month=7, day=4, observance=nearest_workday),
-    USLaborDay,
-    USThanksgivingDay,
-    Holiday("Christmas Day", month=12, day=25, observance=nearest_workday),
-)
-_NYSE_SPECIAL_CLOSURES: tuple[str, ...] = (
-    "2001-09-11",
-    "2001-09-12",
-    "2001-09-13",
-    "2001-09-14",
-    "2004-06-11",
-    "2007-01-02",
-    "2012-10-29",
-    "2012-10-30",
-    "2018-12-05",
-    "2025-01-09",
-)
-_NYSE_EARLY_CLOSES: tuple[Holiday, ...] = (
-    Holiday("Eve of Independence Day", month=7, day=3),
-    Holiday("Day after Thanksgiving", month=11, day=1, offset=[DateOffset(weekday=TH(4)), Day(1)]),
-    Holiday("Christmas Eve", month=12, day=24),
-)
+# ------------------------------------------------------- exchange calendars
+_EXCHANGES: dict[str, Any] = {}
+_EXCHANGE_LOCK = threading.Lock()
+_KNOWN_EXCHANGES = ("CMES", "XNYS")
 
 
-def _dates(rules: tuple[Holiday, ...], start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
-    found: list[pd.Timestamp] = []
-    for rule in rules:
-        found.extend(rule.dates(start, end))
-    return pd.DatetimeIndex(found, dtype="datetime64[ns]")
+def _exchange(code: str, first: pd.Timestamp, last: pd.Timestamp) -> Any:
+    """The ``exchange_calendars`` calendar ``code`` covering dates ``first..last`` (naive).
+
+    Built once and widened (by whole years) when a request falls outside the
+    dates it covers.
+    """
+    import exchange_calendars as xcals
+
+    with _EXCHANGE_LOCK:
+        cal = _EXCHANGES.get(code)
+        if cal is None:
+            cal = xcals.get_calendar(code)
+        lo, hi = cal.first_session, cal.last_session
+        if first < lo or last > hi:
+            start = min(lo, pd.Timestamp(year=first.year, month=1, day=1))
+            end = max(hi, pd.Timestamp(year=last.year, month=12, day=31))
+            cal = xcals.get_calendar(code, start=start, end=end)
+        _EXCHANGES[code] = cal
+        return cal
+
+
+def _exchange_sessions(code: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    """Sessions of exchange ``code`` with trading dates in ``[first, last]``.
+
+    Columns ``open``, ``close`` (UTC) and ``early`` (bool), indexed by naive
+    trading date.
+    """
+    cal = _exchange(code, first, last)
+    labels = cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
+    early = labels.isin(cal.early_closes)
+    return pd.DataFrame(
+        {"open": cal.opens[labels].to_numpy(), "close": cal.closes[labels].to_numpy(), "early": early},
+        index=pd.DatetimeIndex(labels, name="date").as_unit("ns"),
+    )
 
 
 def nyse_holidays(start: object, end: object) -> pd.DatetimeIndex:
-    """Weekdays in ``[start, end]`` (naive dates) on which the NYSE is closed all day."""
+    """Weekdays in ``[start, end]`` (naive dates) on which the NYSE is closed all day (``XNYS``)."""
     t0, t1 = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()  # type: ignore[arg-type]
-    index = _dates(_NYSE_HOLIDAYS, t0, t1).append(pd.DatetimeIndex(_NYSE_SPECIAL_CLOSURES, dtype="datetime64[ns]"))
-    index = index[(index >= t0) & (index <= t1) & (index.dayofweek < 5)]
-    return index.unique().sort_values()
+    weekdays = pd.bdate_range(t0, t1).as_unit("ns")
+    sessions = _exchange_sessions("XNYS", t0, t1).index
+    return weekdays.difference(sessions).sort_values()
 
 
 def nyse_early_closes(start: object, end: object) -> pd.DatetimeIndex:
-    """Trading days in ``[start, end]`` (naive dates) on which the NYSE closes at 13:00 ET."""
+    """Trading days in ``[start, end]`` (naive dates) on which the NYSE closes early (``XNYS``, 13:00 ET)."""
     t0, t1 = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()  # type: ignore[arg-type]
-    index = _dates(_NYSE_EARLY_CLOSES, t0, t1)
-    index = index[(index >= t0) & (index <= t1) & (index.dayofweek < 5)]
-    return index.difference(nyse_holidays(t0, t1)).unique().sort_values()
-
-
-_HOLIDAY_RULES = {"nyse": (nyse_holidays, nyse_early_closes)}
+    sessions = _exchange_sessions("XNYS", t0, t1)
+    return pd.DatetimeIndex(sessions.index[sessions["early"].to_numpy()], name=None).sort_values()
 
 
 # ------------------------------------------------------------------- calendar
@@ -145,9 +150,15 @@ def _seconds(bar: float | int | str | pd.Timedelta, *, name: str = "bar_seconds"
 class TradingCalendar:
     """One session per trading date, defined in local exchange time.
 
-    The session of trading date ``d`` opens at local time ``open`` on calendar
-    day ``d + open_day_offset`` and closes ``length`` of wall-clock time later;
-    on an early-close date it ends at ``early_close`` on day ``d`` instead.
+    Without ``exchange`` the trading dates are the ``weekdays`` and the session
+    of trading date ``d`` opens at local time ``open`` on calendar day
+    ``d + open_day_offset`` and closes ``length`` of wall-clock time later.
+    With ``exchange`` the trading dates are that exchange's sessions in
+    :mod:`exchange_calendars` (holidays removed); with ``exchange_hours`` the
+    opens and closes are the exchange's own (early closes included), otherwise
+    the local ``open``/``length`` rule applies and on the exchange's
+    early-close dates the session ends at local ``early_close``, or at the
+    exchange's close when ``early_close`` is ``None``.
 
     Parameters
     ----------
@@ -156,23 +167,36 @@ class TradingCalendar:
     timezone
         IANA zone of the exchange.
     open
-        Local opening time.
+        Local opening time (nominal for exchange hours).
     length
-        Nominal session length (at most one day); also the trading minutes per
+        Nominal session length (at most one day); also the trading time per
         day of the trading year.
     open_day_offset
         ``0``: the session opens on its trading date; ``-1``: the evening
-        before (CME Globex).
+        before (CME Globex, FX).
     weekdays
-        Weekdays (Monday = 0) that are trading dates.
+        Weekdays (Monday = 0) that are trading dates when there is no
+        ``exchange``.
     days_per_year
-        Trading dates in a nominal year (252 exchanges, 365 crypto).
-    holidays
-        ``"nyse"`` or ``None``.
+        Trading dates in a nominal year (252 exchanges, 260 FX, 365 crypto).
+    exchange
+        ``exchange_calendars`` code (``"CMES"``, ``"XNYS"``) or ``None``.
+    exchange_hours
+        Take opens and closes from the exchange rather than from the rule.
     early_close
-        Local closing time on early-close dates, or ``None``.
+        Local closing time on the exchange's early-close dates; ``None``
+        takes the exchange's own early close.
+    exchange_early_closes
+        Shorten sessions on the exchange's early-close dates at all (``False``
+        for a calendar of daily bars).
     description
         One line for humans.
+
+    Raises
+    ------
+    ConfigError
+        Session length outside (0, 1 day], bad offset, weekdays or days per
+        year, unknown exchange code.
     """
 
     name: str
@@ -182,8 +206,10 @@ class TradingCalendar:
     open_day_offset: int = 0
     weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
     days_per_year: int = 252
-    holidays: str | None = None
+    exchange: str | None = None
+    exchange_hours: bool = False
     early_close: _dt.time | None = None
+    exchange_early_closes: bool = True
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -197,8 +223,12 @@ class TradingCalendar:
             raise ConfigError(f"calendar {self.name!r}: weekdays must be a non-empty subset of 0..6")
         if self.days_per_year <= 0:
             raise ConfigError(f"calendar {self.name!r}: days_per_year must be positive")
-        if self.holidays is not None and self.holidays not in _HOLIDAY_RULES:
-            raise ConfigError(f"calendar {self.name!r}: unknown holiday rules {self.holidays!r}")
+        if self.exchange is not None and self.exchange not in _KNOWN_EXCHANGES:
+            raise ConfigError(
+                f"calendar {self.name!r}: unknown exchange {self.exchange!r}; known: {', '.join(_KNOWN_EXCHANGES)}"
+            )
+        if self.exchange_hours and self.exchange is None:
+            raise ConfigError(f"calendar {self.name!r}: exchange_hours needs an exchange")
 
     # ------------------------------------------------------------ year sizes
     @property
@@ -230,21 +260,31 @@ class TradingCalendar:
         t0, t1 = _utc(start), _utc(end)
         first = t0.tz_convert(self.timezone).tz_localize(None).normalize() - pd.Timedelta(days=1)
         last = t1.tz_convert(self.timezone).tz_localize(None).normalize() + pd.Timedelta(days=2)
-        dates = pd.date_range(first, last, freq="D", unit="ns")
-        dates = dates[np.isin(dates.dayofweek, self.weekdays)]
-        if self.holidays is not None:
-            dates = dates.difference(_HOLIDAY_RULES[self.holidays][0](first, last))
-        frame = self._frame(dates)
+        frame = self._frame(first, last)
         return frame[(frame["close"] > t0) & (frame["open"] <= t1)]
 
-    def _frame(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    def _frame(self, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+        if self.exchange is None:
+            dates = pd.date_range(first, last, freq="D", unit="ns")
+            dates = dates[np.isin(dates.day_of_week, self.weekdays)]
+            early = np.zeros(len(dates), dtype=bool)
+        else:
+            xs = _exchange_sessions(self.exchange, first, last)
+            dates, early = pd.DatetimeIndex(xs.index), xs["early"].to_numpy()
+            if self.exchange_hours:
+                return pd.DataFrame(
+                    {"open": _utc_index(xs["open"]), "close": _utc_index(xs["close"])},
+                    index=pd.DatetimeIndex(dates, name="date"),
+                )
         local_open = dates + (_as_offset(self.open) + pd.Timedelta(days=self.open_day_offset))
         local_close = local_open + self.length
-        if self.early_close is not None and self.holidays is not None and len(dates):
-            early = _HOLIDAY_RULES[self.holidays][1](dates.min(), dates.max())
-            local_close = local_close.where(~dates.isin(early), dates + _as_offset(self.early_close))
+        if self.early_close is not None and early.any():
+            local_close = local_close.where(~early, dates + _as_offset(self.early_close))
+        close = _localise(local_close, self.timezone)
+        if self.exchange is not None and self.early_close is None and self.exchange_early_closes and early.any():
+            close = close.where(~early, _utc_index(xs["close"]))
         return pd.DataFrame(
-            {"open": _localise(local_open, self.timezone), "close": _localise(local_close, self.timezone)},
+            {"open": _localise(local_open, self.timezone), "close": close},
             index=pd.DatetimeIndex(dates, name="date"),
         )
 
@@ -284,16 +324,68 @@ class TradingCalendar:
         -------
         pandas.DatetimeIndex
             UTC, nanoseconds, named ``timestamp``, strictly increasing.
+
+        Raises
+        ------
+        DataError
+            Non-positive or unreadable bar length.
         """
         step = int(round(_seconds(bar_seconds) * _NS))
-        sessions = self.sessions(start, end)
+        return self._bar_starts(self.sessions(start, end), step, _utc(start).value, _utc(end).value)
+
+    @staticmethod
+    def _bar_starts(sessions: pd.DataFrame, step: int, t0: int, t1: int) -> pd.DatetimeIndex:
         opens, closes = _ns(sessions["open"]), _ns(sessions["close"])
         counts = np.maximum(-(-(closes - opens) // step), 0)
         within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         values = np.repeat(opens, counts) + within * step
-        t0, t1 = _utc(start).value, _utc(end).value
         values = values[(values >= t0) & (values <= t1)]
         return pd.DatetimeIndex(values.view("datetime64[ns]"), name="timestamp").tz_localize("UTC")
+
+    def next_bars(self, after: object, n: int, bar_seconds: float | str | pd.Timedelta) -> pd.DatetimeIndex:
+        """Start times of the next ``n`` bars strictly after ``after`` that lie inside sessions.
+
+        Bars sit on each session's grid (open + k x ``bar_seconds``, before the
+        close), so maintenance breaks, weekends, holidays and early closes are
+        skipped; for a daily calendar these are the next ``n`` sessions'
+        labels.  ``after`` itself need not be a bar start or inside a session.
+
+        Parameters
+        ----------
+        after
+            Instant (naive = UTC), usually the start of the last observed bar.
+        n
+            Number of bars (``0`` gives an empty index).
+        bar_seconds
+            Bar length in seconds (or a Timedelta / offset string).
+
+        Returns
+        -------
+        pandas.DatetimeIndex
+            ``n`` UTC time stamps (nanoseconds), named ``timestamp``, strictly
+            increasing.
+
+        Raises
+        ------
+        DataError
+            Negative or non-integer ``n``, non-positive bar length.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise DataError(f"next_bars: n must be a non-negative integer, got {n!r}", rule="option")
+        seconds = _seconds(bar_seconds)
+        step = int(round(seconds * _NS))
+        t0 = _utc(after).value + 1
+        # Calendar span holding n bars at the nominal rate, plus a holiday week.
+        days_per_bar = seconds / self.session_seconds * 7.0 / min(len(self.weekdays), 5 if self.exchange else 7)
+        span = int((int(n) * days_per_bar * 1.2 + 10) * _DAY_NS)
+        while True:
+            t1 = t0 + span
+            starts = self._bar_starts(
+                self.sessions(pd.Timestamp(t0, tz="UTC"), pd.Timestamp(t1, tz="UTC")), step, t0, t1
+            )
+            if len(starts) >= n:
+                return starts[: int(n)]
+            span *= 2
 
 
 def _as_offset(moment: _dt.time) -> pd.Timedelta:
@@ -332,33 +424,37 @@ CALENDARS: dict[str, TradingCalendar] = {
             open=_dt.time(18, 0),
             length=pd.Timedelta(hours=23),
             open_day_offset=-1,
-            description="CME Globex futures: 18:00 ET (evening before) to 17:00 ET, Sunday evening to Friday; "
-            "daily break 17:00-18:00 ET; holidays not modelled",
+            exchange="CMES",
+            description="CME Globex futures (exchange_calendars CMES): 18:00 ET (evening before) to 17:00 ET, "
+            "Sunday evening to Friday; daily break 17:00-18:00 ET; CME holidays and early closes",
         ),
         TradingCalendar(
             name="us_equity_rth",
             timezone=_NEW_YORK,
             open=_dt.time(9, 30),
             length=pd.Timedelta(hours=6, minutes=30),
-            holidays="nyse",
-            early_close=_dt.time(13, 0),
-            description="US equities, regular hours 09:30-16:00 ET, NYSE holidays, 13:00 early closes",
+            exchange="XNYS",
+            exchange_hours=True,
+            description="US equities (exchange_calendars XNYS), regular hours 09:30-16:00 ET, NYSE holidays, "
+            "13:00 early closes",
         ),
         TradingCalendar(
             name="us_equity_extended",
             timezone=_NEW_YORK,
             open=_dt.time(4, 0),
             length=pd.Timedelta(hours=16),
-            holidays="nyse",
+            exchange="XNYS",
             early_close=_dt.time(17, 0),
-            description="US equities with pre- and post-market, 04:00-20:00 ET, NYSE holidays",
+            description="US equities with pre- and post-market, 04:00-20:00 ET on NYSE trading days "
+            "(17:00 on early-close days)",
         ),
         TradingCalendar(
             name="us_equity_daily",
             timezone="UTC",
             open=_dt.time(0, 0),
             length=pd.Timedelta(days=1),
-            holidays="nyse",
+            exchange="XNYS",
+            exchange_early_closes=False,
             description="One bar per NYSE trading day, stamped at midnight UTC of the date",
         ),
         TradingCalendar(
@@ -369,6 +465,15 @@ CALENDARS: dict[str, TradingCalendar] = {
             weekdays=(0, 1, 2, 3, 4, 5, 6),
             days_per_year=365,
             description="Continuous trading every day of the year",
+        ),
+        TradingCalendar(
+            name="fx_24x5",
+            timezone=_NEW_YORK,
+            open=_dt.time(17, 0),
+            length=pd.Timedelta(days=1),
+            open_day_offset=-1,
+            days_per_year=260,
+            description="FX spot: Sunday 17:00 ET to Friday 17:00 ET, continuous on weekdays, no holidays",
         ),
     )
 }
@@ -450,9 +555,10 @@ def infer_calendar(index: pd.DatetimeIndex, *, min_share: float = 0.001) -> tupl
 
     1. Daily spacing (most common spacing >= 20 h): ``crypto_24x7`` if bars
        fall on weekends, else ``us_equity_daily``.
-    2. Bars on Saturday or on Sunday before 18:00: ``crypto_24x7``.
-    3. Bars between 20:00 and 04:00 on trading nights (futures overnight
-       hours): ``cme_globex``.
+    2. Bars on Saturday or on Sunday before 17:00: ``crypto_24x7``.
+    3. Bars between 20:00 and 04:00 on trading nights: ``fx_24x5`` when bars
+       also fall in 17:00-18:00 on Sunday to Thursday (the hour CME Globex is
+       closed), else ``cme_globex``.
     4. Bars in 04:00-09:30 or 16:00-20:00: ``us_equity_extended``.
     5. Otherwise ``us_equity_rth``.
 
@@ -479,22 +585,28 @@ def infer_calendar(index: pd.DatetimeIndex, *, min_share: float = 0.001) -> tupl
     if bar is None:
         raise DataError("cannot infer a calendar from fewer than two distinct time stamps", rule="calendar")
     local = stamps.tz_convert(_NEW_YORK)
-    weekday = np.asarray(local.dayofweek)
+    weekday = np.asarray(local.day_of_week)
     minute = np.asarray(local.hour * 60 + local.minute)
-    weekend = (weekday == 5) | ((weekday == 6) & (minute < 18 * 60))
+    weekend = (weekday == 5) | ((weekday == 6) & (minute < 17 * 60))
+    globex_break = (minute >= 17 * 60) & (minute < 18 * 60) & ((weekday <= 3) | (weekday == 6))
     spacing = f"bar spacing {_human(bar)}"
     if bar >= 20 * 3600:
-        utc_weekend = np.asarray(stamps.dayofweek) >= 5
+        utc_weekend = np.asarray(stamps.day_of_week) >= 5
         if utc_weekend.mean() > min_share:
             reason = f"{spacing} with {utc_weekend.mean():.1%} of bars on weekends -> crypto_24x7"
             return CALENDARS["crypto_24x7"], reason
         return CALENDARS["us_equity_daily"], f"{spacing}, no weekend bars -> us_equity_daily"
     if weekend.mean() > min_share:
         return CALENDARS["crypto_24x7"], (
-            f"{spacing}; {weekend.mean():.1%} of bars fall on Saturday or Sunday before 18:00 ET, "
-            "when futures and equities are closed -> crypto_24x7"
+            f"{spacing}; {weekend.mean():.1%} of bars fall on Saturday or Sunday before 17:00 ET, "
+            "when futures, FX and equities are closed -> crypto_24x7"
         )
     night = (minute >= 20 * 60) | (minute < 4 * 60)
+    if night.mean() > min_share and globex_break.mean() > min_share:
+        return CALENDARS["fx_24x5"], (
+            f"{spacing}; {night.mean():.1%} of bars fall between 20:00 and 04:00 ET and {globex_break.mean():.1%} "
+            "in 17:00-18:00 ET, when CME Globex is closed -> fx_24x5"
+        )
     if night.mean() > min_share:
         return CALENDARS["cme_globex"], (
             f"{spacing}; {night.mean():.1%} of bars fall between 20:00 and 04:00 ET, outside equity hours -> cme_globex"
