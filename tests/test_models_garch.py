@@ -12,6 +12,7 @@ from arch.data import sp500
 from arch.univariate import GARCH, ConstantMean, Normal
 
 from volresearch.errors import FitError
+from volresearch.models import fitting
 from volresearch.models import garch as garch_mod
 from volresearch.models.garch import Fit, ModelSpec, choose_scale, fit_garch
 
@@ -107,10 +108,10 @@ def test_too_few_returns_raise_fit_error():
 
 
 def test_failing_checks_are_never_returned(monkeypatch):
-    def bad_attempt(spec, r, scale, start, label, sd):
-        return garch_mod._Attempt(scale, label, None, -math.inf, ("not covariance stationary: persistence 1.02 >= 1",))
+    def bad_attempt(spec, r, scale, start, label, *, horizon=1):
+        return fitting.Attempt(scale, label, None, None, -math.inf, ("not covariance stationary: persistence 1.02 >= 1",))
 
-    monkeypatch.setattr(garch_mod, "_attempt", bad_attempt)
+    monkeypatch.setattr(fitting, "run_attempt", bad_attempt)
     r = simulate_gjr(500, mu=0, omega=1e-6, alpha=0.05, gamma=0, beta=0.9, seed=1)
     with pytest.raises(FitError, match="not covariance stationary"):
         fit_garch(r, returns=True)
@@ -121,8 +122,9 @@ def test_problems_flags_nonstationary_and_absurd_mean():
     spec = ModelSpec("garch", "normal")
     am = ConstantMean(r, volatility=GARCH(1, 0, 1), distribution=Normal(), rescale=False)
     res = am.fit(disp="off", starting_values=np.array([50.0, 0.01, 0.3, 0.75]), options={"maxiter": 1})
-    problems = garch_mod._problems(spec, res, 1.0, float(np.std(r)))
-    assert any("converge" in p or "stationary" in p or "mean" in p for p in problems)
+    params = dict(zip(["mu", "omega", "alpha", "beta"], res.params.to_numpy(), strict=True))
+    problems, _ = fitting.check_estimate(spec, params, returns=r, std_resid=res.std_resid)
+    assert any("stationary" in p or "mean" in p for p in problems)
 
 
 def test_fit_round_trips_through_json(spx_close):
@@ -178,31 +180,30 @@ def test_choose_scale():
 def test_alternative_starts_match_arch_parameter_layout(model, dist, mean):
     spec = ModelSpec(model, dist, mean)
     r = simulate_gjr(300, mu=0, omega=1e-6, alpha=0.05, gamma=0.0, beta=0.9, seed=1)
-    am = garch_mod._arch_model(spec, r * 100)
-    for start in garch_mod._alternative_starts(spec, r):
-        total = am.num_params + am.volatility.num_params + am.distribution.num_params
-        assert start.size == total == len(garch_mod._param_names(spec))
+    am = fitting.arch_model(spec, r * 100)
+    total = am.num_params + am.volatility.num_params + am.distribution.num_params
+    for start in [*fitting.alternative_starts(spec, r), fitting.arch_starting_values(spec, r)]:
+        assert start.size == total == len(fitting.param_names(spec))
         assert np.all(np.isfinite(start))
 
 
-def test_cold_start_that_never_moves_is_rejected(monkeypatch):
-    real = garch_mod._arch_model
+def test_optimizer_that_never_moves_is_rejected(monkeypatch):
+    real = fitting.arch_model
 
     def patched(spec, y):
         model = real(spec, y)
         original = model.fit
 
-        def fit(*args, **kwargs):
-            res = original(*args, **kwargs)
-            res.optimization_result["nit"] = 0  # scipy's OptimizeResult is a dict
-            return res
+        def fit(*args, **kwargs):  # an optimiser allowed no iteration returns its starting values
+            return original(*args, options={"maxiter": 0}, **kwargs) if kwargs["starting_values"][-1] > 0.85 \
+                else original(*args, **kwargs)
 
         model.fit = fit
         return model
 
-    monkeypatch.setattr(garch_mod, "_arch_model", patched)
+    monkeypatch.setattr(fitting, "arch_model", patched)
     r = simulate_gjr(2000, mu=0, omega=1e-6, alpha=0.05, gamma=0, beta=0.9, seed=4)
     fit = fit_garch(r, model="garch", returns=True)
-    first, confirm = fit.meta["attempts"][:2]
-    assert "starting values" in " ".join(first["problems"])
-    assert not confirm["problems"] and fit.scale == confirm["scale"]
+    stuck = [a for a in fit.meta["attempts"] if a["start_values"]["beta"] > 0.85]
+    assert stuck and all("never moved" in " ".join(a["problems"]) for a in stuck)
+    assert fit.params["beta"] != pytest.approx(stuck[0]["start_values"]["beta"], abs=1e-6)

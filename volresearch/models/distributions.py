@@ -28,7 +28,14 @@ from arch.univariate.distribution import Distribution
 from volresearch.errors import ConfigError
 from volresearch.models.sged import SkewedGED
 
-__all__ = ["DISTRIBUTIONS", "DistributionInfo", "get_distribution", "make_distribution", "ppf_function"]
+__all__ = [
+    "DISTRIBUTIONS",
+    "DistributionInfo",
+    "get_distribution",
+    "make_distribution",
+    "null_value",
+    "ppf_function",
+]
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,29 @@ def ppf_function(name: str, params: Mapping[str, float]) -> Callable[[np.ndarray
         return np.asarray(dist.ppf(np.asarray(u, dtype=float), values if values.size else None), dtype=float)
 
     return ppf
+
+
+#: Natural null of each shape parameter: the value at which the law reduces to its simpler neighbour.
+#: Student-t degrees of freedom have none (the normal is their limit at infinity).
+_SHAPE_NULLS: Mapping[tuple[str, str], float | None] = {
+    ("t", "nu"): None,
+    ("skewt", "eta"): None,
+    ("skewt", "lambda"): 0.0,
+    ("ged", "nu"): 2.0,
+    ("sged", "nu"): 2.0,
+    ("sged", "xi"): 1.0,
+}
+
+
+def null_value(dist: str, name: str) -> float | None:
+    """Value under the natural null hypothesis of parameter ``name`` of a fit with innovations ``dist``.
+
+    Volatility and mean parameters: 0.  Shape parameters: the value at which
+    the law becomes its simpler neighbour (skewed GED ``xi`` 1, GED ``nu``
+    2 = normal, skewed-t ``lambda`` 0); ``None`` for Student-t degrees of
+    freedom, whose null (the normal) lies at infinity.
+    """
+    return _SHAPE_NULLS.get((dist, name), 0.0)
 
 
 def negative_second_moment(name: str, params: Mapping[str, float]) -> float:

@@ -32,20 +32,28 @@ variance (EGARCH), the rest dimensionless.
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from arch.univariate import EGARCH, GARCH, ConstantMean, ZeroMean
-from arch.univariate.base import ARCHModelResult
-from arch.univariate.volatility import VolatilityProcess
 
+from volresearch._util import float_array, jsonable, readonly
 from volresearch.errors import DataError, FitError
-from volresearch.models.distributions import get_distribution, make_distribution, negative_second_moment
+from volresearch.models.distributions import get_distribution, negative_second_moment, null_value
+from volresearch.models.fitting import (
+    MEAN_MODELS,
+    NEAR_INTEGRATED_MARGIN,
+    VOLATILITY_MODELS,
+    Attempt,
+    choose_scale,
+    common_std_errors,
+    estimate,
+    param_names,
+    to_common,
+)
 from volresearch.models.returns import data_hash, log_returns
 
 __all__ = [
@@ -61,21 +69,10 @@ __all__ = [
 ModelName = Literal["garch", "gjr", "egarch"]
 MeanName = Literal["constant", "zero"]
 
-#: Volatility processes by name (a registry, not an if/elif chain).
-VOLATILITY_MODELS: Mapping[str, Callable[[], VolatilityProcess]] = MappingProxyType(
-    {
-        "garch": lambda: GARCH(p=1, o=0, q=1),
-        "gjr": lambda: GARCH(p=1, o=1, q=1),
-        "egarch": lambda: EGARCH(p=1, o=1, q=1),
-    }
-)
-#: Mean models by name.
-MEAN_MODELS: Mapping[str, type] = MappingProxyType({"constant": ConstantMean, "zero": ZeroMean})
-
 #: Fewest returns a GARCH fit is attempted on.
 MIN_OBSERVATIONS = 50
-#: Persistence above which a fit is flagged near-integrated (half-life > ~700 bars).
-NEAR_INTEGRATED = 0.999
+#: Persistence at and above which a fit is flagged near-integrated (half-life > ~6,900 bars).
+NEAR_INTEGRATED = 1.0 - NEAR_INTEGRATED_MARGIN
 
 _ARCH_NAMES = {"alpha[1]": "alpha", "gamma[1]": "gamma", "beta[1]": "beta"}
 _EGARCH_ABS_MEAN = math.sqrt(2.0 / math.pi)
@@ -115,26 +112,7 @@ class ModelSpec:
         return {"model": self.model, "dist": self.dist, "mean": self.mean}
 
 
-def choose_scale(returns: np.ndarray) -> float:
-    """Power of ten ``s`` putting ``std(s * returns)`` in [1, 10).
-
-    One-minute log returns (std ~ 5e-4) get ``s = 1e4``; daily returns
-    (std ~ 1e-2) get ``s = 100``.  Raises ``FitError`` for zero or non-finite
-    dispersion.
-    """
-    sd = float(np.std(returns))
-    if not np.isfinite(sd) or sd <= 0.0:
-        raise FitError("returns have zero or non-finite dispersion; nothing to fit", reason="flat")
-    return float(10.0 ** (-math.floor(math.log10(sd))))
-
-
 # --------------------------------------------------------------------------- results
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)
@@ -174,6 +152,20 @@ class Fit:
         Residual tests (Ljung-Box on ``z`` and ``z^2``, Engle-Ng sign bias).
     meta
         Reproducibility metadata (data hash, window, library versions, attempts).
+    method
+        ``"garch"`` for a maximum-likelihood fit.
+    flags
+        Warnings every surface showing the fit must show: near-integrated
+        persistence, a mean that drives the forecast, a shape at the normal
+        limit, a rejected attempt with a higher likelihood (see
+        :mod:`volresearch.models.fitting`).  Empty for an unremarkable fit.
+
+    Notes
+    -----
+    ``params`` always holds ``mu`` (``0.0``, not estimated, for a zero mean)
+    and ``gamma`` (``0.0``, not estimated, for GARCH), so every mean and
+    volatility specification simulates and filters the same way; estimated
+    parameters are those in ``std_errors``.
     """
 
     spec: ModelSpec
@@ -194,6 +186,7 @@ class Fit:
     diagnostics: Mapping[str, Any]
     meta: Mapping[str, Any]
     method: str = "garch"
+    flags: tuple[str, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------- derived figures
@@ -229,8 +222,8 @@ class Fit:
 
     @property
     def near_integrated(self) -> bool:
-        """True when persistence exceeds ``NEAR_INTEGRATED`` (0.999)."""
-        return self.persistence > NEAR_INTEGRATED
+        """True when persistence is at or above ``NEAR_INTEGRATED`` (``1 - 1e-4``)."""
+        return self.persistence >= NEAR_INTEGRATED
 
     @property
     def half_life(self) -> float:
@@ -364,12 +357,15 @@ class Fit:
             f"method: {self.method}   scale: {self.scale:g}   converged: {self.converged}",
             f"log-likelihood: {self.loglik:.3f}   AIC: {self.aic:.3f}   BIC: {self.bic:.3f}",
             "",
-            f"{'param':<8}{'estimate':>14}{'std err':>12}{'t':>9}  unit",
+            f"{'param':<8}{'estimate':>14}{'std err':>12}{'null':>7}{'t':>9}  unit",
         ]
         for name, value in self.params.items():
             se = self.std_errors.get(name, math.nan)
-            t = value / se if se and np.isfinite(se) and se > 0 else math.nan
-            lines.append(f"{name:<8}{value:>14.6g}{se:>12.4g}{t:>9.2f}  {self.units.get(name, '')}")
+            null = self.null_values().get(name)
+            fixed = name not in self.std_errors
+            t = (value - null) / se if null is not None and se and np.isfinite(se) and se > 0 else math.nan
+            null_text = "fixed" if fixed else ("-" if null is None else f"{null:g}")
+            lines.append(f"{name:<8}{value:>14.6g}{se:>12.4g}{null_text:>7}{t:>9.2f}  {self.units.get(name, '')}")
         lines += [
             "",
             f"persistence: {self.persistence:.6f}   half-life: {self.half_life:.1f} bars",
@@ -379,11 +375,8 @@ class Fit:
         ]
         for note in self.diagnostics.get("warnings", []):
             lines.append(f"warning: {note}")
-        if self.near_integrated:
-            lines.append(
-                f"warning: persistence {self.persistence:.6f} > {NEAR_INTEGRATED}: near-integrated; long-horizon "
-                "variance forecasts and the unconditional level are unreliable"
-            )
+        for note in self.all_flags:
+            lines.append(f"warning: {note}")
         lb = self.diagnostics.get("ljung_box", {})
         if lb:
             lines.append(
@@ -396,6 +389,21 @@ class Fit:
         if sb:
             lines.append(f"sign-bias joint test: LM {sb['joint']['stat']:.3f}, p {sb['joint']['pvalue']:.3f}")
         return "\n".join(lines)
+
+    def null_values(self) -> dict[str, float | None]:
+        """Natural null of every parameter for its t-statistic: 0, ``xi`` 1, GED ``nu`` 2, none for t ``nu``."""
+        return {name: null_value(self.spec.dist, name) for name in self.params}
+
+    @property
+    def all_flags(self) -> tuple[str, ...]:
+        """:attr:`flags`, plus the near-integrated flag when persistence is at or above ``NEAR_INTEGRATED``."""
+        flags = tuple(self.flags)
+        if self.near_integrated and not any(f.startswith("near-integrated") for f in flags):
+            flags += (
+                f"near-integrated: persistence {self.persistence:.9f} >= {NEAR_INTEGRATED}; long-horizon "
+                "variance forecasts and the unconditional level are unreliable",
+            )
+        return flags
 
     def __repr__(self) -> str:
         return (
@@ -422,6 +430,7 @@ class Fit:
             "converged": self.converged,
             "persistence": self.persistence,
             "near_integrated": self.near_integrated,
+            "flags": list(self.all_flags),
             "half_life": _json_float(self.half_life),
             "unconditional_vol_per_bar": _json_float(self.unconditional_vol_per_bar),
             "unconditional_vol_annualised": _json_float(self.unconditional_vol_annualised),
@@ -431,8 +440,8 @@ class Fit:
             "next_variance": self.next_variance,
             "start": str(self.start),
             "end": str(self.end),
-            "diagnostics": _jsonable(self.diagnostics),
-            "meta": _jsonable(self.meta),
+            "diagnostics": jsonable(self.diagnostics),
+            "meta": jsonable(self.meta),
         }
         if include_series:
             out["series"] = {
@@ -455,9 +464,12 @@ class Fit:
             index: pd.Index = pd.DatetimeIndex(pd.to_datetime(series["index"]), name="timestamp")
         else:
             index = pd.Index([int(v) for v in series["index"]])
+        params = {k: float(v) for k, v in d["params"].items()}
+        if d["mean"] == "zero" and "mu" not in params:  # written before zero means carried mu = 0
+            params = {"mu": 0.0, **params}
         return cls(
             spec=ModelSpec(d["model"], d["dist"], d["mean"]),
-            params=MappingProxyType({k: float(v) for k, v in d["params"].items()}),
+            params=MappingProxyType(params),
             std_errors=MappingProxyType({k: _float_or_nan(v) for k, v in d["std_errors"].items()}),
             units=MappingProxyType(dict(d["units"])),
             loglik=float(d["loglik"]),
@@ -465,8 +477,8 @@ class Fit:
             scale=float(d["scale"]),
             converged=bool(d["converged"]),
             index=index,
-            conditional_volatility=_readonly(np.asarray(series["conditional_volatility"], dtype=float)),
-            std_resid=_readonly(np.asarray(series["std_resid"], dtype=float)),
+            conditional_volatility=readonly(float_array(series["conditional_volatility"]), copy=True),
+            std_resid=readonly(float_array(series["std_resid"]), copy=True),
             last_price=float(d["last_price"]),
             last_resid=float(d["last_resid"]),
             next_variance=float(d["next_variance"]),
@@ -474,6 +486,7 @@ class Fit:
             diagnostics=MappingProxyType(dict(d["diagnostics"])),
             meta=MappingProxyType(dict(d["meta"])),
             method=str(d.get("method", "garch")),
+            flags=tuple(str(f) for f in d.get("flags", [])),
         )
 
     def save(self, path: str) -> None:
@@ -505,169 +518,7 @@ def _float_or_nan(x: Any) -> float:
     return math.nan if x is None else float(x)
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    return obj
-
-
 # --------------------------------------------------------------------------- fitting
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    scale: float
-    start: str
-    result: ARCHModelResult | None
-    loglik: float  # unscaled units
-    problems: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None and not self.problems
-
-
-def _arch_model(spec: ModelSpec, y: np.ndarray) -> Any:
-    mean_cls = MEAN_MODELS[spec.mean]
-    return mean_cls(
-        y,
-        volatility=VOLATILITY_MODELS[spec.model](),
-        distribution=make_distribution(spec.dist),
-        rescale=False,
-    )
-
-
-def _param_names(spec: ModelSpec) -> list[str]:
-    names = [] if spec.mean == "zero" else ["mu"]
-    names += ["omega", "alpha"]
-    names += ["gamma"] if spec.model in ("gjr", "egarch") else []
-    names += ["beta"]
-    names += list(get_distribution(spec.dist).parameter_names)
-    return names
-
-
-def _to_common(spec: ModelSpec, scaled: np.ndarray, scale: float) -> np.ndarray:
-    """Scaled-unit parameter vector -> per-bar units (same order)."""
-    out = np.array(scaled, dtype=float)
-    names = _param_names(spec)
-    for i, name in enumerate(names):
-        if name == "mu":
-            out[i] = scaled[i] / scale
-        elif name == "omega":
-            if spec.model == "egarch":
-                beta = scaled[names.index("beta")]
-                out[i] = scaled[i] - 2.0 * math.log(scale) * (1.0 - beta)
-            else:
-                out[i] = scaled[i] / scale**2
-    return out
-
-
-def _to_scaled(spec: ModelSpec, common: np.ndarray, scale: float) -> np.ndarray:
-    """Per-bar parameter vector -> the units of returns multiplied by ``scale``."""
-    out = np.array(common, dtype=float)
-    names = _param_names(spec)
-    for i, name in enumerate(names):
-        if name == "mu":
-            out[i] = common[i] * scale
-        elif name == "omega":
-            if spec.model == "egarch":
-                beta = common[names.index("beta")]
-                out[i] = common[i] + 2.0 * math.log(scale) * (1.0 - beta)
-            else:
-                out[i] = common[i] * scale**2
-    return out
-
-
-def _jacobian(spec: ModelSpec, scale: float) -> np.ndarray:
-    """d(common)/d(scaled) for the delta-method standard errors."""
-    names = _param_names(spec)
-    jac = np.eye(len(names))
-    for i, name in enumerate(names):
-        if name == "mu":
-            jac[i, i] = 1.0 / scale
-        elif name == "omega":
-            if spec.model == "egarch":
-                jac[i, names.index("beta")] = 2.0 * math.log(scale)
-            else:
-                jac[i, i] = 1.0 / scale**2
-    return jac
-
-
-def _problems(spec: ModelSpec, res: ARCHModelResult, scale: float, sd: float) -> list[str]:
-    names = _param_names(spec)
-    vals = dict(zip(names, _to_common(spec, res.params.to_numpy(), scale), strict=True))
-    out: list[str] = []
-    if res.convergence_flag != 0:
-        out.append(f"optimizer did not converge (flag {res.convergence_flag}: {res.optimization_result.message})")
-    if not all(np.isfinite(v) for v in vals.values()) or not np.isfinite(res.loglikelihood):
-        out.append("non-finite parameters or log-likelihood")
-        return out
-    cv = np.asarray(res.conditional_volatility, dtype=float)
-    if not np.all(np.isfinite(cv)) or np.any(cv <= 0):
-        out.append("conditional variance path is not finite and positive")
-    if spec.model == "egarch":
-        if abs(vals["beta"]) >= 1.0:
-            out.append(f"EGARCH not stationary: |beta| = {abs(vals['beta']):.6f} >= 1")
-    else:
-        if vals["omega"] <= 0:
-            out.append(f"omega = {vals['omega']:.3g} is not positive")
-        kappa = negative_second_moment(spec.dist, vals) if spec.model == "gjr" else 0.0
-        pers = vals["alpha"] + vals["beta"] + vals.get("gamma", 0.0) * kappa
-        if pers >= 1.0:
-            out.append(f"not covariance stationary: persistence {pers:.6f} >= 1")
-    if "mu" in vals and abs(vals["mu"]) > sd:
-        out.append(f"implausible mean: |mu| = {abs(vals['mu']):.3g} exceeds one standard deviation per bar ({sd:.3g})")
-    return out
-
-
-def _attempt(
-    spec: ModelSpec, r: np.ndarray, scale: float, start: np.ndarray | None, label: str, sd: float
-) -> _Attempt:
-    model = _arch_model(spec, r * scale)
-    sv = None if start is None else _to_scaled(spec, start, scale)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = model.fit(disp="off", starting_values=sv, show_warning=False)
-    except (ValueError, np.linalg.LinAlgError, RuntimeError, ZeroDivisionError, FloatingPointError) as exc:
-        return _Attempt(scale, label, None, -math.inf, (f"arch raised {type(exc).__name__}: {exc}",))
-    ll = float(res.loglikelihood) + len(r) * math.log(scale)
-    problems = _problems(spec, res, scale, sd)
-    # a cold start that never moves has not searched; a warm start from a converged optimum may stop at once
-    if not label.startswith("confirm") and int(getattr(res.optimization_result, "nit", 2)) < 2:
-        problems.append("optimizer stopped at its starting values")
-    return _Attempt(scale, label, res, ll if np.isfinite(ll) else -math.inf, tuple(problems))
-
-
-def _alternative_starts(spec: ModelSpec, r: np.ndarray) -> list[np.ndarray]:
-    """A few economically different starting points in per-bar units."""
-    var = float(np.var(r))
-    mean = 0.0 if spec.mean == "zero" else float(np.mean(r))
-    dist_start = {
-        "normal": [],
-        "t": [8.0],
-        "skewt": [8.0, 0.0],
-        "ged": [1.5],
-        "sged": [1.5, 1.0],
-    }[spec.dist]
-    starts = []
-    for a, g, b in ((0.05, 0.05, 0.90), (0.10, 0.05, 0.80), (0.02, 0.02, 0.97)):
-        vec = [] if spec.mean == "zero" else [mean]
-        if spec.model == "egarch":  # omega, alpha, gamma (leverage enters with a negative sign), beta
-            vec += [math.log(var) * (1 - b), a, -g]
-        elif spec.model == "gjr":
-            vec += [var * (1 - a - b - g / 2), a, g]
-        else:
-            vec += [var * (1 - a - b), a]
-        vec += [b] + dist_start
-        starts.append(np.array(vec, dtype=float))
-    return starts
 
 
 def fit_garch(
@@ -680,6 +531,7 @@ def fit_garch(
     periods_per_year: float | None = None,
     returns: bool = False,
     window: int | None = None,
+    horizon: int | None = None,
 ) -> Fit:
     """Fit a GARCH-family model robustly; raise ``FitError`` rather than return garbage.
 
@@ -697,11 +549,16 @@ def fit_garch(
         Treat ``data`` as log returns instead of prices.
     window
         Use only the last ``window`` returns.
+    horizon
+        Forecast horizon in bars over which the mean's drift is judged
+        (see :func:`volresearch.models.fitting.check_estimate`); default one
+        day of bars for intraday data (1,440 one-minute bars), 20 otherwise.
 
     Returns
     -------
     Fit
-        Converged, checked estimate in per-bar log-return units.
+        Converged, checked estimate in per-bar log-return units; warnings
+        that come with it are in :attr:`Fit.flags`.
 
     Raises
     ------
@@ -729,27 +586,22 @@ def fit_garch(
     n = r.size
     if n < MIN_OBSERVATIONS:
         raise FitError(f"{n} returns are too few for a GARCH fit (need >= {MIN_OBSERVATIONS})", reason="too_few")
-    scale = choose_scale(r)
-    sd = float(np.std(r))
-    attempts = [_attempt(spec, r, scale, None, "default", sd)]
-    first = attempts[0]
-    start = (
-        _to_common(spec, first.result.params.to_numpy(), scale)
-        if first.result is not None and np.all(np.isfinite(first.result.params))
-        else None
-    )
-    attempts.append(_attempt(spec, r, scale * 10.0, start, "confirm x10", sd))
-    if not any(a.ok for a in attempts):
-        for i, alt in enumerate(_alternative_starts(spec, r)):
-            attempts.append(_attempt(spec, r, scale, alt, f"start {i + 1}", sd))
-            if attempts[-1].ok:
-                break
-    good = [a for a in attempts if a.ok]
-    if not good:
-        reasons = "; ".join(f"[scale {a.scale:g}, {a.start}] " + ", ".join(a.problems) for a in attempts)
-        raise FitError(f"{spec.label} fit failed every check: {reasons}", reason="checks")
-    best = max(good, key=lambda a: a.loglik)
-    return _build_fit(spec, r_series, best, attempts, last_price, periods_per_year, window)
+    h = default_horizon(r_series.index) if horizon is None else int(horizon)
+    est = estimate(spec, r, horizon=h)
+    return _build_fit(spec, r_series, est.best, list(est.attempts), last_price, periods_per_year, window,
+                      flags=est.flags, confirmed=est.confirmed, horizon=h)
+
+
+def default_horizon(index: pd.Index) -> int:
+    """One day of bars for intraday data (``86400 / bar seconds``), 20 bars otherwise."""
+    if isinstance(index, pd.DatetimeIndex) and len(index) >= 3:
+        spacing = np.diff(index.as_unit("ns").asi8)
+        spacing = spacing[spacing > 0]
+        if spacing.size:
+            seconds = float(np.median(spacing)) / 1e9
+            if seconds < 86_400:
+                return max(1, int(round(86_400 / seconds)))
+    return 20
 
 
 def _infer_periods_per_year(index: pd.Index) -> float:
@@ -766,11 +618,15 @@ def _infer_periods_per_year(index: pd.Index) -> float:
 def _build_fit(
     spec: ModelSpec,
     r_series: pd.Series,
-    best: _Attempt,
-    attempts: list[_Attempt],
+    best: Attempt,
+    attempts: list[Attempt],
     last_price: float,
     periods_per_year: float | None,
     window: int | None,
+    *,
+    flags: tuple[str, ...] = (),
+    confirmed: bool = False,
+    horizon: int = 1,
 ) -> Fit:
     import arch
     import scipy
@@ -781,15 +637,14 @@ def _build_fit(
     res = best.result
     assert res is not None
     s = best.scale
-    names = _param_names(spec)
-    common = _to_common(spec, res.params.to_numpy(), s)
-    jac = _jacobian(spec, s)
-    cov = jac @ np.asarray(res.param_cov, dtype=float) @ jac.T
-    se = np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan))
-    params = dict(zip(names, common.tolist(), strict=True))
-    if spec.model == "garch":
-        params = {**{k: v for k, v in params.items() if k != "beta"}, "gamma": 0.0, "beta": params["beta"]}
-        params = {k: params[k] for k in [*names[: names.index("beta")], "gamma", "beta", *names[names.index("beta") + 1 :]]}
+    names = param_names(spec)
+    common = to_common(spec, res.params.to_numpy(), s)
+    se = common_std_errors(spec, res, s)
+    estimated = dict(zip(names, common.tolist(), strict=True))
+    # fixed parameters (mu = 0 of a zero mean, gamma = 0 of GARCH) are carried so every spec simulates alike
+    params = {"mu": estimated.get("mu", 0.0), "omega": estimated["omega"], "alpha": estimated["alpha"],
+              "gamma": estimated.get("gamma", 0.0), "beta": estimated["beta"],
+              **{k: estimated[k] for k in get_distribution(spec.dist).parameter_names}}
     std_errors = dict(zip(names, se.tolist(), strict=True))
     r = r_series.to_numpy()
     cond_vol = np.asarray(res.conditional_volatility, dtype=float) / s
@@ -827,10 +682,9 @@ def _build_fit(
         "start": str(r_series.index[0]),
         "end": str(r_series.index[-1]),
         "scale": s,
-        "attempts": [
-            {"scale": a.scale, "start": a.start, "loglik": _json_float(a.loglik), "problems": list(a.problems)}
-            for a in attempts
-        ],
+        "horizon": horizon,
+        "confirmed": confirmed,
+        "attempts": [a.to_dict(spec) for a in attempts],
         "versions": {
             "volresearch": volresearch.__version__,
             "arch": arch.__version__,
@@ -852,8 +706,8 @@ def _build_fit(
         scale=s,
         converged=True,
         index=index,
-        conditional_volatility=_readonly(cond_vol),
-        std_resid=_readonly(std_resid),
+        conditional_volatility=readonly(cond_vol, copy=True),
+        std_resid=readonly(std_resid, copy=True),
         last_price=last_price,
         last_resid=last_resid,
         next_variance=float(next_var),
@@ -861,6 +715,7 @@ def _build_fit(
         diagnostics=MappingProxyType(diagnostics),
         meta=MappingProxyType(meta),
         method="garch",
+        flags=tuple(flags),
     )
 
 
