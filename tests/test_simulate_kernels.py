@@ -13,7 +13,7 @@ from scipy import integrate, stats
 
 from volresearch.errors import SimulationError
 from volresearch.simulate import StreamState, build_ppf_table
-from volresearch.simulate import _kernels as K
+from volresearch.simulate import kernels as K
 
 SKEW_PARAMS = np.array([8.0, -0.3])  # Hansen skew-t (eta, lambda)
 GED_PARAMS = np.array([1.3])
@@ -385,35 +385,40 @@ def test_band_kernel_equals_twin(tables: dict, code: int, params: tuple, weighte
     for k_rows in (1, 5, 32):
         x, s2, st = _state(n)
         got = _run_bands(code, params, x, s2, st, args, w, probs, steps, 4, k_rows)
-        if weighted:  # bucketed weighted quantiles agree with the sort-based definition to rounding
-            assert np.allclose(got["log_q"], twin["log_q"], rtol=1e-15, atol=0)
-            assert np.allclose(got["price_q"], twin["price_q"], rtol=1e-14, atol=0)
-        else:
-            assert np.array_equal(got["log_q"], twin["log_q"])
-            assert np.allclose(got["price_q"], twin["price_q"], rtol=1e-15, atol=0)
+        assert np.array_equal(got["log_q"], twin["log_q"])
+        assert np.array_equal(got["price_q"], twin["price_q"])
         assert np.allclose(got["mean"], twin["mean"], rtol=1e-13, atol=0)
         assert np.allclose(got["var"], twin["var"], rtol=1e-9, atol=1e-13 * twin["var"].max())
         assert np.array_equal(got["samples"], twin["samples"])
         assert np.array_equal(got["x"], twin["x"])
 
 
-def test_band_log_quantiles_equal_numpy_quantile_of_matrix(tables: dict) -> None:
+@pytest.mark.parametrize("weighted", [False, True])
+def test_band_quantiles_equal_numpy_inverted_cdf_of_matrix(tables: dict, weighted: bool) -> None:
+    """Streamed bands are numpy's inverted-cdf quantiles of the same paths, row by row, weighted or not."""
     code, params = MODELS[1]
     args = tables["t5"].kernel_args
-    probs = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
-    x, s2, st = _state(2000)
-    out = np.empty((61, 2000))
+    probs = np.array([0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0])
+    n = 2000
+    w = np.random.default_rng(8).exponential(size=n) if weighted else np.empty(0)
+    if weighted:
+        w[::7] = 0.0
+    x, s2, st = _state(n)
+    out = np.empty((61, n))
     K.simulate_matrix(code, *params, x, s2, st.key, st.stream, st.counter, *args, out)
-    x, s2, st = _state(2000)
-    got = _run_bands(code, params, x, s2, st, args, np.empty(0), probs, 60, 0, k_rows=16)
-    assert np.array_equal(got["log_q"], np.quantile(out, probs, axis=1).T)
-    assert np.allclose(got["price_q"], np.quantile(np.exp(out), probs, axis=1).T, rtol=1e-15, atol=0)
+    x, s2, st = _state(n)
+    got = _run_bands(code, params, x, s2, st, args, w, probs, 60, 0, k_rows=16)
+    for t in range(out.shape[0]):
+        kw = {"weights": w} if weighted else {}
+        ref = np.quantile(out[t], probs, method="inverted_cdf", **kw)
+        assert np.array_equal(got["log_q"][t], ref)
+        assert np.array_equal(got["price_q"][t], np.quantile(np.exp(out[t]), probs, method="inverted_cdf", **kw))
 
 
 # --------------------------------------------------------------------------
-# quantile machinery
+# quantile machinery: the package's one rule (inverted cdf), exactly numpy's result
 # --------------------------------------------------------------------------
-PROBS = np.array([0.0, 0.001, 0.05, 0.1, 0.25, 0.3333, 0.5, 0.75, 0.9, 0.95, 0.999, 1.0])
+PROBS = np.array([0.0, 0.001, 0.05, 0.1, 0.25, 0.3, 0.3333, 0.5, 0.7, 0.75, 0.9, 0.95, 0.999, 1.0])
 
 
 def _cases() -> list[np.ndarray]:
@@ -427,16 +432,26 @@ def _cases() -> list[np.ndarray]:
         rng.standard_normal((2, 1)),
         rng.standard_normal((2, 2)),
         np.sort(rng.standard_normal((2, 777)))[:, ::-1].copy(),  # reversed order
+        rng.standard_normal((2, 10)),  # n q lands on integers for q = 0.1, 0.3, 0.5, 0.7 ...
+        rng.standard_normal((2, 20)),
     ]
 
 
-@pytest.mark.parametrize("case", range(8))
-def test_matrix_quantiles_equal_numpy(case: int) -> None:
+@pytest.mark.parametrize("case", range(10))
+def test_matrix_quantiles_equal_numpy_inverted_cdf(case: int) -> None:
     values = _cases()[case]
-    ranks, lower, upper, gam = K.linear_quantile_plan(values.shape[1], PROBS)
+    ranks, index = K.inverted_cdf_plan(values.shape[1], PROBS)
     out = np.empty((values.shape[0], PROBS.size))
-    K.matrix_quantiles(values, np.empty(0), PROBS, ranks, lower, upper, gam, out)
-    assert np.array_equal(out, np.quantile(values, PROBS, axis=1).T)
+    K.matrix_quantiles(values, np.empty(0), PROBS, ranks, index, out)
+    assert np.array_equal(out, np.quantile(values, PROBS, axis=1, method="inverted_cdf").T)
+
+
+def test_inverted_cdf_plan_equals_numpy_for_every_size_and_level() -> None:
+    probs = np.linspace(0.0, 1.0, 1001)
+    for n in range(1, 60):
+        x = np.arange(n, dtype=np.float64)
+        _, index = K.inverted_cdf_plan(n, probs)
+        assert np.array_equal(x[index], np.quantile(x, probs, method="inverted_cdf"))
 
 
 @pytest.mark.parametrize("case", range(8))
@@ -452,29 +467,15 @@ def test_order_statistics_and_select_ranks(case: int) -> None:
         assert np.array_equal(np.sort(work), np.sort(row))
 
 
-def test_matrix_quantiles_nan_rows_give_nan() -> None:
+@pytest.mark.parametrize("weighted", [False, True])
+def test_matrix_quantiles_nan_rows_give_nan(weighted: bool) -> None:
     values = np.random.default_rng(1).standard_normal((3, 100))
     values[1, 7] = np.nan
-    ranks, lower, upper, gam = K.linear_quantile_plan(100, PROBS)
+    ranks, index = K.inverted_cdf_plan(100, PROBS)
     out = np.empty((3, PROBS.size))
-    K.matrix_quantiles(values, np.empty(0), PROBS, ranks, lower, upper, gam, out)
+    w = np.random.default_rng(2).random(100) if weighted else np.empty(0)
+    K.matrix_quantiles(values, w, PROBS, ranks, index, out)
     assert np.all(np.isnan(out[1])) and np.all(np.isfinite(out[[0, 2]]))
-
-
-def test_weighted_quantile_kernel_equals_twin_and_definition() -> None:
-    rng = np.random.default_rng(9)
-    for n in (1, 2, 17, 1000):
-        x = rng.standard_normal(n)
-        w = rng.random(n)
-        if n > 2:
-            w[1] = 0.0
-        out = np.empty(PROBS.size)
-        K.weighted_quantiles_row(x, w, PROBS, out)
-        assert np.array_equal(out, K.weighted_quantile_numpy(x, w, PROBS))
-    # definition on a small example: x = 1, 2, 4 with weights 1, 1, 2
-    # S = 0, 1, 2 -> P = 0, 0.5, 1
-    q = K.weighted_quantile_numpy(np.array([4.0, 1.0, 2.0]), np.array([2.0, 1.0, 1.0]), np.array([0.25, 0.5, 0.75]))
-    assert np.allclose(q, [1.5, 2.0, 3.0])
 
 
 def _weighted_cases() -> list[tuple[np.ndarray, np.ndarray]]:
@@ -489,39 +490,65 @@ def _weighted_cases() -> list[tuple[np.ndarray, np.ndarray]]:
     x = rng.standard_normal(3000)
     x[np.argmax(x)] = 50.0
     w[np.argmax(x)] = 0.0
+    w[np.argmin(x)] = 0.0
     cases.append((x, w))
     x = np.concatenate([rng.standard_normal(999), [1e300]])  # one huge outlier
     cases.append((x, rng.random(1000)))
     cases.append((np.full(50, 3.0), rng.random(50)))
     cases.append((stats.t.rvs(1.1, size=5000, random_state=3), rng.exponential(size=5000)))
+    cases.append((np.arange(10.0), np.full(10, 0.1)))  # equal weights whose cdf hits the levels exactly
     return cases
 
 
-@pytest.mark.parametrize("case", range(11))
-def test_weighted_brackets_match_the_definition(case: int) -> None:
+@pytest.mark.parametrize("case", range(12))
+def test_weighted_quantile_kernels_equal_numpy_weighted_inverted_cdf(case: int) -> None:
     x, w = _weighted_cases()[case]
-    xl = np.empty(PROBS.size)
-    xh = np.empty(PROBS.size)
-    g = np.empty(PROBS.size)
-    K.weighted_brackets(x, w, PROBS, xl, xh, g)
-    got = np.where(g >= 0.5, xh - (xh - xl) * (1 - g), xl + (xh - xl) * g)
-    ref = K.weighted_quantile_numpy(x, w, PROBS)
-    # sums in bucket order: the weight g carries ~n ulp, scaled by the gap it interpolates
-    tol = 1e-13 * np.abs(ref) + 1e-11 * np.abs(xh - xl)
-    assert np.all(np.abs(got - ref) <= tol)
-    values = np.ascontiguousarray(np.stack([x, x[::-1]]))
-    ranks, lower, upper, gam = K.linear_quantile_plan(x.size, PROBS)
-    out = np.empty((2, PROBS.size))
-    K.matrix_quantiles(values[:1], w, PROBS, ranks, lower, upper, gam, out[:1])
-    assert np.array_equal(out[0], got)
+    ref = np.quantile(x, PROBS, weights=w, method="inverted_cdf")
+    out = np.empty(PROBS.size)
+    K.weighted_quantiles_row(x, w, PROBS, out)
+    assert np.array_equal(out, ref)
+    assert np.array_equal(K.weighted_quantile_numpy(x, w, PROBS), ref)
+    values = np.ascontiguousarray(np.stack([x, x]))
+    ranks, index = K.inverted_cdf_plan(x.size, PROBS)
+    rows = np.empty((2, PROBS.size))
+    K.matrix_quantiles(values, w, PROBS, ranks, index, rows)
+    assert np.array_equal(rows[0], ref) and np.array_equal(rows[1], ref)
 
 
-def test_weighted_quantiles_with_equal_weights_are_numpy_linear() -> None:
+def test_weighted_quantile_counts_the_weight_of_the_largest_value() -> None:
+    """99 % of the weight on x = 10 among 0..10: every level above 1 % is 10 (the old rule gave 5 for the median)."""
+    x = np.arange(11.0)
+    w = np.full(11, 0.01 / 10)
+    w[10] = 0.99
+    levels = np.array([0.02, 0.05, 0.5, 0.95])
+    out = np.empty(levels.size)
+    K.weighted_quantiles_row(x, w, levels, out)
+    assert np.array_equal(out, np.full(levels.size, 10.0))
+    assert np.array_equal(K.weighted_quantile_numpy(x, w, levels), np.full(levels.size, 10.0))
+    # the smallest level still sees the bottom of the sample
+    K.weighted_quantiles_row(x, w, np.array([0.0, 0.0005, 0.001]), out[:3])
+    assert np.array_equal(out[:3], [0.0, 0.0, 0.0])
+
+
+def test_integer_weights_are_multiplicities() -> None:
+    rng = np.random.default_rng(21)
+    for n in (1, 3, 40, 500):
+        x = rng.standard_normal(n)
+        counts = rng.integers(1, 6, n)
+        expanded = np.repeat(x, counts)
+        out = np.empty(PROBS.size)
+        K.weighted_quantiles_row(x, counts.astype(np.float64), PROBS, out)
+        assert np.array_equal(out, np.quantile(expanded, PROBS, method="inverted_cdf"))
+
+
+def test_equal_weights_give_the_unweighted_rule() -> None:
     rng = np.random.default_rng(10)
-    for n in (2, 3, 10, 10_000):
+    probs = np.array([0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])  # levels where n q is not an integer
+    for n in (3, 7, 1001, 9999):
         x = rng.standard_normal(n) * 0.01 + 4.6
-        got = K.weighted_quantile_numpy(x, np.full(n, 1.0 / n), PROBS)
-        assert np.allclose(got, np.quantile(x, PROBS), rtol=1e-13, atol=0)
+        out = np.empty(probs.size)
+        K.weighted_quantiles_row(x, np.full(n, 1.0 / n), probs, out)
+        assert np.array_equal(out, np.quantile(x, probs, method="inverted_cdf"))
 
 
 def test_zero_weights_drop_values() -> None:
@@ -530,9 +557,11 @@ def test_zero_weights_drop_values() -> None:
     w = rng.random(50)
     w[::3] = 0.0
     keep = w > 0
-    assert np.array_equal(
-        K.weighted_quantile_numpy(x, w, PROBS), K.weighted_quantile_numpy(x[keep], w[keep], PROBS)
-    )
+    a = np.empty(PROBS.size)
+    b = np.empty(PROBS.size)
+    K.weighted_quantiles_row(x, w, PROBS, a)
+    K.weighted_quantiles_row(x[keep], w[keep], PROBS, b)
+    assert np.array_equal(a, b)
 
 
 @njit

@@ -182,8 +182,8 @@ def test_band_mode_equals_matrix_mode(skewt) -> None:  # type: ignore[no-untyped
     f = _sim(skewt, mode="bands", **kw)
     assert isinstance(p, Paths) and isinstance(f, Fan)
     assert np.allclose(f.levels, [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
-    ref = np.quantile(p.prices, f.levels, axis=1).T
-    assert np.allclose(f.bands, ref, rtol=1e-12, atol=0)
+    ref = np.quantile(p.prices, f.levels, axis=1, method="inverted_cdf").T
+    assert np.array_equal(f.bands, ref)
     assert np.allclose(f.mean, p.prices.mean(axis=1), rtol=1e-12)
     assert np.allclose(f.std, p.prices.std(axis=1), rtol=1e-8, atol=1e-12)
     assert np.array_equal(f.terminal_prices, p.terminal())
@@ -238,21 +238,47 @@ def test_paths_accessors(normal) -> None:  # type: ignore[no-untyped-def]
             p.at(bad)
 
 
-def test_paths_quantiles_are_numpy_linear(normal) -> None:  # type: ignore[no-untyped-def]
+def test_paths_quantiles_are_numpy_inverted_cdf(normal) -> None:  # type: ignore[no-untyped-def]
     p = _sim(normal)
-    q = p.quantiles([0.05, 0.5, 0.95])
-    assert np.array_equal(q.to_numpy(), np.quantile(p.prices, [0.05, 0.5, 0.95], axis=1).T)
-    assert list(q.columns) == [0.05, 0.5, 0.95]
-    eq = Paths(p.log_prices, weights=np.ones(p.n_paths))
-    assert np.allclose(eq.quantiles([0.05, 0.5, 0.95]).to_numpy(), q.to_numpy(), rtol=1e-12, atol=0)
+    levels = [0.0, 0.05, 0.1, 0.5, 0.95, 1.0]
+    q = p.quantiles(levels)
+    assert np.array_equal(q.to_numpy(), np.quantile(p.prices, levels, axis=1, method="inverted_cdf").T)
+    assert list(q.columns) == levels
+    w = np.random.default_rng(3).integers(0, 4, p.n_paths).astype(np.float64)
+    wp = Paths(p.log_prices, weights=w)
+    ref = np.quantile(p.prices, levels, axis=1, weights=np.broadcast_to(wp.weights, p.prices.shape), method="inverted_cdf")
+    assert np.array_equal(wp.quantiles(levels).to_numpy(), ref.T)
     with pytest.raises(SimulationError, match="quantile levels"):
         p.quantiles([1.5])
 
 
 def test_weighted_quantile_public() -> None:
     x = np.array([4.0, 1.0, 2.0])
-    assert np.allclose(weighted_quantile(x, [2.0, 1.0, 1.0], [0.25, 0.5, 0.75]), [1.5, 2.0, 3.0])
-    assert np.array_equal(weighted_quantile(x, None, 0.5), np.quantile(x, [0.5]))
+    # sorted 1, 2, 4 with weights 1, 1, 2: F = 0.25, 0.5, 1
+    assert np.array_equal(weighted_quantile(x, [2.0, 1.0, 1.0], [0.25, 0.5, 0.75]), [1.0, 2.0, 4.0])
+    assert np.array_equal(weighted_quantile(x, None, 0.5), np.quantile(x, [0.5], method="inverted_cdf"))
+    # 99 % of the weight on the largest value: the median is that value, not a midpoint
+    w = np.full(11, 0.001)
+    w[10] = 0.99
+    assert np.array_equal(weighted_quantile(np.arange(11.0), w, [0.05, 0.5]), [10.0, 10.0])
+    # integer weights are multiplicities
+    counts = np.array([3, 1, 2])
+    levels = np.linspace(0, 1, 41)
+    expanded = np.repeat(x, counts)
+    assert np.array_equal(weighted_quantile(x, counts, levels), np.quantile(expanded, levels, method="inverted_cdf"))
+    with pytest.raises(SimulationError, match="weights"):
+        weighted_quantile(x, [1.0, -1.0, 1.0], 0.5)
+
+
+def test_concentrated_path_weights_move_fan_and_summary(normal) -> None:  # type: ignore[no-untyped-def]
+    """A path holding 99 % of the weight is the median of every step, in matrix and band mode."""
+    w = np.full(400, 0.01 / 399)
+    w[7] = 0.99
+    p = _sim(normal, n_paths=400, weights=w)
+    f = _sim(normal, n_paths=400, weights=w, mode="bands")
+    assert np.array_equal(p.quantiles([0.5]).to_numpy()[:, 0], p.prices[:, 7])
+    assert np.array_equal(f.quantiles([0.05, 0.5, 0.95]).to_numpy(), np.repeat(p.prices[:, 7:8], 3, axis=1))
+    assert p.summary([30]).loc[30, "p50"] == p.prices[30, 7]
 
 
 def test_paths_summary(normal) -> None:  # type: ignore[no-untyped-def]
@@ -263,7 +289,7 @@ def test_paths_summary(normal) -> None:  # type: ignore[no-untyped-def]
     prices = p.at(30)
     assert s.loc[30, "mean"] == pytest.approx(prices.mean(), rel=1e-14)
     assert s.loc[30, "std"] == pytest.approx(prices.std(), rel=1e-12)
-    assert s.loc[30, "p25"] == np.quantile(prices, 0.25)
+    assert s.loc[30, "p25"] == np.quantile(prices, 0.25, method="inverted_cdf")
     assert s.loc[60, "timestamp"] == pd.Timestamp("2024-01-02 01:00", tz="UTC")
 
 

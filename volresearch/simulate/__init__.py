@@ -17,12 +17,13 @@
   multinomial resampling, snapshots) and :class:`RollingForecaster` (the
   rolling 24-hour forecast kept current bar by bar).
 
-Kernels live in :mod:`volresearch.simulate._kernels` (numba) with numpy twins.
+Kernels live in :mod:`volresearch.simulate.kernels` (numba) with numpy twins; result
+objects in :mod:`volresearch.simulate.results`.  Quantiles follow :mod:`volresearch.quantiles`.
 """
 
 from __future__ import annotations
 
-from ._kernels import EGARCH, GARCH, GJR
+from .kernels import EGARCH, GARCH, GJR
 from ._rng import StreamState, philox_key
 from .engine import innovation_table, simulate_fit
 from .innovations import PpfTable, build_ppf_table
@@ -37,6 +38,7 @@ from .paths import (
     Paths,
     advance_paths,
     cumulative_return_variance,
+    session_step_times,
     simulate_paths,
     variance_forecast,
     weighted_quantile,
@@ -69,6 +71,7 @@ __all__ = [
     "build_ppf_table",
     "cumulative_return_variance",
     "philox_key",
+    "session_step_times",
     "simulate_paths",
     "variance_forecast",
     "weighted_quantile",
