@@ -1,17 +1,17 @@
 """Tests of volresearch.data.store: bars, calibrations and snapshots in SQL.
 
 Every test taking the ``store`` fixture runs on an SQLite file in a temporary
-folder and, when ``VOLRESEARCH_TEST_POSTGRES_URL`` points at a throwaway
-PostgreSQL database (its store tables are dropped and recreated), on
-PostgreSQL too.
+folder and on PostgreSQL: the session's ``postgres_url`` (``conftest.py``), a
+throwaway server started from the installed PostgreSQL binaries or
+``VOLRESEARCH_TEST_POSTGRES_URL``; the store tables are dropped and recreated
+for each test.  The PostgreSQL cases skip only when no server binary exists.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,6 @@ from volresearch.data.store import (
 from volresearch.data.ticks import TickAggregator
 from volresearch.errors import ConfigError, DataError, VolresearchError
 
-POSTGRES_URL = os.environ.get("VOLRESEARCH_TEST_POSTGRES_URL")
 T0 = 1_709_546_400  # 2024-03-04 10:00:00 UTC, epoch seconds
 
 
@@ -41,10 +40,9 @@ def store(request, tmp_path):
     if request.param == "sqlite":
         opened = Store(f"sqlite:///{tmp_path / 'store.db'}")
     else:
-        if not POSTGRES_URL:
-            pytest.skip("set VOLRESEARCH_TEST_POSTGRES_URL to run the PostgreSQL tests")
-        opened = Store(POSTGRES_URL)
+        opened = Store(request.getfixturevalue("postgres_url"))
         metadata.drop_all(opened._engine)
+        metadata.create_all(opened._engine)
     yield opened
     opened.close()
 
@@ -87,8 +85,9 @@ def test_round_trip_is_exact(store):
     pd.testing.assert_frame_equal(back, bars, check_exact=True)
     for name in bars.columns:
         original = bars[name].to_numpy()
-        np.testing.assert_array_equal(back[name].to_numpy().view(np.uint64)[~np.isnan(original)],
-                                      original.view(np.uint64)[~np.isnan(original)])
+        np.testing.assert_array_equal(
+            back[name].to_numpy().view(np.uint64)[~np.isnan(original)], original.view(np.uint64)[~np.isnan(original)]
+        )
     assert str(back.index.dtype) == "datetime64[ns, UTC]"
     assert back.index.name == "timestamp"
 
@@ -153,17 +152,20 @@ finite_floats = st.floats(allow_nan=False, allow_infinity=False)
 
 @settings(max_examples=60, deadline=None)
 @given(
-    values=st.lists(st.tuples(*[finite_floats] * 6, st.one_of(st.none(), st.integers(0, 2**62))),
-                    min_size=1, max_size=20),
-    offsets=st.lists(st.integers(-2**33, 2**33), min_size=20, max_size=20, unique=True),
+    values=st.lists(
+        st.tuples(*[finite_floats] * 6, st.one_of(st.none(), st.integers(0, 2**62))), min_size=1, max_size=20
+    ),
+    offsets=st.lists(st.integers(-(2**33), 2**33), min_size=20, max_size=20, unique=True),
 )
 def test_any_finite_float64_round_trips_bit_for_bit(values, offsets):
     n = len(values)
     index = pd.to_datetime(np.array(offsets[:n], dtype=np.int64), unit="s", utc=True).as_unit("ns")
     columns = list(zip(*values))
     bars = pd.DataFrame(
-        {name: np.array(columns[i], dtype=np.float64)
-         for i, name in enumerate(["open", "high", "low", "close", "volume", "vwap"])},
+        {
+            name: np.array(columns[i], dtype=np.float64)
+            for i, name in enumerate(["open", "high", "low", "close", "volume", "vwap"])
+        },
         index=index.rename("timestamp"),
     )
     bars.insert(5, "trade_count", np.array([np.nan if c is None else float(c) for c in columns[6]]))
@@ -268,8 +270,9 @@ def test_values_travel_as_bound_parameters(store):
     try:
         store.write_bars(nasty, make_bars(3))
         back = store.read_bars(nasty, start=T0, end=T0 + 120)
-        store.write_calibration(nasty, "garch", "normal", {"omega": 1e-7}, calibration_date=T0,
-                                window_start=T0 - 86400, window_end=T0)
+        store.write_calibration(
+            nasty, "garch", "normal", {"omega": 1e-7}, calibration_date=T0, window_start=T0 - 86400, window_end=T0
+        )
         store.write_snapshot(nasty, T0, "v1'--", {"x": np.arange(3)})
         store.read_snapshot(nasty)
         store.latest_calibration(nasty, "garch")
@@ -278,7 +281,7 @@ def test_values_travel_as_bound_parameters(store):
         event.remove(store._engine, "before_cursor_execute", record)
     assert len(back) == 3
     assert statements
-    for statement, parameters in statements:
+    for statement, _parameters in statements:
         assert "DROP TABLE" not in statement
         assert str(T0) not in statement
         assert "omega" not in statement
@@ -315,19 +318,31 @@ def test_unsupported_dialect_and_bad_url_raise_config_error():
 
 # ----------------------------------------------------------------- calibration
 def test_calibration_write_read_and_latest(store):
-    window = dict(window_start="2024-01-01", window_end=datetime(2024, 3, 1, tzinfo=timezone.utc))
+    window = dict(window_start="2024-01-01", window_end=datetime(2024, 3, 1, tzinfo=UTC))
     store.write_calibration(
-        "ES", "garch", "normal", {"omega": 2.5e-9, "alpha": 0.05, "beta": 0.93},
+        "ES",
+        "garch",
+        "normal",
+        {"omega": 2.5e-9, "alpha": 0.05, "beta": 0.93},
         calibration_date=pd.Timestamp("2024-03-02", tz="UTC"),
         units={"omega": "per-bar log-return variance", "alpha": "dimensionless", "beta": "dimensionless"},
-        method="arch-mle", meta={"data_hash": "abc123", "arch": "7.0", "loglik": np.float64(-1234.5)}, **window,
+        method="arch-mle",
+        meta={"data_hash": "abc123", "arch": "7.0", "loglik": np.float64(-1234.5)},
+        **window,
     )
     store.write_calibration(
-        "ES", "garch", "normal", {"omega": 3e-9, "alpha": 0.06, "beta": 0.92},
-        calibration_date=T0, converged=False, method="ewma-fallback", **window,
+        "ES",
+        "garch",
+        "normal",
+        {"omega": 3e-9, "alpha": 0.06, "beta": 0.92},
+        calibration_date=T0,
+        converged=False,
+        method="ewma-fallback",
+        **window,
     )
-    store.write_calibration("ES", "gjr", "sged", {"omega": 1e-9, "gamma": 0.1, "nu": 1.4, "lambda": -0.1},
-                            calibration_date=T0, **window)
+    store.write_calibration(
+        "ES", "gjr", "sged", {"omega": 1e-9, "gamma": 0.1, "nu": 1.4, "lambda": -0.1}, calibration_date=T0, **window
+    )
     latest = store.latest_calibration("ES", "garch")
     assert latest["params"] == {"alpha": 0.06, "beta": 0.92, "omega": 3e-9}
     assert latest["calibration_date"] == pd.Timestamp(T0, unit="s", tz="UTC")
@@ -340,8 +355,18 @@ def test_calibration_write_read_and_latest(store):
     table = store.read_calibrations(symbol="ES", model_type="garch")
     assert len(table) == 6
     assert list(table.columns) == [
-        "symbol", "model_type", "dist", "param_name", "param_value", "unit", "calibration_date",
-        "window_start", "window_end", "converged", "method", "meta",
+        "symbol",
+        "model_type",
+        "dist",
+        "param_name",
+        "param_value",
+        "unit",
+        "calibration_date",
+        "window_start",
+        "window_end",
+        "converged",
+        "method",
+        "meta",
     ]
     first = table[table["calibration_date"] == pd.Timestamp("2024-03-02", tz="UTC")]
     assert dict(zip(first["param_name"], first["param_value"])) == {"alpha": 0.05, "beta": 0.93, "omega": 2.5e-9}
@@ -367,8 +392,16 @@ def test_rewriting_a_calibration_replaces_it(store):
 
 
 def test_nan_parameter_round_trips_as_nan(store):
-    store.write_calibration("ES", "heston", "normal", {"kappa": math.nan, "theta": 0.04},
-                            calibration_date=T0, window_start=T0, window_end=T0, converged=False)
+    store.write_calibration(
+        "ES",
+        "heston",
+        "normal",
+        {"kappa": math.nan, "theta": 0.04},
+        calibration_date=T0,
+        window_start=T0,
+        window_end=T0,
+        converged=False,
+    )
     params = store.latest_calibration("ES", "heston")["params"]
     assert math.isnan(params["kappa"]) and params["theta"] == 0.04
 
@@ -396,8 +429,15 @@ def test_latest_calibration_with_several_distributions_needs_dist(store):
     ],
 )
 def test_invalid_calibrations_raise(store, kwargs, pattern):
-    arguments = dict(symbol="ES", model_type="garch", dist="normal", params={"omega": 1.0},
-                     calibration_date=T0, window_start=T0 - 60, window_end=T0)
+    arguments = dict(
+        symbol="ES",
+        model_type="garch",
+        dist="normal",
+        params={"omega": 1.0},
+        calibration_date=T0,
+        window_start=T0 - 60,
+        window_end=T0,
+    )
     arguments.update(kwargs)
     with pytest.raises(DataError, match=pattern):
         store.write_calibration(**arguments)
@@ -412,8 +452,7 @@ def snapshot_arrays() -> dict[str, np.ndarray]:
     weird_bits[0] = 0x7FF8_DEAD_BEEF_0001  # NaN with a payload
     state = rng.bit_generator.state["state"]
     rng_state = np.array(
-        [state["state"] >> 64, state["state"] & (2**64 - 1), state["inc"] >> 64, state["inc"] & (2**64 - 1),
-         2**64 - 1],
+        [state["state"] >> 64, state["state"] & (2**64 - 1), state["inc"] >> 64, state["inc"] & (2**64 - 1), 2**64 - 1],
         dtype=np.uint64,
     )
     return {
@@ -440,16 +479,23 @@ def test_snapshot_round_trip_is_bit_for_bit(store):
         assert restored.shape == original.shape, name
         assert restored.flags.f_contiguous == original.flags.f_contiguous, name
         assert restored.tobytes(order="A") == original.tobytes(order="A"), name
-    assert meta == {"n_particles": 1000, "seed": 11, "symbol": "ES",
-                    "timestamp": pd.Timestamp(T0, unit="s", tz="UTC"), "model_version": "pf-1.0"}
+    assert meta == {
+        "n_particles": 1000,
+        "seed": 11,
+        "symbol": "ES",
+        "timestamp": pd.Timestamp(T0, unit="s", tz="UTC"),
+        "model_version": "pf-1.0",
+    }
 
 
 def test_restored_rng_state_continues_the_same_stream(store):
     rng = np.random.default_rng(2024)
     rng.standard_normal(17)
     state = rng.bit_generator.state["state"]
-    words = np.array([state["state"] >> 64, state["state"] & (2**64 - 1), state["inc"] >> 64,
-                      state["inc"] & (2**64 - 1)], dtype=np.uint64)
+    words = np.array(
+        [state["state"] >> 64, state["state"] & (2**64 - 1), state["inc"] >> 64, state["inc"] & (2**64 - 1)],
+        dtype=np.uint64,
+    )
     store.write_snapshot("ES", T0, "pf-1.0", {"rng": words})
     expected = rng.standard_normal(5)
     back, _ = store.read_snapshot("ES", T0, "pf-1.0")
@@ -518,8 +564,9 @@ def test_sqlite_file_persists_across_stores(tmp_path):
     bars = make_bars(30)
     with Store(f"sqlite:///{path}") as first:
         first.write_bars("ES", bars)
-        first.write_calibration("ES", "garch", "normal", {"omega": 1e-7}, calibration_date=T0,
-                                window_start=T0 - 3600, window_end=T0)
+        first.write_calibration(
+            "ES", "garch", "normal", {"omega": 1e-7}, calibration_date=T0, window_start=T0 - 3600, window_end=T0
+        )
     assert path.is_file() and path.stat().st_size > 0
     with Store(f"sqlite:///{path}") as second:
         pd.testing.assert_frame_equal(second.read_bars("ES"), bars, check_exact=True)
