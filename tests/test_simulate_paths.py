@@ -246,7 +246,9 @@ def test_paths_quantiles_are_numpy_inverted_cdf(normal) -> None:  # type: ignore
     assert list(q.columns) == levels
     w = np.random.default_rng(3).integers(0, 4, p.n_paths).astype(np.float64)
     wp = Paths(p.log_prices, weights=w)
-    ref = np.quantile(p.prices, levels, axis=1, weights=np.broadcast_to(wp.weights, p.prices.shape), method="inverted_cdf")
+    ref = np.quantile(
+        p.prices, levels, axis=1, weights=np.broadcast_to(wp.weights, p.prices.shape), method="inverted_cdf"
+    )
     assert np.array_equal(wp.quantiles(levels).to_numpy(), ref.T)
     with pytest.raises(SimulationError, match="quantile levels"):
         p.quantiles([1.5])

@@ -23,10 +23,10 @@ objects in :mod:`volresearch.simulate.results`.  Quantiles follow :mod:`volresea
 
 from __future__ import annotations
 
-from .kernels import EGARCH, GARCH, GJR
 from ._rng import StreamState, philox_key
 from .engine import innovation_table, simulate_fit
 from .innovations import PpfTable, build_ppf_table
+from .kernels import EGARCH, GARCH, GJR
 from .particle_filter import GarchStateSpace, ParticleFilter, PriceObservation, StochVolStateSpace
 from .paths import (
     BAND_BLOCK,

@@ -259,9 +259,7 @@ def simulate_paths(
             code, mu, omega, alpha, gamma, beta, x, s2, state.key, state.stream, state.counter,
             *ppf_table.kernel_args, out,
         )  # fmt: skip
-        return Paths(
-            log_prices=out, weights=w, start=start, bar_seconds=bar_seconds, meta=meta, step_times=step_times
-        )
+        return Paths(log_prices=out, weights=w, start=start, bar_seconds=bar_seconds, meta=meta, step_times=step_times)
 
     probs = np.union1d(_probs(quantiles), np.array(SUMMARY_LEVELS))
     if isinstance(n_sample_paths, bool) or not isinstance(n_sample_paths, (int, np.integer)):

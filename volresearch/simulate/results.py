@@ -384,9 +384,7 @@ class Paths:
                 rec.update({_level_name(q): float(qs[i, k]) for k, q in enumerate(probs)})
                 stats[h] = rec
         if not rows:
-            return pd.DataFrame(
-                columns=["mean", "std", *map(_level_name, probs)], index=pd.Index([], name="horizon")
-            )
+            return pd.DataFrame(columns=["mean", "std", *map(_level_name, probs)], index=pd.Index([], name="horizon"))
         return _summary_frame(rows, stats, self.times)
 
     def to_frame(self, max_paths: int = 100, *, layout: Literal["wide", "long"] = "wide") -> pd.DataFrame:
@@ -514,9 +512,7 @@ class Fan:
         for p in probs:
             hit = np.flatnonzero(np.abs(self.levels - p) <= 1e-12)
             if hit.size == 0:
-                raise SimulationError(
-                    f"level {p!r} was not computed; this Fan has levels {self.levels.tolist()}"
-                )
+                raise SimulationError(f"level {p!r} was not computed; this Fan has levels {self.levels.tolist()}")
             idx.append(int(hit[0]))
         return np.array(idx), probs
 
