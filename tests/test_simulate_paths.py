@@ -444,3 +444,68 @@ def test_garch_accepts_zero_gamma_and_extra_keys(normal) -> None:  # type: ignor
     a = _sim(normal, model="garch", params={**GARCH, "gamma": 0.0, "nu": 8.0})
     b = _sim(normal, model="GARCH", params=GARCH)
     assert np.array_equal(a.log_prices, b.log_prices)
+
+
+# --------------------------------------------------------------------------
+# session step times from a trading calendar
+# --------------------------------------------------------------------------
+class _StubCalendar:
+    """Open 09:30-10:00 UTC on weekdays only: the next bars skip nights and weekends."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[pd.Timestamp, int, float]] = []
+
+    def next_bars(self, after: object, n: int, bar_seconds: float) -> pd.DatetimeIndex:
+        self.calls.append((pd.Timestamp(after), n, bar_seconds))
+        t = pd.Timestamp(after)
+        out = []
+        step = pd.Timedelta(seconds=bar_seconds)
+        t = t.floor(step) + step
+        while len(out) < n:
+            minutes = t.hour * 60 + t.minute
+            if t.weekday() < 5 and 9 * 60 + 30 <= minutes < 10 * 60:
+                out.append(t)
+            t += step
+        return pd.DatetimeIndex(out, name="timestamp")
+
+
+def test_calendar_labels_steps_with_session_bars(normal) -> None:  # type: ignore[no-untyped-def]
+    cal = _StubCalendar()
+    start = pd.Timestamp("2024-03-01 09:50", tz="UTC")  # a Friday, 10 minutes before the close
+    p = _sim(normal, horizon=30, start=start, calendar=cal)
+    f = _sim(normal, horizon=30, start=start, calendar=cal, mode="bands")
+    expected = pd.DatetimeIndex([start]).append(cal.next_bars(start, 30, 60.0))
+    assert cal.calls[0] == (start, 30, 60.0)
+    for res in (p, f):
+        assert res.times.equals(expected)
+        assert res.times[10] == pd.Timestamp("2024-03-04 09:30", tz="UTC")  # Monday's open, not Friday 10:00
+        assert res.summary([15]).loc[15, "timestamp"] == expected[15]
+        assert res.to_frame().index.equals(expected)
+    # wall-clock labels without a calendar
+    plain = _sim(normal, horizon=30, start=start)
+    assert plain.step_times is None and plain.times[10] == pd.Timestamp("2024-03-01 10:00", tz="UTC")
+
+
+def test_step_times_round_trip(normal, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    start = pd.Timestamp("2024-03-01 09:50", tz="UTC")
+    p = _sim(normal, horizon=30, start=start, calendar=_StubCalendar())
+    f = _sim(normal, horizon=30, start=start, calendar=_StubCalendar(), mode="bands")
+    p.save(tmp_path / "p.npz")
+    f.save(tmp_path / "f.npz")
+    assert Paths.load(tmp_path / "p.npz").times.equals(p.times)
+    assert Fan.load(tmp_path / "f.npz").times.equals(f.times)
+    assert Fan.from_dict(json.loads(json.dumps(f.to_dict()))).times.equals(f.times)
+
+
+def test_step_times_are_checked(normal) -> None:  # type: ignore[no-untyped-def]
+    p = _sim(normal, horizon=3)
+    times = pd.date_range("2024-01-02", periods=4, freq="min", tz="UTC")
+    assert Paths(p.log_prices, step_times=times).times.equals(times)
+    with pytest.raises(SimulationError, match="one time per row"):
+        Paths(p.log_prices, step_times=times[:3])
+    with pytest.raises(SimulationError, match="strictly increasing"):
+        Paths(p.log_prices, step_times=times[::-1])
+    with pytest.raises(SimulationError, match="start"):
+        _sim(normal, horizon=3, calendar=_StubCalendar())
+    with pytest.raises(SimulationError, match="calendar"):
+        _sim(normal, horizon=3, start="2024-01-02", calendar=42)
