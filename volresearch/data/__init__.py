@@ -1,8 +1,9 @@
 """The data layer: bars in, validated bars out.
 
-* :mod:`~volresearch.data.bars` -- the bar schema, :func:`load_bars` (CSV,
-  Parquet, DataFrame in vendor layouts) and :func:`validate_bars` with its
-  :class:`QualityReport`;
+* :mod:`~volresearch.data.loading` -- the bar schema and :func:`load_bars`
+  (CSV, Parquet, DataFrame in vendor layouts);
+* :mod:`~volresearch.data.validation` -- :func:`validate_bars` with its
+  :class:`QualityReport` (:mod:`~volresearch.data.bars` re-exports both);
 * :mod:`~volresearch.data.calendar` -- trading sessions, calendar inference,
   and the bar length -> year fraction conversion of annualised models;
 * :mod:`~volresearch.data.datasets` -- offline datasets and :func:`open_bars`;
@@ -12,7 +13,6 @@
 from __future__ import annotations
 
 from volresearch.data import datasets
-from volresearch.data.bars import Issue, QualityReport, Repair, load_bars, validate_bars
 from volresearch.data.calendar import (
     CALENDARS,
     TradingCalendar,
@@ -23,7 +23,9 @@ from volresearch.data.calendar import (
     year_fraction,
 )
 from volresearch.data.datasets import list_datasets, open_bars
+from volresearch.data.loading import load_bars
 from volresearch.data.synthetic import synthetic_bars
+from volresearch.data.validation import Issue, QualityReport, Repair, validate_bars
 
 __all__ = [
     "datasets",

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from volresearch.data.bars import load_bars
+from volresearch.data.loading import load_bars
 from volresearch.data.synthetic import synthetic_bars
 from volresearch.errors import DataError
 
@@ -175,7 +175,7 @@ def open_bars(source: str | os.PathLike[str] | pd.DataFrame, *, tz: str | None =
     """Bars from a dataset name, a file path or a DataFrame.
 
     A string is first looked up among :data:`DATASETS`; otherwise it must be
-    an existing file, read with :func:`~volresearch.data.bars.load_bars`.
+    an existing file, read with :func:`~volresearch.data.loading.load_bars`.
 
     Parameters
     ----------
@@ -189,7 +189,7 @@ def open_bars(source: str | os.PathLike[str] | pd.DataFrame, *, tz: str | None =
     DataError
         A string that is neither a dataset nor an existing file
         (``rule="unknown_source"``; the message lists the dataset names), or
-        anything :func:`~volresearch.data.bars.load_bars` raises.
+        anything :func:`~volresearch.data.loading.load_bars` raises.
     """
     if isinstance(source, pd.DataFrame):
         return load_bars(source, tz=tz)
