@@ -1,19 +1,23 @@
-"""Rolling 24-hour forecaster: first bar, gaps, session breaks, replay, snapshots."""
+"""Rolling 24-hour forecaster: first bar, gaps, session breaks, replay, snapshots, calibration on known truth."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from volresearch.cli import main
 from volresearch.data import datasets
 from volresearch.data.store import Store
-from volresearch.errors import DataError
+from volresearch.errors import DataError, SimulationError
 from volresearch.models import ModelSpec, fit_garch
-from volresearch.simulate.rolling import FORECAST_HORIZONS, RollingForecaster
+from volresearch.simulate.particle_filter import GarchStateSpace
+from volresearch.simulate.rolling import FORECAST_HORIZONS, RollingForecaster, estimate_noise_sd
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +38,10 @@ def test_first_bar_and_horizon_table(fit, es):
     t = fc.table
     assert (t["p5"] <= t["p25"]).all() and (t["p25"] <= t["p50"]).all() and (t["p75"] <= t["p95"]).all()
     assert t["std"].is_monotonic_increasing
-    assert (t["target_time"] - fc.timestamp == pd.to_timedelta(t.index, unit="min")).all()
+    # steps are session bars: each is labelled with the calendar's bar time, never earlier than wall-clock
+    expected = rf.calendar.next_bars(fc.timestamp, 1440, 60)
+    assert list(t["target_time"]) == list(expected[np.asarray(t.index) - 1])
+    assert (t["target_time"] - fc.timestamp >= pd.to_timedelta(t.index, unit="min")).all()
     assert 0 < fc.ess <= 2000
 
 
@@ -94,18 +101,207 @@ def test_snapshot_to_store_restores_bit_for_bit(fit, es, tmp_path):
         assert fa.ess == fb.ess
 
 
-def test_forecast_distribution_tracks_the_realised_price(fit, es):
-    rf = RollingForecaster(fit, n_particles=2000, seed=7)
-    out = rf.replay(es.iloc[6000:6300], every=15)
-    first = out[out.horizon == 15]
-    realised = es["close"].reindex(pd.DatetimeIndex(first["target_time"])).to_numpy()
-    ok = ~np.isnan(realised)
-    inside = (realised[ok] >= first["p5"].to_numpy()[ok]) & (realised[ok] <= first["p95"].to_numpy()[ok])
-    assert inside.mean() > 0.6  # 90% bands; a coarse check on 20 overlapping forecasts
+# ----------------------------------------------------------------------------- known truth
+TRUE = {"mu": 0.0, "omega": 5e-8, "alpha": 0.05, "gamma": 0.0, "beta": 0.9}
+NOISE_SD = 2e-4  # microstructure noise of the log close; the return s.d. per bar is 1e-3
+
+
+def _simulate_noisy_garch(n: int, seed: int):
+    """True log prices of a GARCH(1,1)-normal, their next-step variances, and noisy observed closes."""
+    rng = np.random.default_rng(seed)
+    om, a, b = TRUE["omega"], TRUE["alpha"], TRUE["beta"]
+    x = np.empty(n)
+    s2_next = np.empty(n)
+    s2, xt = om / (1 - a - b), math.log(100.0)
+    for t in range(n):
+        e = math.sqrt(s2) * rng.standard_normal()
+        xt += e
+        s2 = om + a * e * e + b * s2
+        x[t], s2_next[t] = xt, s2
+    y = x + NOISE_SD * rng.standard_normal(n)
+    idx = pd.date_range("2024-01-01", periods=n, freq="1min", tz="UTC", name="timestamp")
+    bars = pd.DataFrame(
+        {"open": np.exp(y), "high": np.exp(y), "low": np.exp(y), "close": np.exp(y), "volume": 1.0}, index=idx
+    )
+    return x, s2_next, y, bars
+
+
+@pytest.fixture(scope="module")
+def truth_run():
+    """A forecaster with the true parameters run over 700 bars of simulated noisy prices.
+
+    Returns the true and filtered log prices, the PIT of each next observed
+    log close under the filter's one-bar-ahead predictive, and the forecaster's
+    one-bar-ahead p5/p50/p95 with the realised next close.
+    """
+    n_fit, n_run = 2000, 700
+    x, s2_next, y, bars = _simulate_noisy_garch(n_fit + n_run, seed=11)
+    fit = fit_garch(bars.iloc[:n_fit], ModelSpec("garch", "normal"))
+    fit = dataclasses.replace(fit, params={**fit.params, **TRUE}, next_variance=float(s2_next[n_fit - 1]))
+    rf = RollingForecaster(fit, n_particles=2000, horizon_minutes=1, horizons=(1,), calendar=False, seed=3)
+    filt, pit, bands = [], [], []
+    for t in range(n_fit, n_fit + n_run):
+        fc = rf.process_bar(bars.iloc[t], timestamp=bars.index[t])
+        m = rf.filter.model
+        w = rf.filter.weights
+        filt.append(float(np.dot(w, m.x)))
+        if t + 1 < n_fit + n_run:
+            # predictive of the next observed log close: x + mu + sigma z + noise, z ~ N(0, 1)
+            sd = np.sqrt(m.sigma2 + NOISE_SD**2)
+            pit.append(float(np.dot(w, stats.norm.cdf((y[t + 1] - m.x - TRUE["mu"]) / sd))))
+            row = fc.table.loc[1]
+            bands.append((row["p5"], row["p50"], row["p95"], math.exp(y[t + 1])))
+    return {
+        "x": x[n_fit:],
+        "filtered": np.array(filt),
+        "y": y[n_fit:],
+        "pit": np.array(pit),
+        "bands": np.array(bands),
+        "rf": rf,
+    }
+
+
+def test_noise_estimate_recovers_known_microstructure_noise():
+    _, _, y, _ = _simulate_noisy_garch(40_000, seed=5)
+    est = estimate_noise_sd(np.diff(y))
+    # sampling s.d. of the lag-1 autocovariance ~ var(r) / sqrt(n) = 5e-9 against a noise variance of 4e-8
+    assert est == pytest.approx(NOISE_SD, rel=0.15)
+    e = np.random.default_rng(1).standard_normal(5001)
+    assert estimate_noise_sd(e[1:] + 0.5 * e[:-1]) == 0.0  # positively autocorrelated returns: no noise
+    assert estimate_noise_sd(np.array([1.0, 2.0])) == 0.0
+
+
+def test_filtered_price_tracks_the_true_price_within_the_noise(truth_run):
+    r = truth_run
+    err = r["filtered"][50:] - r["x"][50:]
+    obs_err = r["y"][50:] - r["x"][50:]
+    # the observation noise, not the return volatility, sets s_obs: the filter is as close as the data allow
+    assert np.sqrt(np.mean(err**2)) < 1.15 * NOISE_SD
+    assert np.sqrt(np.mean(err**2)) < 1.15 * np.sqrt(np.mean(obs_err**2))
+    assert abs(np.mean(err)) < 4 * NOISE_SD / math.sqrt(err.size) + 2e-5  # no systematic lag
+    assert r["rf"].noise_sd == pytest.approx(NOISE_SD, rel=0.5)
+
+
+def test_next_bar_pit_is_uniform(truth_run):
+    pit = truth_run["pit"]
+    assert pit.size >= 600
+    assert stats.kstest(pit, "uniform").pvalue > 0.01
+    # Anderson-Darling against the uniform law as a second reading (3.857: its asymptotic 1% critical value)
+    u = np.sort(np.clip(pit, 1e-12, 1 - 1e-12))
+    n = u.size
+    i = np.arange(1, n + 1)
+    a2 = -n - np.mean((2 * i - 1) * (np.log(u) + np.log1p(-u[::-1])))
+    assert a2 < 3.857
+
+
+def _coverage_pvalue(lo: np.ndarray, hi: np.ndarray, realised: np.ndarray, level: float = 0.9) -> float:
+    """Two-sided binomial p-value of the interval's hit count against its nominal level."""
+    hits = (realised >= lo) & (realised <= hi)
+    return float(stats.binomtest(int(hits.sum()), hits.size, level).pvalue)
+
+
+def test_interval_coverage_holds_and_too_wide_or_too_narrow_forecasts_fail(truth_run):
+    p5, p50, p95, realised = truth_run["bands"].T
+    assert realised.size >= 600
+    assert _coverage_pvalue(p5, p95, realised) > 0.01
+
+    def scaled(k: float) -> tuple[np.ndarray, np.ndarray]:
+        # a forecaster whose log-price variance is k^2 times ours: quantiles k times farther from the median
+        med = np.log(p50)
+        return np.exp(med + k * (np.log(p5) - med)), np.exp(med + k * (np.log(p95) - med))
+
+    assert _coverage_pvalue(*scaled(2.0), realised) < 0.01  # variance x 4
+    assert _coverage_pvalue(*scaled(0.5), realised) < 0.01  # variance / 4
+
+
+# ----------------------------------------------------------------------------- transactions
+
+
+def test_failed_bar_leaves_state_unchanged_and_next_bar_is_as_if_it_never_came(fit, es, monkeypatch):
+    a = RollingForecaster(fit, n_particles=500, seed=8)
+    b = RollingForecaster(fit, n_particles=500, seed=8)
+    for ts, row in es.iloc[6000:6005].iterrows():
+        a.process_bar(row, timestamp=ts)
+        b.process_bar(row, timestamp=ts)
+    before_arrays, before_meta = a.snapshot()
+    real = GarchStateSpace.log_likelihood
+
+    def underflow(self, obs, out):  # the likelihood of an absurd jump: zero for every particle
+        real(self, obs, out)
+        if obs.close > 1e6:
+            out[:] = -np.inf
+
+    monkeypatch.setattr(GarchStateSpace, "log_likelihood", underflow)
+    bad = es.iloc[6005].copy()
+    bad["close"] = bad["high"] = 1e9
+    for _ in range(2):  # a retry must not advance the particles twice
+        with pytest.raises(SimulationError, match="zero likelihood"):
+            a.process_bar(bad, timestamp=es.index[6005])
+    after_arrays, after_meta = a.snapshot()
+    assert after_meta == before_meta
+    for k in before_arrays:
+        np.testing.assert_array_equal(before_arrays[k], after_arrays[k])
+    for ts, row in es.iloc[6006:6010].iterrows():
+        fa, fb = a.process_bar(row, timestamp=ts), b.process_bar(row, timestamp=ts)
+        pd.testing.assert_frame_equal(fa.table, fb.table, check_exact=True)
+        assert (fa.steps, fa.ess, fa.loglik_increment) == (fb.steps, fb.ess, fb.loglik_increment)
+
+
+# ----------------------------------------------------------------------------- session steps
+
+
+class _BreakCalendar:
+    """Open every minute except a daily break 21:00-22:00 UTC (a stand-in with the calendar's two methods)."""
+
+    @staticmethod
+    def _open(idx: pd.DatetimeIndex) -> np.ndarray:
+        return np.asarray(idx.hour != 21)
+
+    def expected_index(self, start, end, bar_seconds):
+        idx = pd.date_range(pd.Timestamp(start).ceil("1min"), pd.Timestamp(end), freq=f"{int(bar_seconds)}s")
+        return idx[self._open(idx)]
+
+    def next_bars(self, after, n, bar_seconds):
+        start = pd.Timestamp(after).floor("1min") + pd.Timedelta(seconds=bar_seconds)
+        idx = pd.date_range(start, periods=int(n * 1.2) + 120, freq=f"{int(bar_seconds)}s", name="timestamp")
+        return idx[self._open(idx)][:n]
+
+
+def test_steps_are_labelled_with_session_times_and_skip_the_break(fit, es):
+    rf = RollingForecaster(fit, n_particles=300, seed=9, calendar=_BreakCalendar(), horizons=(15, 60, 240))
+    ts = pd.Timestamp("2024-03-04 20:30", tz="UTC")
+    row = es.iloc[6000]
+    rf.process_bar(row, timestamp=ts - pd.Timedelta(minutes=1))
+    fc = rf.process_bar(row, timestamp=ts)
+    n0 = rf.filter.n_steps
+    t = fc.table["target_time"]
+    assert t.loc[15] == pd.Timestamp("2024-03-04 20:45", tz="UTC")  # before the break: wall clock
+    assert t.loc[60] == pd.Timestamp("2024-03-04 22:30", tz="UTC")  # 30 bars, the closed hour, 30 bars
+    assert t.loc[240] == pd.Timestamp("2024-03-05 01:30", tz="UTC")
+    # the particles are advanced by session bars only: across the break is one step
+    fc2 = rf.process_bar(row, timestamp=pd.Timestamp("2024-03-04 22:00", tz="UTC"))
+    assert fc2.steps == 30
+    assert rf.filter.n_steps == n0 + 30
 
 
 def test_simulate_cli_json(capsys):
-    code = main(["simulate", "es_synthetic", "--model", "gjr", "--dist", "sged", "--paths", "2000", "--horizon", "240", "--seed", "7", "--json"])
+    code = main(
+        [
+            "simulate",
+            "es_synthetic",
+            "--model",
+            "gjr",
+            "--dist",
+            "sged",
+            "--paths",
+            "2000",
+            "--horizon",
+            "240",
+            "--seed",
+            "7",
+            "--json",
+        ]
+    )
     assert code == 0
     payload = json.loads(capsys.readouterr().out)
     assert {"n_paths", "horizon", "last_price", "horizons", "simulation_seconds"} <= set(payload)

@@ -17,11 +17,18 @@ Two models are provided.  :class:`GarchStateSpace` is the price model of the
 rolling forecaster: the latent log price and next-step variance follow the
 fitted GARCH/GJR/EGARCH recursion (paths from :mod:`volresearch.simulate`
 kernels, per-slot counter-based random streams), and a close is observed with
-noise ``s_obs = max(tick, spread / 2, realised vol x sqrt(dt))`` (in log-price
-units), plus an optional realised-volatility term comparing the bar's
-Parkinson range variance with the particle's variance in log space.
+microstructure noise of standard deviation ``s_obs`` (log-price units; the
+rolling forecaster sets it to ``max(tick / 2, spread / 2, estimated noise)``
+relative to the price), plus an optional realised-variance term comparing
+the bar's Parkinson range variance with the variance that drove that bar, in
+log space and with the exact mean of the log range (:data:`LOG_PARKINSON_MEAN`).
 :class:`StochVolStateSpace` is the textbook stochastic-volatility model used
 to check the filter against an outside implementation.
+
+Every step is transactional: when :meth:`ParticleFilter.step` or
+:meth:`ParticleFilter.update` raises, particles, weights, counters and the
+random streams are exactly as before the call, so retrying or skipping the
+observation cannot advance the particles twice.
 
 ``snapshot()`` returns plain arrays and JSON-safe metadata that
 :meth:`ParticleFilter.restore` turns back into a filter that continues bit
@@ -50,7 +57,17 @@ __all__ = [
     "StochVolStateSpace",
     "PriceObservation",
     "RESAMPLING_SCHEMES",
+    "LOG_PARKINSON_MEAN",
+    "LOG_PARKINSON_SD",
 ]
+
+#: ``E[log(R^2 / (4 ln 2))]`` for ``R`` the range of a standard Brownian motion on ``[0, 1]``: the log of a
+#: bar's Parkinson variance exceeds ``log sigma^2`` by this on average (it is negative: Jensen).  Computed
+#: from Feller's (1951) density of the range, ``f(r) = 8 sum_k (-1)^(k-1) k^2 phi(k r)``, by quadrature:
+#: ``E[log R] = 0.425676``, ``Var[log R] = 0.0821807`` (Alizadeh, Brandt and Diebold 2002 quote 0.43, 0.29^2).
+LOG_PARKINSON_MEAN = -0.168429318682069
+#: Standard deviation of ``log(R^2 / (4 ln 2))`` (same source): the natural scale of the realised-variance term.
+LOG_PARKINSON_SD = 0.5733434496810648
 
 Scheme = Literal["systematic", "stratified", "multinomial"]
 
@@ -131,7 +148,9 @@ class ParticleFilter:
         seed: int | np.random.Generator | None = None,
     ) -> None:
         if resampling not in RESAMPLING_SCHEMES:
-            raise SimulationError(f"unknown resampling scheme {resampling!r}; choose one of {sorted(RESAMPLING_SCHEMES)}")
+            raise SimulationError(
+                f"unknown resampling scheme {resampling!r}; choose one of {sorted(RESAMPLING_SCHEMES)}"
+            )
         if not 0.0 <= ess_threshold <= 1.0:
             raise SimulationError("ess_threshold must lie in [0, 1]")
         self.model = model
@@ -163,15 +182,22 @@ class ParticleFilter:
             self.n_steps += int(n_steps)
 
     def update(self, obs: Any) -> StepResult:
-        """Weight the particles by the observation; resample if the ESS is low."""
+        """Weight the particles by the observation; resample if the ESS is low.
+
+        Raises
+        ------
+        SimulationError
+            Every particle gives the observation zero likelihood (or an
+            undefined one); the filter is left exactly as before the call.
+        """
         self.model.log_likelihood(obs, self._loglik)
         inc, ess = reweight(self.log_w, self._loglik, self._scratch)
-        self.log_w, self._scratch = self._scratch, self.log_w
         if not math.isfinite(inc):
             raise SimulationError(
                 "every particle gave the observation zero likelihood; the observation noise is too small "
-                "for the model or the data jumped beyond every particle"
+                "for the model or the data jumped beyond every particle (filter state unchanged)"
             )
+        self.log_w, self._scratch = self._scratch, self.log_w
         self.loglik += inc
         self.ess = float(ess)
         resampled = False
@@ -181,10 +207,35 @@ class ParticleFilter:
         return StepResult(float(inc), float(ess), resampled, 0)
 
     def step(self, obs: Any, n_steps: int = 1) -> StepResult:
-        """``predict(n_steps)`` then ``update(obs)``."""
-        self.predict(n_steps)
-        res = self.update(obs)
+        """``predict(n_steps)`` then ``update(obs)``, as one transaction.
+
+        Raises
+        ------
+        SimulationError
+            As :meth:`update`; the prediction is undone too, so the particles,
+            weights, counters and random streams are exactly as before the call.
+        """
+        saved = self.checkpoint()
+        try:
+            self.predict(n_steps)
+            res = self.update(obs)
+        except BaseException:
+            self.rollback(saved)
+            raise
         return StepResult(res.loglik_increment, res.ess, res.resampled, int(n_steps))
+
+    def checkpoint(self) -> tuple[Any, ...]:
+        """An in-memory copy of the whole filter state, for :meth:`rollback`."""
+        arrays = {k: np.array(v, copy=True) for k, v in self.model.state_arrays().items()}
+        rng_state = self.rng.bit_generator.state
+        return arrays, self.log_w.copy(), self.loglik, self.n_steps, self.n_resamples, self.ess, rng_state
+
+    def rollback(self, saved: tuple[Any, ...]) -> None:
+        """Return to a state taken by :meth:`checkpoint` (particles, weights, counters, random streams)."""
+        arrays, log_w, self.loglik, self.n_steps, self.n_resamples, self.ess, rng_state = saved
+        self.model.load_state({k: np.array(v, copy=True) for k, v in arrays.items()})
+        self.log_w = np.array(log_w, copy=True)
+        self.rng.bit_generator.state = rng_state
 
     def resample(self) -> None:
         """Resample ancestors by the configured scheme and reset the weights."""
@@ -262,10 +313,11 @@ class PriceObservation:
     close
         Observed close (price units).
     s_obs
-        Observation noise of the log close (log-price units).
+        Standard deviation of the microstructure noise of the log close
+        (log-price units), not the return volatility.
     range_variance
         Parkinson variance of the bar, ``ln(high/low)^2 / (4 ln 2)`` (squared
-        log return per bar), or NaN to skip the realised-volatility term.
+        log return per bar), or NaN to skip the realised-variance term.
     """
 
     close: float
@@ -289,8 +341,11 @@ class GarchStateSpace:
     seed
         Seed of the per-slot Philox streams of the transition shocks.
     rv_weight
-        Standard deviation (log units) of the realised-volatility term; ``None``
-        disables it.
+        Standard deviation (log units) of the realised-variance term; ``None``
+        disables it.  The term is ``log RV_t ~ N(log sigma^2_t + LOG_PARKINSON_MEAN,
+        rv_weight^2)`` with ``sigma^2_t`` the variance that drove bar ``t`` (kept as
+        ``sigma2_prev``); :data:`LOG_PARKINSON_SD` is its exact scale under a
+        Brownian path inside the bar.
     """
 
     def __init__(
@@ -317,32 +372,43 @@ class GarchStateSpace:
         self.sigma2 = np.broadcast_to(np.asarray(sigma2_0, dtype=np.float64), (self.n,)).copy()
         if not np.all(self.sigma2 > 0):
             raise SimulationError("initial variances must be positive")
+        self.sigma2_prev = self.sigma2.copy()
         self.streams = StreamState.create(seed, self.n)
         self.rv_weight = rv_weight
         self._tmp = np.empty(self.n)
 
     def predict(self, n_steps: int, rng: np.random.Generator) -> None:
-        coef, p_min, m_bits, tail = self.table.kernel_args
+        if n_steps > 1:
+            self._advance(n_steps - 1)
+        if n_steps >= 1:
+            np.copyto(self.sigma2_prev, self.sigma2)  # the variance that drives the last (observed) step
+            self._advance(1)
+
+    def _advance(self, n_steps: int) -> None:
+        s = self.streams
         advance_states(
-            self.code, *self.params, self.x, self.sigma2, n_steps,
-            self.streams.key, self.streams.stream, self.streams.counter, coef, p_min, m_bits, tail,
-        )  # fmt: skip
+            self.code, *self.params, self.x, self.sigma2, n_steps, s.key, s.stream, s.counter, *self.table.kernel_args
+        )
 
     def log_likelihood(self, obs: PriceObservation, out: np.ndarray) -> None:
         gaussian_loglik(self.x, math.log(obs.close), obs.s_obs, out)
         if self.rv_weight is not None and math.isfinite(obs.range_variance) and obs.range_variance > 0:
-            # log-normal comparison of the bar's range variance with each particle's variance
-            gaussian_loglik(np.log(self.sigma2), math.log(obs.range_variance), self.rv_weight, self._tmp)
+            # log RV_t = log sigma^2_t + E[log(R^2 / 4 ln 2)] + noise, sigma^2_t the variance that drove bar t
+            gaussian_loglik(
+                np.log(self.sigma2_prev) + LOG_PARKINSON_MEAN, math.log(obs.range_variance), self.rv_weight, self._tmp
+            )
             out += self._tmp
 
     def take(self, idx: np.ndarray) -> None:
         self.x = self.x[idx]
         self.sigma2 = self.sigma2[idx]
+        self.sigma2_prev = self.sigma2_prev[idx]
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {
             "x": self.x,
             "sigma2": self.sigma2,
+            "sigma2_prev": self.sigma2_prev,
             "key": self.streams.key,
             "stream": self.streams.stream,
             "counter": self.streams.counter,
@@ -351,6 +417,8 @@ class GarchStateSpace:
     def load_state(self, arrays: Mapping[str, np.ndarray]) -> None:
         self.x = np.ascontiguousarray(arrays["x"], dtype=np.float64)
         self.sigma2 = np.ascontiguousarray(arrays["sigma2"], dtype=np.float64)
+        prev = arrays.get("sigma2_prev")
+        self.sigma2_prev = np.array(self.sigma2 if prev is None else prev, dtype=np.float64, copy=True)
         self.streams = StreamState(
             np.ascontiguousarray(arrays["key"], dtype=np.uint64),
             np.ascontiguousarray(arrays["stream"], dtype=np.uint64),
@@ -391,4 +459,3 @@ class StochVolStateSpace:
     def load_state(self, arrays: Mapping[str, np.ndarray]) -> None:
         self.x = np.array(arrays["x"], dtype=np.float64)
         self.n = self.x.size
-

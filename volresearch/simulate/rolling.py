@@ -7,16 +7,29 @@ bar, :meth:`~RollingForecaster.process_bar`:
 
 1. advances every particle by the bars elapsed since the previous bar: a gap
    of ``k`` session bars is ``k`` steps; the session calendar is used so a
-   maintenance break or a weekend counts only its trading bars;
-2. weights the particles by the bar's close, with observation noise
-   ``s_obs = max(tick / price, spread / (2 price), realised vol per bar)`` in
-   log-price units (realised vol: EWMA of the observed log returns), and an
-   optional realised-volatility term (the bar's Parkinson range variance
-   against each particle's variance), resampling when ESS < N/2;
+   maintenance break, a weekend or a holiday counts only its trading bars;
+2. weights the particles by the bar's close.  The close is the latent price
+   plus *microstructure* noise, not a draw with the return's volatility: its
+   standard deviation (log-price units) is
+   ``s_obs = max(tick / (2 price), spread / (2 price), noise_sd)``, where
+   ``noise_sd`` is given or estimated from the fit's returns by Roll's rule
+   (:func:`estimate_noise_sd`: the noise variance is
+   ``max(0, -cov(r_t, r_{t-1}))``) and floored at 1% of the fit's median
+   volatility per bar so the weights never collapse onto one particle.  An
+   optional realised-variance term compares the bar's Parkinson variance with
+   the variance that drove the bar (with the exact mean of the log range).
+   Resampling when ESS < N/2;
 3. regenerates forward paths from the weighted particle states for the full
    horizon ahead (always 24 hours ahead for one-minute bars) and returns the
-   distribution of price at 15, 30, 60, 120, 240, 480, 720 and 1440 minutes:
-   mean, std, p5, p25, p50, p75, p95, with the ESS.
+   distribution of price at 15, 30, 60, 120, 240, 480, 720 and 1440 minutes
+   (steps counted in session bars, each labelled with its session time stamp
+   from the calendar's ``next_bars``): mean, std, p5, p25, p50, p75, p95,
+   with the ESS.
+
+``process_bar`` is a transaction: if it raises, particles, weights, counters,
+random streams, the last price and time and the bar count are as before, and
+the next bar gives exactly what it would have given had the failed bar never
+come.
 
 The forward paths use streams separate from the filter's (seeded by the
 forecaster's seed and the bar count), so regenerating never disturbs the
@@ -34,19 +47,50 @@ import numpy as np
 import pandas as pd
 
 from volresearch.errors import DataError, SimulationError
+from volresearch.quantiles import level_name, quantile
 from volresearch.simulate._kernels import advance_states
 from volresearch.simulate._rng import philox_key
 from volresearch.simulate.engine import fit_bar_seconds, innovation_table
 from volresearch.simulate.particle_filter import GarchStateSpace, ParticleFilter, PriceObservation
-from volresearch.simulate.paths import DEFAULT_QUANTILES, MODELS, Fan, simulate_paths, weighted_quantile
+from volresearch.simulate.paths import DEFAULT_QUANTILES, MODELS, Fan, simulate_paths
 
-__all__ = ["RollingForecaster", "BarForecast", "FORECAST_HORIZONS", "FORECAST_QUANTILES"]
+__all__ = ["RollingForecaster", "BarForecast", "FORECAST_HORIZONS", "FORECAST_QUANTILES", "estimate_noise_sd"]
 
 #: Minutes ahead at which every bar's forecast is summarised.
 FORECAST_HORIZONS: tuple[int, ...] = (15, 30, 60, 120, 240, 480, 720, 1440)
 #: Quantile levels reported (named p5 .. p95).
 FORECAST_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 _LN4 = 4.0 * math.log(2.0)
+#: Floor of the observation noise, as a fraction of the fit's median volatility per bar.
+NOISE_FLOOR_FRACTION = 0.01
+
+
+def estimate_noise_sd(returns: np.ndarray) -> float:
+    """Standard deviation of microstructure noise in log prices, by Roll's rule.
+
+    If the observed log price is ``y_t = x_t + e_t`` with ``x`` a martingale and
+    ``e`` white noise of variance ``s^2``, the observed returns have
+    ``cov(r_t, r_{t-1}) = -s^2``.  The estimate is ``sqrt(max(0, -acov_1))``,
+    with ``acov_1`` the sample first-order autocovariance.
+
+    Parameters
+    ----------
+    returns
+        Log returns per bar (non-finite values are dropped).
+
+    Returns
+    -------
+    float
+        Noise standard deviation in log-price units (0 when the returns show
+        no negative autocorrelation or there are fewer than 3).
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    r = r[np.isfinite(r)]
+    if r.size < 3:
+        return 0.0
+    d = r - r.mean()
+    acov = float(np.dot(d[1:], d[:-1]) / r.size)
+    return math.sqrt(max(0.0, -acov))
 
 
 @dataclass(frozen=True)
@@ -105,14 +149,21 @@ class RollingForecaster:
     bar_seconds
         Bar length; inferred from the fit's sample when omitted.
     calendar
-        Session calendar (name or object) used to count elapsed bars across
-        breaks; inferred from the fit's sample when omitted; ``False`` counts
-        wall-clock bars.
+        Session calendar (name or object with ``expected_index`` and
+        ``next_bars``) used to count elapsed bars across breaks and to label
+        forecast steps; inferred from the fit's sample when omitted; ``False``
+        counts wall-clock bars.
     tick_size, spread
         Instrument tick and typical bid-ask spread (price units) for ``s_obs``.
+    noise_sd
+        Standard deviation of the microstructure noise of the log close
+        (log-price units); estimated from the fit's returns with
+        :func:`estimate_noise_sd` when omitted.
     rv_weight
-        Standard deviation (log units) of the realised-volatility likelihood
-        term; ``None`` disables it.
+        Standard deviation (log units) of the realised-variance likelihood
+        term (:data:`~volresearch.simulate.particle_filter.LOG_PARKINSON_SD`
+        is its exact scale for a Brownian path inside the bar); ``None``
+        disables it.
     resampling, ess_threshold
         Resampling scheme and ESS fraction (default systematic, 0.5).
     seed
@@ -130,6 +181,7 @@ class RollingForecaster:
         calendar: Any = None,
         tick_size: float | None = None,
         spread: float | None = None,
+        noise_sd: float | None = None,
         rv_weight: float | None = None,
         resampling: str = "systematic",
         ess_threshold: float = 0.5,
@@ -157,9 +209,15 @@ class RollingForecaster:
         self.filter: ParticleFilter | None = None
         self.last_time: pd.Timestamp | None = None
         self.last_close: float | None = None
-        self.rv2: float = fit.next_variance
         self.n_bars = 0
         self._fwd_key = philox_key(self.seed + 1)
+        self.noise_floor = NOISE_FLOOR_FRACTION * self._typical_vol()
+        if noise_sd is None:
+            noise_sd = estimate_noise_sd(self._fit_returns())
+        if not (math.isfinite(float(noise_sd)) and float(noise_sd) >= 0.0):
+            raise SimulationError(f"noise_sd must be a finite non-negative log-price s.d., got {noise_sd!r}")
+        self.noise_sd = max(float(noise_sd), self.noise_floor)
+        self._label_cache: pd.DatetimeIndex | None = None
 
     # ------------------------------------------------------------------ helpers
     def _resolve_calendar(self, calendar: Any) -> Any:
@@ -171,7 +229,40 @@ class RollingForecaster:
             if isinstance(self.fit.index, pd.DatetimeIndex) and len(self.fit.index) > 2:
                 return infer_calendar(self.fit.index)[0]
             return None
+        if not isinstance(calendar, str) and hasattr(calendar, "expected_index"):
+            return calendar
         return get_calendar(calendar)
+
+    def _fit_returns(self) -> np.ndarray:
+        """The fit's demeaned returns per bar (residuals ``sigma_t z_t``)."""
+        vol = np.asarray(getattr(self.fit, "conditional_volatility", ()), dtype=np.float64)
+        z = np.asarray(getattr(self.fit, "std_resid", ()), dtype=np.float64)
+        return vol * z if vol.shape == z.shape else np.empty(0)
+
+    def _typical_vol(self) -> float:
+        vol = np.asarray(getattr(self.fit, "conditional_volatility", ()), dtype=np.float64)
+        vol = vol[np.isfinite(vol) & (vol > 0)]
+        v = float(np.median(vol)) if vol.size else math.sqrt(max(float(self.fit.next_variance), 0.0))
+        return v if math.isfinite(v) and v > 0 else 1e-10
+
+    def step_times(self, ts: pd.Timestamp, n: int) -> pd.DatetimeIndex:
+        """Time stamps of the next ``n`` model steps after the bar at ``ts``.
+
+        Session bars from the calendar's ``next_bars`` (breaks, weekends and
+        holidays skipped); wall-clock bars when the forecaster has no calendar
+        or the calendar cannot list bars.
+        """
+        cal = self.calendar
+        if cal is None or not hasattr(cal, "next_bars"):
+            return pd.DatetimeIndex([ts + pd.Timedelta(seconds=k * self.bar_seconds) for k in range(1, n + 1)])
+        cache = self._label_cache
+        if cache is not None and len(cache) and cache[0] <= ts < cache[-1]:
+            pos = int(cache.searchsorted(ts, side="right"))
+            if pos + n <= len(cache):
+                return cache[pos : pos + n]
+        grid = pd.DatetimeIndex(cal.next_bars(ts, 2 * n, self.bar_seconds))
+        self._label_cache = grid
+        return grid[:n]
 
     def _new_filter(self, x0: float, sigma2: float) -> ParticleFilter:
         model = GarchStateSpace(
@@ -192,9 +283,9 @@ class RollingForecaster:
         close = float(bar["close"])
         if not (math.isfinite(close) and close > 0):
             raise DataError(f"bar close must be a positive finite price, got {close!r}", column="close")
-        s = math.sqrt(max(self.rv2, 0.0))
+        s = self.noise_sd
         if self.tick_size:
-            s = max(s, self.tick_size / close)
+            s = max(s, self.tick_size / (2.0 * close))
         spread = bar.get("spread", self.spread) if hasattr(bar, "get") else self.spread
         if spread is not None and math.isfinite(float(spread)):
             s = max(s, float(spread) / (2.0 * close))
@@ -209,6 +300,9 @@ class RollingForecaster:
     def process_bar(self, bar: Mapping[str, Any] | pd.Series, timestamp: Any = None) -> BarForecast:
         """Advance, weight, resample if needed, and forecast the full horizon ahead.
 
+        A transaction: when it raises, the forecaster (particles, weights,
+        random streams, counters, last price and time) is exactly as before.
+
         Parameters
         ----------
         bar
@@ -218,8 +312,9 @@ class RollingForecaster:
         Raises
         ------
         DataError
-            A bar not later than the previous one (state is left untouched), or
-            a non-positive close.
+            A bar not later than the previous one, or a non-positive close.
+        SimulationError
+            Every particle gives the bar zero likelihood.
         """
         ts = pd.Timestamp(timestamp if timestamp is not None else getattr(bar, "name", None))
         if ts is pd.NaT or ts is None:
@@ -228,53 +323,71 @@ class RollingForecaster:
         obs = self._observation(bar)
         if self.filter is None:
             fit_end = self.fit.end if isinstance(self.fit.index, pd.DatetimeIndex) else None
-            if fit_end is not None and ts > fit_end and math.isfinite(self.fit.last_price):
-                self.filter = self._new_filter(math.log(self.fit.last_price), self.fit.next_variance)
-                self.last_time, self.last_close = fit_end, self.fit.last_price
-            else:
-                self.filter = self._new_filter(math.log(obs.close), self.fit.next_variance)
-                self.last_time, self.last_close = ts, obs.close
+            if not (fit_end is not None and ts > fit_end and math.isfinite(self.fit.last_price)):
+                filt = self._new_filter(math.log(obs.close), self.fit.next_variance)
+                fc = self._forecast(filt, ts, obs.close, 0, float(self.n), 0.0, False, self.n_bars + 1)
+                self.filter, self.last_time, self.last_close = filt, ts, obs.close
                 self.n_bars += 1
-                return self._forecast(ts, obs.close, 0, float(self.n), 0.0, False)
-        assert self.last_time is not None and self.last_close is not None
-        if ts <= self.last_time:
-            raise DataError(f"bar at {ts} is not after the previous bar at {self.last_time}; state unchanged")
-        steps = self.elapsed_steps(self.last_time, ts)
-        # realised volatility per bar from observed closes, spread over the elapsed steps
-        r = math.log(obs.close / self.last_close)
-        self.rv2 = 0.94 * self.rv2 + 0.06 * (r * r / steps)
-        res = self.filter.step(obs, n_steps=steps)
-        self.last_time, self.last_close = ts, obs.close
+                return fc
+            filt = self._new_filter(math.log(self.fit.last_price), self.fit.next_variance)
+            last_time: pd.Timestamp = fit_end
+        else:
+            filt = self.filter
+            assert self.last_time is not None
+            last_time = self.last_time
+            if ts <= last_time:
+                raise DataError(f"bar at {ts} is not after the previous bar at {last_time}; state unchanged")
+        steps = self.elapsed_steps(last_time, ts)
+        saved = filt.checkpoint()
+        try:
+            res = filt.step(obs, n_steps=steps)
+            fc = self._forecast(
+                filt, ts, obs.close, steps, res.ess, res.loglik_increment, res.resampled, self.n_bars + 1
+            )
+        except BaseException:
+            filt.rollback(saved)
+            raise
+        self.filter, self.last_time, self.last_close = filt, ts, obs.close
         self.n_bars += 1
-        return self._forecast(ts, obs.close, steps, res.ess, res.loglik_increment, res.resampled)
+        return fc
 
     def _forecast(
-        self, ts: pd.Timestamp, price: float, steps: int, ess: float, inc: float, resampled: bool
+        self,
+        filt: ParticleFilter,
+        ts: pd.Timestamp,
+        price: float,
+        steps: int,
+        ess: float,
+        inc: float,
+        resampled: bool,
+        n_bars: int,
     ) -> BarForecast:
-        assert self.filter is not None
-        model = self.filter.model
+        model = filt.model
         x = np.array(model.x, copy=True)  # type: ignore[attr-defined]
         s2 = np.array(model.sigma2, copy=True)  # type: ignore[attr-defined]
-        w = self.filter.weights
-        stream = np.arange(self.n, dtype=np.uint64) + np.uint64(self.n_bars) * np.uint64(self.n)
+        w = filt.weights
+        stream = np.arange(self.n, dtype=np.uint64) + np.uint64(n_bars) * np.uint64(self.n)
         counter = np.zeros(self.n, dtype=np.uint64)
         coef, p_min, m_bits, tail = self.table.kernel_args
+        labels = self.step_times(ts, self.horizon_steps_list[-1]) if self.horizon_steps_list else None
         rows = []
         done = 0
         for h, hs in zip(self.horizons, self.horizon_steps_list, strict=True):
-            advance_states(self.code, *self.params, x, s2, hs - done, self._fwd_key, stream, counter, coef, p_min, m_bits, tail)
+            advance_states(
+                self.code, *self.params, x, s2, hs - done, self._fwd_key, stream, counter, coef, p_min, m_bits, tail
+            )
             done = hs
             prices = np.exp(x)
             mean = float(np.dot(w, prices))
             std = math.sqrt(max(float(np.dot(w, (prices - mean) ** 2)), 0.0))
-            q = weighted_quantile(prices, w, FORECAST_QUANTILES)
+            q = quantile(prices, FORECAST_QUANTILES, weights=w)
             rows.append(
                 {
                     "horizon": h,
-                    "target_time": ts + pd.Timedelta(seconds=hs * self.bar_seconds),
+                    "target_time": labels[hs - 1],
                     "mean": mean,
                     "std": std,
-                    **{f"p{int(round(lv * 100))}": float(v) for lv, v in zip(FORECAST_QUANTILES, q, strict=True)},
+                    **{level_name(lv): float(v) for lv, v in zip(FORECAST_QUANTILES, q, strict=True)},
                 }
             )
         table = pd.DataFrame(rows).set_index("horizon")
@@ -334,7 +447,12 @@ class RollingForecaster:
                 t = fc.table.reset_index()
                 t.insert(0, "price", fc.price)
                 t.insert(0, "timestamp", fc.timestamp)
-                t["ess"], t["steps"], t["resampled"], t["loglik_increment"] = fc.ess, fc.steps, fc.resampled, fc.loglik_increment
+                t["ess"], t["steps"], t["resampled"], t["loglik_increment"] = (
+                    fc.ess,
+                    fc.steps,
+                    fc.resampled,
+                    fc.loglik_increment,
+                )
                 out.append(t)
             if progress is not None:
                 progress(i, fc)
@@ -350,7 +468,7 @@ class RollingForecaster:
             **meta,
             "last_time": self.last_time.isoformat() if self.last_time is not None else None,
             "last_close": self.last_close,
-            "rv2": self.rv2,
+            "noise_sd": self.noise_sd,
             "n_bars": self.n_bars,
             "seed": self.seed,
             "model": self.fit.spec.label,
@@ -366,7 +484,8 @@ class RollingForecaster:
         self.filter.restore(arrays, meta)
         self.last_time = pd.Timestamp(meta["last_time"]) if meta.get("last_time") else None
         self.last_close = float(meta["last_close"])
-        self.rv2 = float(meta["rv2"])
+        if "noise_sd" in meta:
+            self.noise_sd = float(meta["noise_sd"])
         self.n_bars = int(meta["n_bars"])
 
     def save(self, store: Any, symbol: str) -> None:
