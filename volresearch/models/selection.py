@@ -4,9 +4,11 @@
   half-life of several fits of the same returns (lower AIC/BIC is better).
 * :func:`likelihood_ratio_test` tests a nested pair, e.g. GARCH inside GJR
   (``gamma = 0``): ``LR = 2 (LL_big - LL_small) ~ chi2(k_big - k_small)``.
-  When the restriction sits on the boundary of the parameter space (``gamma
-  = 0`` with ``gamma >= 0``) the chi-square p-value is conservative; the
-  50:50 mixture ``0.5 chi2(0) + 0.5 chi2(1)`` halves it, and both are reported.
+  ``arch`` estimates GJR's ``gamma`` on ``[-1, 2]`` (with ``alpha + gamma >= 0``),
+  so ``gamma = 0`` is an interior point and the plain chi-square applies.
+  Only a restriction that does sit on the boundary of the parameter space
+  (say ``alpha = 0`` with ``alpha >= 0``; pass ``boundary=True``) takes the
+  50:50 mixture ``0.5 chi2(0) + 0.5 chi2(1)``, which halves the p-value.
 * :func:`news_impact_curve`: next-bar variance as a function of today's shock
   with the current variance held at its long-run level (Engle & Ng 1993).
 """
@@ -52,7 +54,7 @@ def compare_fits(fits: Sequence[Fit] | Mapping[str, Fit]) -> pd.DataFrame:
     return table
 
 
-def likelihood_ratio_test(restricted: Fit, unrestricted: Fit, *, boundary: bool | None = None) -> dict[str, float]:
+def likelihood_ratio_test(restricted: Fit, unrestricted: Fit, *, boundary: bool = False) -> dict[str, float]:
     """Likelihood-ratio test of a nested pair of fits on the same data.
 
     Parameters
@@ -60,14 +62,21 @@ def likelihood_ratio_test(restricted: Fit, unrestricted: Fit, *, boundary: bool 
     restricted, unrestricted
         Fits of the same returns; the first nested in the second.
     boundary
-        Whether the restriction lies on the parameter boundary (e.g. GJR's
-        ``gamma = 0``).  Default: true when the extra parameter count is one
-        and the models are GARCH inside GJR.
+        Whether the one restricted parameter lies on the boundary of the
+        parameter space.  False for GARCH inside GJR (``gamma = 0`` is interior
+        in ``arch``).
 
     Returns
     -------
     dict
-        ``lr``, ``df``, ``pvalue`` (chi-square) and ``pvalue_boundary`` (mixture).
+        ``lr``, ``df``, ``pvalue`` (the p-value to use: chi-square, or the
+        50:50 mixture when ``boundary`` and one restriction),
+        ``pvalue_chi2`` (plain chi-square) and ``boundary`` (0 or 1).
+
+    Raises
+    ------
+    FitError
+        Fits on different data, or an "unrestricted" fit without more parameters.
     """
     if restricted.meta.get("data_hash") != unrestricted.meta.get("data_hash"):
         raise FitError("likelihood-ratio test needs both fits on the same data")
@@ -75,11 +84,10 @@ def likelihood_ratio_test(restricted: Fit, unrestricted: Fit, *, boundary: bool 
     if df < 1:
         raise FitError("the unrestricted model must have more parameters than the restricted one")
     lr = max(0.0, 2.0 * (unrestricted.loglik - restricted.loglik))
-    p = float(stats.chi2.sf(lr, df))
-    if boundary is None:
-        boundary = df == 1 and restricted.spec.model == "garch" and unrestricted.spec.model == "gjr"
-    p_b = 0.5 * p if boundary and df == 1 else p
-    return {"lr": lr, "df": float(df), "pvalue": p, "pvalue_boundary": p_b}
+    p_chi2 = float(stats.chi2.sf(lr, df))
+    mixture = bool(boundary) and df == 1
+    p = 0.5 * p_chi2 if mixture else p_chi2
+    return {"lr": lr, "df": float(df), "pvalue": p, "pvalue_chi2": p_chi2, "boundary": float(mixture)}
 
 
 def news_impact_curve(fit: Fit, shocks: np.ndarray | None = None, *, n: int = 201) -> pd.DataFrame:
