@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from volresearch.errors import ConfigError, DataError
+from volresearch.errors import ConfigError, DataError, SignalError
 from volresearch.signals.confidence import (
     DEFAULT_TARGET_HIT_RATES,
     ConfidenceCalculator,
@@ -60,7 +61,7 @@ def packaged_doc() -> dict:
 def test_packaged_file_holds_the_seed_thresholds_at_24h(calc):
     cfg = load_thresholds()
     assert cfg.reference_horizon_minutes == 1440.0
-    assert cfg.horizon_scaling == "none"
+    assert cfg.horizon_scaling == "sqrt"
     for sym, vals in SEED_THRESHOLDS.items():
         assert calc.instruments[sym].as_tuple() == vals
     assert "default" in calc.instruments
@@ -91,9 +92,9 @@ def test_level_thresholds_rule_and_validation():
     th = LevelThresholds(0.1, 0.2, 0.2, 0.4)  # equal thresholds leave 'moderate' empty
     assert th.classify(0.2) is L.HIGH
     assert th.classify(np.nextafter(0.2, 1)) is L.LOW
-    with pytest.raises(ValueError, match="non-decreasing"):
+    with pytest.raises(SignalError, match="non-decreasing"):
         LevelThresholds(0.2, 0.1, 0.3, 0.4)
-    with pytest.raises(ValueError, match="'low'"):
+    with pytest.raises(SignalError, match="'low'"):
         LevelThresholds(0.1, 0.2, 0.3, float("nan"))
     with pytest.raises(DataError, match="relative std"):
         th.classify(float("nan"))
@@ -106,7 +107,7 @@ def test_levels_are_ordered_and_parse():
     assert L.VERY_LOW < L.LOW < L.MODERATE < L.HIGH < L.VERY_HIGH
     assert L.HIGH >= L.HIGH and L.LOW <= L.MODERATE and not L.LOW > L.HIGH
     assert L.parse(" High ") is L.HIGH and L.parse(L.LOW) is L.LOW
-    with pytest.raises(ValueError, match="unknown confidence level"):
+    with pytest.raises(SignalError, match="unknown confidence level"):
         L.parse("great")
 
 
@@ -155,23 +156,48 @@ def test_bias_against_an_open_position_sets_should_exit(calc):
     assert not short.should_exit
     up = calc.assess(sample_with_rel_std(0.002, shift=1.0), 1000.0, instrument="ES", position_side="short")
     assert up.bias == "bullish" and up.should_exit
-    with pytest.raises(ValueError, match="position_side"):
+    with pytest.raises(SignalError, match="position_side"):
         calc.assess(x, 1000.0, instrument="ES", position_side="flat")  # type: ignore[arg-type]
 
 
-def test_sqrt_horizon_scaling_is_explicit(calc):
+def test_sqrt_horizon_scaling_is_the_default(calc):
     x = sample_with_rel_std(0.002)  # very_high at 24 h; 0.002 > 0.5 * 0.003 -> high at 6 h
-    plain = calc.assess(x, 1000.0, instrument="ES", horizon=360)
-    assert plain.horizon_scale == 1.0 and plain.level is L.VERY_HIGH and plain.horizon == 360
-    scaled_calc = ConfidenceCalculator.from_yaml(horizon_scaling="sqrt")
-    scaled = scaled_calc.assess(x, 1000.0, instrument="ES", horizon=360)
+    # a library user with the packaged file gets sqrt scaling without asking
+    scaled = ConfidenceCalculator.from_yaml().assess(x, 1000.0, instrument="ES", horizon=360)
     assert scaled.horizon_scale == pytest.approx(0.5)
     assert scaled.thresholds.as_tuple() == pytest.approx(tuple(0.5 * v for v in SEED_THRESHOLDS["ES"]))
     assert scaled.level is L.HIGH
+    # and so does one who builds a calculator in code
+    in_code = ConfidenceCalculator({"default": calc.instruments["ES"]})
+    assert in_code.horizon_scaling == "sqrt" and in_code.thresholds_for("X", 360)[2] == pytest.approx(0.5)
+    # "none" stays available on request
+    plain = ConfidenceCalculator.from_yaml(horizon_scaling="none").assess(x, 1000.0, instrument="ES", horizon=360)
+    assert plain.horizon_scale == 1.0 and plain.level is L.VERY_HIGH and plain.horizon == 360
     # At the reference horizon the scaling is the identity.
-    assert scaled_calc.thresholds_for("ES", 1440)[0] == calc.instruments["ES"]
-    with pytest.raises(ValueError, match="horizon"):
+    assert calc.thresholds_for("ES", 1440)[0] == calc.instruments["ES"]
+    with pytest.raises(SignalError, match="horizon"):
         calc.thresholds_for("ES", -5)
+
+
+def test_thresholds_file_without_scaling_key_defaults_to_sqrt(tmp_path):
+    doc = yaml.safe_load(default_thresholds_path().read_text())
+    del doc["confidence"]["horizon_scaling"]
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert ConfidenceCalculator.from_yaml(path).horizon_scaling == "sqrt"
+
+
+def test_mean_standard_error_is_reported_with_the_bias(calc):
+    x = sample_with_rel_std(0.004) + 2.0
+    a = calc.assess(x, 1000.0, instrument="ES", mean_se=1.5)
+    assert a.mean_se == 1.5 and a.bias_score_se == pytest.approx(1.5 / a.std)
+    d = a.to_dict()
+    assert d["mean_se"] == 1.5 and d["bias_score_se"] == pytest.approx(1.5 / a.std)
+    assert "from the estimated mean" in a.summary()
+    b = calc.assess(x, 1000.0, instrument="ES")
+    assert b.mean_se is None and b.bias_score_se is None and "estimated mean" not in b.summary()
+    with pytest.raises(SignalError, match="mean_se"):
+        calc.assess(x, 1000.0, instrument="ES", mean_se=-1.0)
 
 
 def test_assess_accepts_paths_objects_and_weights(calc):
@@ -201,24 +227,24 @@ def test_zero_dispersion_is_very_high_confidence(calc):
 def test_assessment_serialises_and_is_frozen(calc):
     a = calc.assess(sample_with_rel_std(0.01), 1000.0, instrument="SI", horizon=720, position_side="long")
     d = json.loads(json.dumps(a.to_dict(), allow_nan=False))
-    assert d["level"] == "high" and d["thresholds"]["low"] == 0.02 and d["position_side"] == "long"
+    # sqrt scaling at 720 min: thresholds x 0.707, so rel std 1 % is moderate for SI
+    assert d["level"] == "moderate" and d["position_side"] == "long"
+    assert d["thresholds"]["low"] == pytest.approx(0.02 * math.sqrt(0.5))
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.level = L.LOW  # type: ignore[misc]
     text = a.summary()
-    assert "SI: confidence high at 720 min" in text and "very_high <=" in text
+    assert "SI: confidence moderate at 720 min" in text and "very_high <=" in text
 
 
 def test_calculator_validation():
     th = LevelThresholds(0.1, 0.2, 0.3, 0.4)
-    with pytest.raises(ValueError, match="'default'"):
+    with pytest.raises(SignalError, match="'default'"):
         ConfidenceCalculator({"ES": th})
-    with pytest.raises(ValueError, match="horizon_scaling"):
+    with pytest.raises(SignalError, match="horizon_scaling"):
         ConfidenceCalculator({"default": th}, horizon_scaling="log")  # type: ignore[arg-type]
     c = ConfidenceCalculator({"default": th}, min_entry_confidence="moderate")  # type: ignore[arg-type]
     assert c.min_entry_confidence is L.MODERATE
-    assert c.with_thresholds("ES", {"very_high": 1, "high": 2, "moderate": 3, "low": 4}).instruments[
-        "ES"
-    ].low == 4
+    assert c.with_thresholds("ES", {"very_high": 1, "high": 2, "moderate": 3, "low": 4}).instruments["ES"].low == 4
 
 
 # --------------------------------------------------------------------------- YAML errors
@@ -248,20 +274,19 @@ def test_malformed_yaml_names_the_file(tmp_path):
     [
         (lambda d: d["confidence"]["instruments"]["ES"].__setitem__("high", "abc"), "confidence.instruments.ES.high"),
         (lambda d: d["confidence"]["instruments"]["NQ"].pop("low"), "confidence.instruments.NQ.low"),
-        (lambda d: d["confidence"]["instruments"]["GC"].__setitem__("moderate", 0.001),
-         "confidence.instruments.GC"),
+        (lambda d: d["confidence"]["instruments"]["GC"].__setitem__("moderate", 0.001), "confidence.instruments.GC"),
         (lambda d: d["confidence"]["instruments"]["SI"].__setitem__("great", 0.1), "confidence.instruments.SI.great"),
         (lambda d: d["confidence"]["instruments"].pop("default"), "confidence.instruments.default"),
         (lambda d: d["confidence"].__setitem__("horizon_scaling", "log"), "confidence.horizon_scaling"),
-        (lambda d: d["confidence"].__setitem__("reference_horizon_minutes", 0),
-         "confidence.reference_horizon_minutes"),
+        (lambda d: d["confidence"].__setitem__("reference_horizon_minutes", 0), "confidence.reference_horizon_minutes"),
         (lambda d: d["confidence"].__setitem__("instruments", [1, 2]), "confidence.instruments"),
         (lambda d: d.pop("confidence"), "confidence"),
-        (lambda d: d["position_management"].__setitem__("min_entry_confidence", "great"),
-         "position_management.min_entry_confidence"),
+        (
+            lambda d: d["position_management"].__setitem__("min_entry_confidence", "great"),
+            "position_management.min_entry_confidence",
+        ),
         (lambda d: d["particle_filter"].__setitem__("n_particles", 0.5), "particle_filter.n_particles"),
-        (lambda d: d["particle_filter"].__setitem__("resample_threshold", 1.5),
-         "particle_filter.resample_threshold"),
+        (lambda d: d["particle_filter"].__setitem__("resample_threshold", 1.5), "particle_filter.resample_threshold"),
     ],
 )
 def test_invalid_values_name_file_and_key(tmp_path, edit, key):
@@ -283,9 +308,7 @@ def test_calibration_recovers_known_breakpoints():
     n = 200_000
     s = rng.uniform(0.0, 0.025, n)
     breaks = {"very_high": 0.004, "high": 0.007, "moderate": 0.011, "low": 0.016}
-    p = np.select(
-        [s <= 0.004, s <= 0.007, s <= 0.011, s <= 0.016], [0.90, 0.75, 0.65, 0.55], default=0.35
-    )
+    p = np.select([s <= 0.004, s <= 0.007, s <= 0.011, s <= 0.016], [0.90, 0.75, 0.65, 0.55], default=0.35)
     hits = rng.random(n) < p
     got = calibrate_thresholds(s, hits)
     assert list(got) == ["very_high", "high", "moderate", "low"]
@@ -337,9 +360,14 @@ def test_calibration_edge_cases():
         ([0.1], [1], {}, DataError, "at least 2"),
         ([0.1, np.nan], [1, 0], {}, DataError, r"finite and >= 0 \[rows 1\]"),
         ([0.1, 0.2], [1, 2], {}, DataError, r"fractions in \[0, 1\] \[rows 1\]"),
-        ([0.1, 0.2], [1, 0], {"target_hit_rates": {"very_high": 0.8}}, ValueError, "lacks"),
-        ([0.1, 0.2], [1, 0], {"target_hit_rates": {"very_high": 0.5, "high": 0.7, "moderate": 0.6, "low": 0.5}},
-         ValueError, "non-increasing"),
+        ([0.1, 0.2], [1, 0], {"target_hit_rates": {"very_high": 0.8}}, SignalError, "lacks"),
+        (
+            [0.1, 0.2],
+            [1, 0],
+            {"target_hit_rates": {"very_high": 0.5, "high": 0.7, "moderate": 0.6, "low": 0.5}},
+            SignalError,
+            "non-increasing",
+        ),
     ],
 )
 def test_calibration_input_errors(stds, outcomes, kwargs, exc, match):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from volresearch.errors import ConfigError, DataError
+from volresearch.errors import ConfigError, DataError, SignalError
 from volresearch.signals.confidence import ConfidenceCalculator, ConfidenceLevel, load_thresholds
 from volresearch.signals.positions import (
     ContractSpec,
@@ -34,8 +34,14 @@ FREE = PositionConfig(slippage_ticks=0.0, commission_per_contract=0.0)
 
 @pytest.mark.parametrize(
     "p, b, expected",
-    [(0.6, 1.0, 0.2), (0.5, 2.0, 0.25), (0.55, 1.5, 0.55 - 0.45 / 1.5), (0.4, 1.0, -0.2), (1.0, 0.3, 1.0),
-     (0.0, 5.0, -0.2)],
+    [
+        (0.6, 1.0, 0.2),
+        (0.5, 2.0, 0.25),
+        (0.55, 1.5, 0.55 - 0.45 / 1.5),
+        (0.4, 1.0, -0.2),
+        (1.0, 0.3, 1.0),
+        (0.0, 5.0, -0.2),
+    ],
 )
 def test_kelly_closed_form(p, b, expected):
     assert kelly_fraction(p, b) == pytest.approx(expected)
@@ -49,9 +55,9 @@ def test_kelly_maximises_log_growth():
 
 
 def test_kelly_rejects_bad_inputs():
-    with pytest.raises(ValueError, match="win probability"):
+    with pytest.raises(SignalError, match="win probability"):
         kelly_fraction(1.2, 1.0)
-    with pytest.raises(ValueError, match="payoff ratio"):
+    with pytest.raises(SignalError, match="payoff ratio"):
         kelly_fraction(0.5, 0.0)
 
 
@@ -60,8 +66,9 @@ def test_kelly_rejects_bad_inputs():
 
 def test_size_without_costs_matches_closed_form():
     sizer = PositionSizer(dataclasses.replace(FREE, max_position_fraction=1.0, risk_per_trade=1.0))
-    r = sizer.size("long", entry=4500.0, target=4520.0, stop=4490.0, win_probability=0.6,
-                   equity=1_000_000.0, contract=ES)
+    r = sizer.size(
+        "long", entry=4500.0, target=4520.0, stop=4490.0, win_probability=0.6, equity=1_000_000.0, contract=ES
+    )
     assert r.reward_per_contract == 20 * 50 and r.risk_per_contract == 10 * 50
     assert r.reward_risk == 2.0
     assert r.kelly == pytest.approx(0.6 - 0.4 / 2)
@@ -73,8 +80,15 @@ def test_size_without_costs_matches_closed_form():
 
 def test_kelly_fraction_is_capped_then_risk_cap_binds():
     sizer = PositionSizer(FREE)  # risk_per_trade 0.02, max_position_fraction 0.10
-    r = sizer.size("long", entry=100.0, target=130.0, stop=90.0, win_probability=0.9,
-                   equity=100_000.0, contract=ContractSpec(0.01, 10.0))
+    r = sizer.size(
+        "long",
+        entry=100.0,
+        target=130.0,
+        stop=90.0,
+        win_probability=0.9,
+        equity=100_000.0,
+        contract=ContractSpec(0.01, 10.0),
+    )
     assert r.kelly == pytest.approx(0.9 - 0.1 / 3)
     assert r.fraction == 0.10  # 0.5 * 0.867 capped
     assert r.contracts_risk == pytest.approx(0.02 * 100_000 / 100)
@@ -83,34 +97,38 @@ def test_kelly_fraction_is_capped_then_risk_cap_binds():
 
 
 def test_negative_edge_gives_zero_size():
-    r = PositionSizer(FREE).size("short", entry=100.0, target=95.0, stop=105.0, win_probability=0.4,
-                                  equity=1e6, contract=ContractSpec(0.01, 1.0))
+    r = PositionSizer(FREE).size(
+        "short", entry=100.0, target=95.0, stop=105.0, win_probability=0.4, equity=1e6, contract=ContractSpec(0.01, 1.0)
+    )
     assert r.kelly == pytest.approx(-0.2)
     assert r.fraction == 0.0 and r.contracts_kelly == 0.0 and r.contracts == 0 and r.loss_at_stop == 0.0
 
 
 def test_costs_enter_reward_and_risk():
-    cfg = PositionConfig(slippage_ticks=2.0, commission_per_contract=2.5, risk_per_trade=1.0,
-                         max_position_fraction=1.0)
-    r = PositionSizer(cfg).size("long", entry=4500.0, target=4520.0, stop=4490.0, win_probability=0.6,
-                                equity=1e6, contract=ES)
+    cfg = PositionConfig(slippage_ticks=2.0, commission_per_contract=2.5, risk_per_trade=1.0, max_position_fraction=1.0)
+    r = PositionSizer(cfg).size(
+        "long", entry=4500.0, target=4520.0, stop=4490.0, win_probability=0.6, equity=1e6, contract=ES
+    )
     slip = 2 * 2.0 * 0.25  # two fills of two ticks, price units
     assert r.reward_per_contract == pytest.approx((20 - slip) * 50 - 5.0)
     assert r.risk_per_contract == pytest.approx((10 + slip) * 50 + 5.0)
     assert r.reward_risk == pytest.approx(r.reward_per_contract / r.risk_per_contract)
     assert r.kelly == pytest.approx(kelly_fraction(0.6, r.reward_risk))
     # Costs that eat the whole reward leave no trade.
-    tiny = PositionSizer(cfg).size("long", entry=4500.0, target=4500.5, stop=4490.0, win_probability=0.9,
-                                   equity=1e6, contract=ES)
+    tiny = PositionSizer(cfg).size(
+        "long", entry=4500.0, target=4500.5, stop=4490.0, win_probability=0.9, equity=1e6, contract=ES
+    )
     assert tiny.kelly is None and tiny.reward_risk == 0.0 and tiny.contracts == 0
 
 
 def test_prices_are_rounded_conservatively_to_the_tick():
-    r = PositionSizer(FREE).size("long", entry=4500.0, target=4520.3, stop=4490.1, win_probability=0.6,
-                                 equity=1e6, contract=ES)
+    r = PositionSizer(FREE).size(
+        "long", entry=4500.0, target=4520.3, stop=4490.1, win_probability=0.6, equity=1e6, contract=ES
+    )
     assert r.target_price == 4520.25 and r.stop_price == 4490.0
-    s = PositionSizer(FREE).size("short", entry=4500.0, target=4479.9, stop=4509.8, win_probability=0.6,
-                                 equity=1e6, contract=ES)
+    s = PositionSizer(FREE).size(
+        "short", entry=4500.0, target=4479.9, stop=4509.8, win_probability=0.6, equity=1e6, contract=ES
+    )
     assert s.target_price == 4480.0 and s.stop_price == 4510.0
     assert ES.round_price(4500.25, "down") == 4500.25  # already on the grid
     assert ES.round_price(4500.1, "nearest") == 4500.0
@@ -118,22 +136,30 @@ def test_prices_are_rounded_conservatively_to_the_tick():
 
 def test_confirm_policy_sizes_to_the_hard_stop():
     cfg = dataclasses.replace(FREE, spike_policy="confirm", hard_stop_ticks=8.0)
-    r = PositionSizer(cfg).size("long", entry=4500.0, target=4530.0, stop=4490.0, win_probability=0.6,
-                                equity=1e5, contract=ES)
+    r = PositionSizer(cfg).size(
+        "long", entry=4500.0, target=4530.0, stop=4490.0, win_probability=0.6, equity=1e5, contract=ES
+    )
     assert r.loss_price == 4488.0
     assert r.risk_per_contract == pytest.approx(12 * 50)
 
 
 def test_sizer_rejects_bad_geometry():
-    with pytest.raises(ValueError, match="either side"):
-        PositionSizer().size("long", entry=100.0, target=99.0, stop=98.0, win_probability=0.6,
-                             equity=1e5, contract=ES)
+    with pytest.raises(SignalError, match="either side"):
+        PositionSizer().size("long", entry=100.0, target=99.0, stop=98.0, win_probability=0.6, equity=1e5, contract=ES)
     with pytest.raises(DataError, match="equity"):
-        PositionSizer().size("long", entry=100.0, target=101.0, stop=98.0, win_probability=0.6,
-                             equity=-1.0, contract=ES)
-    with pytest.raises(ValueError, match="side"):
-        PositionSizer().size("flat", entry=100.0, target=101.0, stop=98.0,  # type: ignore[arg-type]
-                             win_probability=0.6, equity=1e5, contract=ES)
+        PositionSizer().size(
+            "long", entry=100.0, target=101.0, stop=98.0, win_probability=0.6, equity=-1.0, contract=ES
+        )
+    with pytest.raises(SignalError, match="side"):
+        PositionSizer().size(
+            "flat",
+            entry=100.0,
+            target=101.0,
+            stop=98.0,  # type: ignore[arg-type]
+            win_probability=0.6,
+            equity=1e5,
+            contract=ES,
+        )
 
 
 @settings(max_examples=300, deadline=None)
@@ -152,16 +178,23 @@ def test_sizer_rejects_bad_geometry():
     point_value=st.sampled_from([5.0, 20.0, 50.0, 100.0, 5000.0]),
     policy=st.sampled_from(["exit", "confirm"]),
 )
-def test_sizes_respect_both_caps(side, entry, reward, risk, p, equity, risk_per_trade, max_frac, slip,
-                                 commission, tick, point_value, policy):
+def test_sizes_respect_both_caps(
+    side, entry, reward, risk, p, equity, risk_per_trade, max_frac, slip, commission, tick, point_value, policy
+):
     sign = 1 if side == "long" else -1
-    cfg = PositionConfig(risk_per_trade=risk_per_trade, max_position_fraction=max_frac, slippage_ticks=slip,
-                         commission_per_contract=commission, spike_policy=policy)
+    cfg = PositionConfig(
+        risk_per_trade=risk_per_trade,
+        max_position_fraction=max_frac,
+        slippage_ticks=slip,
+        commission_per_contract=commission,
+        spike_policy=policy,
+    )
     contract = ContractSpec(tick, point_value)
     target = entry * (1 + sign * reward)
     stop = entry * (1 - sign * risk)
-    r = PositionSizer(cfg).size(side, entry=entry, target=target, stop=stop, win_probability=p,
-                                equity=equity, contract=contract)
+    r = PositionSizer(cfg).size(
+        side, entry=entry, target=target, stop=stop, win_probability=p, equity=equity, contract=contract
+    )
     assert r.contracts >= 0 and isinstance(r.contracts, int)
     assert r.loss_at_stop <= risk_per_trade * equity * (1 + 1e-12)
     assert r.loss_at_stop <= r.fraction * equity * (1 + 1e-12)
@@ -235,6 +268,17 @@ def test_entry_on_a_clean_bullish_setup(bullish_setup):
     assert pos.entry_confidence == "high"
     json.dumps(d.to_dict(), allow_nan=False)
     assert d.summary().startswith("enter: long")
+    assert d.bias_score == analysis.bias_score and d.bias_score_se is None
+
+
+def test_entry_decision_carries_the_bias_standard_error():
+    rng = np.random.default_rng(42)
+    x = np.concatenate([rng.normal(4492.0, 2.0, 5_000), rng.normal(4525.0, 2.0, 15_000)])
+    analysis = analyze_distribution(x, 4500.0, tick_size=0.25, horizon=1440, mean_se=3.0)
+    confidence = ConfidenceCalculator.from_yaml().assess(x, 4500.0, instrument="ES", horizon=1440, mean_se=3.0)
+    d = PositionManager(ES, PositionConfig.from_yaml()).evaluate_entry(analysis, confidence, equity=100_000.0)
+    assert d.bias_score_se == analysis.bias_score_se == 3.0 / analysis.std
+    assert d.to_dict()["bias_score_se"] == d.bias_score_se
 
 
 def test_entry_refusals_list_every_reason(bullish_setup):
@@ -353,8 +397,9 @@ def test_adjustments_are_confidence_gated(bullish_setup):
     assert "take-profit" in d.reason and "stop" in d.reason
     # Below min_adjust_confidence (but above the exit level) nothing moves.
     cfg = dataclasses.replace(FREE, exit_confidence=L.VERY_LOW)
-    frozen = PositionManager(ES, cfg).manage(pos, 4502.0, analysis=analysis,
-                                             confidence=dataclasses.replace(confidence, level=L.LOW))
+    frozen = PositionManager(ES, cfg).manage(
+        pos, 4502.0, analysis=analysis, confidence=dataclasses.replace(confidence, level=L.LOW)
+    )
     assert frozen.action == "hold" and frozen.position.take_profit == 4515.0
     # Without a confidence assessment nothing moves either.
     assert mgr.manage(pos, 4502.0, analysis=analysis).action == "hold"
@@ -374,8 +419,9 @@ def test_stop_only_tightens_and_keeps_a_tick_from_the_price(bullish_setup):
     assert mgr.manage(loose, 4500.0, analysis=one_tick, confidence=confidence).position.stop_loss == 4499.75
     # The hard stop follows a tightened stop under the confirm policy.
     cfg = dataclasses.replace(FREE, spike_policy="confirm")
-    d3 = PositionManager(ES, cfg).manage(dataclasses.replace(loose, hard_stop=4478.0), 4500.0,
-                                         analysis=analysis, confidence=confidence)
+    d3 = PositionManager(ES, cfg).manage(
+        dataclasses.replace(loose, hard_stop=4478.0), 4500.0, analysis=analysis, confidence=confidence
+    )
     assert d3.position.stop_loss == ES.round_price(analysis.stop.price, "down")
     assert d3.position.hard_stop == d3.position.stop_loss - 8 * 0.25
 
@@ -397,23 +443,24 @@ def test_config_errors_name_file_and_key():
         PositionConfig.from_mapping({"spike_policy": "pray"}, "cfg.yaml")
     with pytest.raises(ConfigError, match=r"key 'position_management\.min_adjust_confidence'"):
         PositionConfig.from_mapping({"min_adjust_confidence": "sure"}, "cfg.yaml")
-    with pytest.raises(ValueError, match="confirm_bars"):
+    with pytest.raises(SignalError, match="confirm_bars"):
         PositionConfig(confirm_bars=0)
-    with pytest.raises(ValueError, match="tick_size"):
+    with pytest.raises(SignalError, match="tick_size"):
         ContractSpec(tick_size=0.0, point_value=50.0)
 
 
 def test_position_validation_and_trailing_stop(bullish_setup):
-    with pytest.raises(ValueError, match="contracts"):
+    with pytest.raises(SignalError, match="contracts"):
         long_position(contracts=0)
-    with pytest.raises(ValueError, match="take-profit beyond its stop"):
+    with pytest.raises(SignalError, match="take-profit beyond its stop"):
         long_position(take_profit=4480.0)
-    with pytest.raises(ValueError, match="side"):
+    with pytest.raises(SignalError, match="side"):
         long_position(side="flat")
     # A stop tightened past the entry (trailing into profit) is a valid state.
     analysis, confidence = bullish_setup
     pos = long_position(entry_price=4480.0, stop_loss=4470.0, take_profit=4540.0)
     stop_level = dataclasses.replace(analysis.stop, price=4490.0)
-    d = PositionManager(ES, FREE).manage(pos, 4500.0, analysis=dataclasses.replace(analysis, stop=stop_level),
-                                         confidence=confidence)
+    d = PositionManager(ES, FREE).manage(
+        pos, 4500.0, analysis=dataclasses.replace(analysis, stop=stop_level), confidence=confidence
+    )
     assert d.position.stop_loss == 4490.0 > pos.entry_price

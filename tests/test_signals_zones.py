@@ -12,18 +12,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from volresearch.errors import DataError
+from volresearch.errors import DataError, SignalError
+from volresearch.quantiles import quantile
 from volresearch.signals.zones import (
     MAX_BINS,
     MIN_BINS,
     QUANTILE_LEVELS,
     analyze_distribution,
     directional_bias,
+    drift_standard_error,
     histogram_bins,
     horizon_sample,
     horizon_step,
     weighted_moments,
-    weighted_quantile,
 )
 
 
@@ -32,8 +33,14 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(20240611)
 
 
-def bimodal(rng: np.random.Generator, n: int = 20_000, lo: float = 90.0, hi: float = 110.0,
-            sd: float = 2.0, frac_hi: float = 0.5) -> np.ndarray:
+def bimodal(
+    rng: np.random.Generator,
+    n: int = 20_000,
+    lo: float = 90.0,
+    hi: float = 110.0,
+    sd: float = 2.0,
+    frac_hi: float = 0.5,
+) -> np.ndarray:
     n_hi = int(round(n * frac_hi))
     return np.concatenate([rng.normal(lo, sd, n - n_hi), rng.normal(hi, sd, n_hi)])
 
@@ -128,8 +135,7 @@ def test_weights_shift_mass_between_modes(rng):
 def test_three_modes_strengths(rng):
     # Mode masses 0.833, 0.119, 0.048 -> half-maximum cores hold ~76 % of each:
     # about 0.63 (strong), 0.09 (moderate), 0.036 (weak).
-    x = np.concatenate([rng.normal(80, 1.5, 35_000), rng.normal(100, 1.5, 5_000),
-                        rng.normal(120, 1.5, 2_000)])
+    x = np.concatenate([rng.normal(80, 1.5, 35_000), rng.normal(100, 1.5, 5_000), rng.normal(120, 1.5, 2_000)])
     a = analyze_distribution(x, 100.5)
     assert len(a.zones) == 3
     by_strength = [z.strength for z in a.zones]
@@ -222,8 +228,7 @@ def test_directional_bias_skew_adjustment_and_boundaries():
 
 
 def test_bullish_targets_and_zone_stop(rng):
-    x = np.concatenate([rng.normal(90, 1.5, 4_000), rng.normal(108, 1.5, 9_000),
-                        rng.normal(118, 1.5, 7_000)])
+    x = np.concatenate([rng.normal(90, 1.5, 4_000), rng.normal(108, 1.5, 9_000), rng.normal(118, 1.5, 7_000)])
     a = analyze_distribution(x, 100.0)
     assert a.bias == "bullish"
     kinds = [z.kind for z in a.zones]
@@ -236,8 +241,7 @@ def test_bullish_targets_and_zone_stop(rng):
 
 
 def test_bearish_targets_mirror(rng):
-    x = 200.0 - np.concatenate([rng.normal(90, 1.5, 4_000), rng.normal(108, 1.5, 9_000),
-                                rng.normal(118, 1.5, 7_000)])
+    x = 200.0 - np.concatenate([rng.normal(90, 1.5, 4_000), rng.normal(108, 1.5, 9_000), rng.normal(118, 1.5, 7_000)])
     a = analyze_distribution(x, 100.0)
     assert a.bias == "bearish"
     assert [z.kind for z in a.zones] == ["support", "support", "resistance"]
@@ -277,8 +281,8 @@ def test_moments_and_quantiles_match_references(rng):
     assert a.std == pytest.approx(x.std())
     assert a.skewness == pytest.approx(stats.skew(x, bias=True))
     assert a.excess_kurtosis == pytest.approx(stats.kurtosis(x, bias=True))
-    expected = np.quantile(x, QUANTILE_LEVELS, method="hazen")
-    assert list(a.quantiles.values()) == pytest.approx(list(expected))
+    expected = np.quantile(x, QUANTILE_LEVELS, method="inverted_cdf")
+    assert list(a.quantiles.values()) == list(expected)
     assert tuple(a.quantiles) == QUANTILE_LEVELS
     assert a.prob_above == pytest.approx(np.mean(x > 55.0))
     assert a.relative_std == pytest.approx(x.std() / 55.0)
@@ -295,16 +299,23 @@ def test_integer_weights_equal_repeated_sample(rng):
     assert (a.mean, a.std, a.prob_above) == pytest.approx((b.mean, b.std, b.prob_above))
 
 
-def test_weighted_quantile_definition():
-    x = np.array([3.0, 1.0, 2.0])
-    w = np.array([1.0, 1.0, 2.0])
-    # sorted 1,2,3 with weights 1,2,1: positions (0.5, 2, 3.5) / 4
-    assert weighted_quantile(x, 0.5, w) == pytest.approx(2.0)
-    assert weighted_quantile(x, 0.125, w) == pytest.approx(1.0)
-    assert weighted_quantile(x, 0.3125, w) == pytest.approx(1.5)
-    assert weighted_quantile(x, [0.0, 1.0], w) == pytest.approx([1.0, 3.0])
-    with pytest.raises(ValueError, match="quantile levels"):
-        weighted_quantile(x, 1.5)
+def test_zone_quantiles_follow_the_package_rule():
+    """Reported levels are numpy's inverted-cdf quantiles, weighted by the path weights (not Hazen)."""
+    x = np.array([3.0, 1.0, 2.0, 7.0, 5.0])
+    w = np.array([1.0, 1.0, 2.0, 0.5, 3.5])
+    a = analyze_distribution(x, 4.0, weights=w)
+    ref = np.quantile(x, QUANTILE_LEVELS, weights=w, method="inverted_cdf")
+    assert list(a.quantiles.values()) == list(ref)
+    # 99 % of the weight on the top price: every reported level from 5 % up is that price
+    x = np.arange(90.0, 101.0)
+    w = np.full(11, 0.001)
+    w[-1] = 0.99
+    b = analyze_distribution(x, 95.0, weights=w)
+    assert all(v == 100.0 for v in b.quantiles.values())
+    # integer weights are multiplicities
+    k = np.array([1, 3, 2, 4, 1, 2, 2, 1, 3, 1, 5])
+    c = analyze_distribution(x, 95.0, weights=k)
+    assert list(c.quantiles.values()) == list(quantile(np.repeat(x, k), QUANTILE_LEVELS))
 
 
 # --------------------------------------------------------------------------- bins
@@ -313,7 +324,7 @@ def test_weighted_quantile_definition():
 def test_freedman_diaconis_bin_count(rng):
     x = rng.normal(0, 1, 20_000)
     edges, rule = histogram_bins(x)
-    iqr = np.subtract(*np.quantile(x, [0.75, 0.25], method="hazen"))
+    iqr = np.subtract(*np.quantile(x, [0.75, 0.25], method="inverted_cdf"))
     k = math.ceil((x.max() - x.min()) / (2 * iqr * 20_000 ** (-1 / 3)))
     assert len(edges) - 1 == min(max(k, MIN_BINS), MAX_BINS)
     assert edges[0] == x.min() and edges[-1] == x.max()
@@ -345,7 +356,7 @@ def test_fixed_bin_count(rng):
     a = analyze_distribution(x, 10.0, n_bins=37)
     assert len(a.bin_edges) == 38
     assert a.bin_rule == "fixed 37 bins"
-    with pytest.raises(ValueError, match="n_bins"):
+    with pytest.raises(SignalError, match="n_bins"):
         analyze_distribution(x, 10.0, n_bins=0)
 
 
@@ -410,13 +421,13 @@ def test_bad_price_and_options(rng):
     for bad in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(DataError, match="current price"):
             analyze_distribution(x, bad)
-    with pytest.raises(ValueError, match="min_mass <= moderate <= strong"):
+    with pytest.raises(SignalError, match="min_mass <= moderate <= strong"):
         analyze_distribution(x, 100.0, strong=0.05, moderate=0.10)
-    with pytest.raises(ValueError, match="min_prominence"):
+    with pytest.raises(SignalError, match="min_prominence"):
         analyze_distribution(x, 100.0, min_prominence=1.5)
-    with pytest.raises(ValueError, match="core_fraction"):
+    with pytest.raises(SignalError, match="core_fraction"):
         analyze_distribution(x, 100.0, core_fraction=0.0)
-    with pytest.raises(ValueError, match="tick_size"):
+    with pytest.raises(SignalError, match="tick_size"):
         analyze_distribution(x, 100.0, tick_size=-0.25)
 
 
@@ -458,5 +469,27 @@ def test_small_separate_mode_is_kept_unless_noise_threshold_forbids(rng):
     assert len(a.zones) == 2 and a.zones[1].kind == "resistance"
     assert a.zones[1].strength == "weak" and 0.025 < a.zones[1].mass < 0.05
     assert len(analyze_distribution(x, 50.0, noise_z=100.0).zones) == 1
-    with pytest.raises(ValueError, match="noise_z"):
+    with pytest.raises(SignalError, match="noise_z"):
         analyze_distribution(x, 50.0, noise_z=-1.0)
+
+
+# --------------------------------------------------------------------------- estimated mean
+
+
+def test_bias_reports_the_standard_error_of_an_estimated_mean(rng):
+    x = rng.normal(101.0, 2.0, 20_000)
+    se = drift_standard_error(2e-5, 60, 100.0)  # price x steps x se(mu)
+    assert se == pytest.approx(100.0 * 60 * 2e-5)
+    a = analyze_distribution(x, 100.0, mean_se=se)
+    assert a.mean_se == se and a.bias_score_se == pytest.approx(se / a.std)
+    d = json.loads(json.dumps(a.to_dict()))
+    assert d["mean_se"] == pytest.approx(se) and d["bias_score_se"] == pytest.approx(se / a.std)
+    assert "from the estimated mean" in a.summary()
+    b = analyze_distribution(x, 100.0)
+    assert b.mean_se is None and b.bias_score_se is None and b.to_dict()["bias_score_se"] is None
+    with pytest.raises(SignalError, match="mean_se"):
+        analyze_distribution(x, 100.0, mean_se=float("nan"))
+    with pytest.raises(SignalError, match="steps"):
+        drift_standard_error(1e-5, -1, 100.0)
+    with pytest.raises(SignalError, match="mean standard error"):
+        drift_standard_error(-1e-5, 10, 100.0)

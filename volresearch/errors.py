@@ -14,6 +14,7 @@ __all__ = [
     "FitError",
     "ConfigError",
     "SimulationError",
+    "SignalError",
 ]
 
 
@@ -78,3 +79,7 @@ class ConfigError(VolresearchError, ValueError):
 
 class SimulationError(VolresearchError, RuntimeError):
     """A simulation or filter was asked for something it cannot do."""
+
+
+class SignalError(VolresearchError, ValueError):
+    """A trading signal (zones, confidence, positions) was given inconsistent options or inputs."""

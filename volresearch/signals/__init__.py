@@ -13,7 +13,8 @@
 
 Inputs are plain arrays of path prices at the horizon (with optional weights),
 or any object with an ``at(step)`` method and an optional ``weights``
-attribute.
+attribute.  Quantiles follow :mod:`volresearch.quantiles`; invalid options
+raise :class:`volresearch.errors.SignalError`.
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ from volresearch.signals.zones import (
     Zone,
     analyze_distribution,
     directional_bias,
+    drift_standard_error,
     histogram_bins,
     horizon_sample,
     horizon_step,
     weighted_moments,
-    weighted_quantile,
 )
 
 __all__ = [
@@ -85,5 +86,5 @@ __all__ = [
     "kelly_fraction",
     "load_thresholds",
     "weighted_moments",
-    "weighted_quantile",
+    "drift_standard_error",
 ]

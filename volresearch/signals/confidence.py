@@ -15,9 +15,11 @@ with four per-instrument thresholds ``very_high <= high <= moderate <= low``:
 
 The thresholds shipped in ``volresearch/config/thresholds.yaml`` are relative
 standard deviations of the price at the **24-hour (1440-minute) horizon**.
-Applied at another horizon ``h`` (minutes) they are used unchanged unless the
-calculator is built with ``horizon_scaling="sqrt"``, which multiplies every
-threshold by ``sqrt(h / 1440)`` (the random-walk growth of dispersion).
+Applied at another horizon ``h`` (minutes) every threshold is multiplied by
+``sqrt(h / 1440)`` (``horizon_scaling="sqrt"``, the default: the random-walk
+growth of dispersion), so a 60-minute forecast is not judged against a
+24-hour yardstick; ``horizon_scaling="none"`` uses them unchanged (correct
+only at the reference horizon).
 
 Thresholds can be re-derived from backtests with :func:`calibrate_thresholds`.
 """
@@ -37,7 +39,7 @@ import numpy as np
 import yaml
 from numpy.typing import ArrayLike
 
-from volresearch.errors import ConfigError, DataError
+from volresearch.errors import ConfigError, DataError, SignalError
 from volresearch.signals.zones import (
     BIAS_THRESHOLD,
     Bias,
@@ -57,6 +59,7 @@ __all__ = [
     "load_thresholds",
     "default_thresholds_path",
     "REFERENCE_HORIZON_MINUTES",
+    "DEFAULT_HORIZON_SCALING",
     "DEFAULT_TARGET_HIT_RATES",
 ]
 
@@ -70,6 +73,8 @@ DEFAULT_TARGET_HIT_RATES: Mapping[str, float] = MappingProxyType(
 
 _THRESHOLD_KEYS = ("very_high", "high", "moderate", "low")
 HorizonScaling = Literal["none", "sqrt"]
+#: Default way thresholds follow the horizon: dispersion grows like sqrt(h).
+DEFAULT_HORIZON_SCALING: HorizonScaling = "sqrt"
 PositionSide = Literal["long", "short"]
 
 
@@ -96,7 +101,7 @@ class ConfidenceLevel(Enum):
             return cls(str(value).strip().lower())
         except ValueError:
             names = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown confidence level {value!r} (expected one of {names})") from None
+            raise SignalError(f"unknown confidence level {value!r} (expected one of {names})") from None
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, ConfidenceLevel):
@@ -140,9 +145,9 @@ class LevelThresholds:
         vals = self.as_tuple()
         for key, v in zip(_THRESHOLD_KEYS, vals, strict=True):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-                raise ValueError(f"threshold {key!r} must be a finite number >= 0, got {v!r}")
+                raise SignalError(f"threshold {key!r} must be a finite number >= 0, got {v!r}")
         if any(a > b for a, b in zip(vals[:-1], vals[1:], strict=True)):
-            raise ValueError(
+            raise SignalError(
                 "thresholds must be non-decreasing very_high <= high <= moderate <= low, "
                 f"got {dict(zip(_THRESHOLD_KEYS, vals, strict=True))}"
             )
@@ -154,7 +159,7 @@ class LevelThresholds:
     def scaled(self, factor: float) -> LevelThresholds:
         """Every threshold multiplied by ``factor`` (> 0)."""
         if not (math.isfinite(factor) and factor > 0):
-            raise ValueError(f"scale factor must be finite and positive, got {factor!r}")
+            raise SignalError(f"scale factor must be finite and positive, got {factor!r}")
         return LevelThresholds(*(factor * v for v in self.as_tuple()))
 
     def classify(self, rel_std: float) -> ConfidenceLevel:
@@ -285,7 +290,7 @@ def parse_thresholds_mapping(data: Any, source: str = "<mapping>") -> Thresholds
         "confidence.reference_horizon_minutes",
         strict=True,
     )
-    scaling = conf.get("horizon_scaling", "none")
+    scaling = conf.get("horizon_scaling", DEFAULT_HORIZON_SCALING)
     if scaling not in ("none", "sqrt"):
         raise _cfg_error(source, "confidence.horizon_scaling", f"must be 'none' or 'sqrt', got {scaling!r}")
     inst_raw = _section(conf, "instruments", source, "confidence.")
@@ -306,16 +311,10 @@ def parse_thresholds_mapping(data: Any, source: str = "<mapping>") -> Thresholds
     pf = _section(data, "particle_filter", source)
     n_particles = pf.get("n_particles", 10000)
     if isinstance(n_particles, bool) or not isinstance(n_particles, int) or n_particles < 1:
-        raise _cfg_error(
-            source, "particle_filter.n_particles", f"must be an integer >= 1, got {n_particles!r}"
-        )
-    resample = _number(
-        pf.get("resample_threshold", 0.5), source, "particle_filter.resample_threshold", strict=True
-    )
+        raise _cfg_error(source, "particle_filter.n_particles", f"must be an integer >= 1, got {n_particles!r}")
+    resample = _number(pf.get("resample_threshold", 0.5), source, "particle_filter.resample_threshold", strict=True)
     if resample > 1:
-        raise _cfg_error(
-            source, "particle_filter.resample_threshold", f"must lie in (0, 1], got {resample!r}"
-        )
+        raise _cfg_error(source, "particle_filter.resample_threshold", f"must lie in (0, 1], got {resample!r}")
     return ThresholdsFile(
         source=source,
         reference_horizon_minutes=ref,
@@ -325,9 +324,7 @@ def parse_thresholds_mapping(data: Any, source: str = "<mapping>") -> Thresholds
         min_adjust_confidence=gates["min_adjust_confidence"],
         exit_confidence=gates["exit_confidence"],
         position_management=MappingProxyType(dict(pm)),
-        particle_filter=MappingProxyType(
-            {**dict(pf), "n_particles": n_particles, "resample_threshold": resample}
-        ),
+        particle_filter=MappingProxyType({**dict(pf), "n_particles": n_particles, "resample_threshold": resample}),
     )
 
 
@@ -397,6 +394,10 @@ class ConfidenceAssessment:
     bias, bias_score
         Directional bias of the same sample (see
         :func:`volresearch.signals.zones.directional_bias`).
+    mean_se
+        Standard error of ``mean`` from the fitted model's estimated drift
+        (price units) when the caller gave it, else ``None``; ``bias_score_se``
+        is ``mean_se / std``, the score's standard error.
     position_side
         Side of the open position considered, or ``None``.
     can_enter
@@ -434,6 +435,14 @@ class ConfidenceAssessment:
     min_entry_confidence: ConfidenceLevel
     min_adjust_confidence: ConfidenceLevel
     exit_confidence: ConfidenceLevel
+    mean_se: float | None = None
+
+    @property
+    def bias_score_se(self) -> float | None:
+        """Standard error of :attr:`bias_score` from the estimated mean (std units), or ``None``."""
+        if self.mean_se is None or not self.std > 0:
+            return None
+        return self.mean_se / self.std
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (levels as their string values)."""
@@ -452,6 +461,8 @@ class ConfidenceAssessment:
             "horizon_scale": self.horizon_scale,
             "bias": self.bias,
             "bias_score": self.bias_score if math.isfinite(self.bias_score) else None,
+            "mean_se": self.mean_se,
+            "bias_score_se": self.bias_score_se,
             "position_side": self.position_side,
             "can_enter": self.can_enter,
             "can_adjust": self.can_adjust,
@@ -472,7 +483,9 @@ class ConfidenceAssessment:
             f"(rel std {self.rel_std:.4%}, {src}, scale {self.horizon_scale:.3f})",
             f"  thresholds: very_high <= {t.very_high:.4%} < high <= {t.high:.4%} < "
             f"moderate <= {t.moderate:.4%} < low <= {t.low:.4%} < very_low",
-            f"  bias {self.bias} (score {self.bias_score:+.3f}); allowed: "
+            f"  bias {self.bias} (score {self.bias_score:+.3f}"
+            + ("" if self.bias_score_se is None else f" +/- {self.bias_score_se:.3f} from the estimated mean")
+            + "); allowed: "
             f"{', '.join(flags) if flags else 'nothing'}",
         ]
         if self.should_exit:
@@ -495,9 +508,9 @@ class ConfidenceCalculator:
     reference_horizon_minutes
         Horizon the thresholds refer to (minutes; 1440 for the shipped file).
     horizon_scaling
-        ``"none"``: thresholds are used unchanged at any horizon.
-        ``"sqrt"``: at horizon ``h`` they are multiplied by
+        ``"sqrt"`` (default): at horizon ``h`` thresholds are multiplied by
         ``sqrt(h / reference_horizon_minutes)``.
+        ``"none"``: thresholds are used unchanged at any horizon.
     min_entry_confidence, min_adjust_confidence, exit_confidence
         Gates for ``can_enter``, ``can_adjust`` and ``should_exit``.
     bias_threshold
@@ -508,7 +521,7 @@ class ConfidenceCalculator:
 
     instruments: Mapping[str, LevelThresholds]
     reference_horizon_minutes: float = REFERENCE_HORIZON_MINUTES
-    horizon_scaling: HorizonScaling = "none"
+    horizon_scaling: HorizonScaling = DEFAULT_HORIZON_SCALING
     min_entry_confidence: ConfidenceLevel = ConfidenceLevel.HIGH
     min_adjust_confidence: ConfidenceLevel = ConfidenceLevel.MODERATE
     exit_confidence: ConfidenceLevel = ConfidenceLevel.LOW
@@ -518,15 +531,15 @@ class ConfidenceCalculator:
     def __post_init__(self) -> None:
         inst = dict(self.instruments)
         if "default" not in inst:
-            raise ValueError("instruments must contain a 'default' entry")
+            raise SignalError("instruments must contain a 'default' entry")
         for name, th in inst.items():
             if not isinstance(th, LevelThresholds):
                 raise TypeError(f"thresholds for {name!r} must be LevelThresholds, got {type(th).__name__}")
         object.__setattr__(self, "instruments", MappingProxyType(inst))
         if self.horizon_scaling not in ("none", "sqrt"):
-            raise ValueError(f"horizon_scaling must be 'none' or 'sqrt', got {self.horizon_scaling!r}")
+            raise SignalError(f"horizon_scaling must be 'none' or 'sqrt', got {self.horizon_scaling!r}")
         if not (math.isfinite(self.reference_horizon_minutes) and self.reference_horizon_minutes > 0):
-            raise ValueError("reference_horizon_minutes must be finite and positive")
+            raise SignalError("reference_horizon_minutes must be finite and positive")
         for name in ("min_entry_confidence", "min_adjust_confidence", "exit_confidence"):
             object.__setattr__(self, name, ConfidenceLevel.parse(getattr(self, name)))
 
@@ -564,9 +577,7 @@ class ConfidenceCalculator:
         th = thresholds if isinstance(thresholds, LevelThresholds) else LevelThresholds(**thresholds)
         return replace(self, instruments={**self.instruments, instrument: th})
 
-    def thresholds_for(
-        self, instrument: str, horizon: float | None = None
-    ) -> tuple[LevelThresholds, str, float]:
+    def thresholds_for(self, instrument: str, horizon: float | None = None) -> tuple[LevelThresholds, str, float]:
         """Thresholds applied to ``instrument`` at ``horizon`` (minutes).
 
         Returns
@@ -579,7 +590,7 @@ class ConfidenceCalculator:
         base = self.instruments[key]
         h = self.reference_horizon_minutes if horizon is None else float(horizon)
         if not (math.isfinite(h) and h > 0):
-            raise ValueError(f"horizon must be positive minutes, got {horizon!r}")
+            raise SignalError(f"horizon must be positive minutes, got {horizon!r}")
         scale = math.sqrt(h / self.reference_horizon_minutes) if self.horizon_scaling == "sqrt" else 1.0
         return (base if scale == 1.0 else base.scaled(scale)), key, scale
 
@@ -598,6 +609,7 @@ class ConfidenceCalculator:
         weights: ArrayLike | None = None,
         step: int | None = None,
         position_side: PositionSide | None = None,
+        mean_se: float | None = None,
     ) -> ConfidenceAssessment:
         """Assess the confidence of a forecast sample at one horizon.
 
@@ -612,8 +624,8 @@ class ConfidenceCalculator:
             Symbol; unknown symbols use the ``default`` thresholds (reported in
             ``used_default``).
         horizon
-            Horizon in minutes (``None``: the reference horizon).  Matters for
-            the thresholds only with ``horizon_scaling="sqrt"``.
+            Horizon in minutes (``None``: the reference horizon).  With the
+            default ``horizon_scaling="sqrt"`` the thresholds scale with it.
         weights
             Weight per path (``None``: equal, or the paths object's weights).
         step
@@ -623,16 +635,30 @@ class ConfidenceCalculator:
         position_side
             ``"long"`` or ``"short"`` when a position is open: a bias against
             it sets ``should_exit``.
+        mean_se
+            Standard error of the forecast mean from the fitted model's
+            estimated drift (price units; see
+            :func:`volresearch.signals.zones.drift_standard_error`), reported
+            with the bias.  ``None`` for a zero-mean fit.
 
         Returns
         -------
         ConfidenceAssessment
+
+        Raises
+        ------
+        DataError
+            Malformed sample or current price.
+        SignalError
+            Invalid ``position_side``, horizon or ``mean_se``.
         """
         price = float(current_price)
         if not (math.isfinite(price) and price > 0):
             raise DataError(f"current price must be finite and positive, got {current_price!r}")
         if position_side not in (None, "long", "short"):
-            raise ValueError(f"position_side must be 'long', 'short' or None, got {position_side!r}")
+            raise SignalError(f"position_side must be 'long', 'short' or None, got {position_side!r}")
+        if mean_se is not None and not (math.isfinite(float(mean_se)) and float(mean_se) >= 0):
+            raise SignalError(f"mean_se must be a finite number >= 0 (price units), got {mean_se!r}")
         h_min = self.reference_horizon_minutes if horizon is None else horizon
         x, w = horizon_sample(paths_or_prices, step=step, weights=weights, horizon_minutes=h_min)
         mean, std, skew, _ = weighted_moments(x, w)
@@ -673,6 +699,7 @@ class ConfidenceCalculator:
             min_entry_confidence=self.min_entry_confidence,
             min_adjust_confidence=self.min_adjust_confidence,
             exit_confidence=self.exit_confidence,
+            mean_se=None if mean_se is None else float(mean_se),
         )
 
 
@@ -748,7 +775,7 @@ def calibrate_thresholds(
     DataError
         For mismatched, non-finite or out-of-range inputs, or fewer than 2
         forecasts.
-    ValueError
+    SignalError
         For missing levels or targets not in [0, 1] or not non-increasing.
     """
     s = np.asarray(stds, dtype=np.float64).ravel()
@@ -765,12 +792,12 @@ def calibrate_thresholds(
         raise DataError("outcomes must be booleans or fractions in [0, 1]", row=bad.tolist())
     missing = [k for k in _THRESHOLD_KEYS if k not in target_hit_rates]
     if missing:
-        raise ValueError(f"target_hit_rates lacks {missing}")
+        raise SignalError(f"target_hit_rates lacks {missing}")
     targets = [float(target_hit_rates[k]) for k in _THRESHOLD_KEYS]
     if any(not 0 <= t <= 1 for t in targets):
-        raise ValueError(f"target hit rates must lie in [0, 1], got {targets}")
+        raise SignalError(f"target hit rates must lie in [0, 1], got {targets}")
     if any(a < b for a, b in zip(targets[:-1], targets[1:], strict=True)):
-        raise ValueError(f"target hit rates must be non-increasing from very_high to low, got {targets}")
+        raise SignalError(f"target hit rates must be non-increasing from very_high to low, got {targets}")
 
     uniq, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
     sums = np.bincount(inverse, weights=y, minlength=uniq.size)

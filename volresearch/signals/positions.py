@@ -51,7 +51,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from volresearch.errors import ConfigError, DataError
+from volresearch.errors import ConfigError, DataError, SignalError
 from volresearch.signals.confidence import (
     ConfidenceAssessment,
     ConfidenceLevel,
@@ -115,7 +115,7 @@ class ContractSpec:
         for name in ("tick_size", "point_value"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be finite and positive, got {v!r}")
+                raise SignalError(f"{name} must be finite and positive, got {v!r}")
 
     def round_price(self, price: float, mode: Literal["nearest", "up", "down"]) -> float:
         """``price`` on the tick grid, rounded to the nearest tick, up or down."""
@@ -186,20 +186,20 @@ class PositionConfig:
         for name in fractions:
             v = getattr(self, name)
             if not (_is_number(v) and 0 <= v <= 1):
-                raise ValueError(f"{name} must be a number in [0, 1], got {v!r}")
+                raise SignalError(f"{name} must be a number in [0, 1], got {v!r}")
         for name in ("min_reward_risk", "slippage_ticks", "commission_per_contract", "hard_stop_ticks"):
             v = getattr(self, name)
             if not (_is_number(v) and v >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+                raise SignalError(f"{name} must be a finite number >= 0, got {v!r}")
         for name in ("spike_sigma", "spike_volume_multiple"):
             v = getattr(self, name)
             if not (_is_number(v) and v > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+                raise SignalError(f"{name} must be a finite number > 0, got {v!r}")
         if self.spike_policy not in ("exit", "confirm"):
-            raise ValueError(f"spike_policy must be 'exit' or 'confirm', got {self.spike_policy!r}")
+            raise SignalError(f"spike_policy must be 'exit' or 'confirm', got {self.spike_policy!r}")
         bars = self.confirm_bars
         if isinstance(bars, bool) or not isinstance(bars, int) or bars < 1:
-            raise ValueError(f"confirm_bars must be an integer >= 1, got {self.confirm_bars!r}")
+            raise SignalError(f"confirm_bars must be an integer >= 1, got {self.confirm_bars!r}")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "<mapping>") -> PositionConfig:
@@ -263,9 +263,9 @@ def kelly_fraction(p: float, b: float) -> float:
         (``p b < 1 - p``), in which case no stake is optimal.
     """
     if not (math.isfinite(p) and 0 <= p <= 1):
-        raise ValueError(f"win probability must lie in [0, 1], got {p!r}")
+        raise SignalError(f"win probability must lie in [0, 1], got {p!r}")
     if not (math.isfinite(b) and b > 0):
-        raise ValueError(f"payoff ratio b must be finite and positive, got {b!r}")
+        raise SignalError(f"payoff ratio b must be finite and positive, got {b!r}")
     return p - (1.0 - p) / b
 
 
@@ -342,7 +342,7 @@ class SizeResult:
 
 def _check_side(side: str) -> Side:
     if side not in ("long", "short"):
-        raise ValueError(f"side must be 'long' or 'short', got {side!r}")
+        raise SignalError(f"side must be 'long' or 'short', got {side!r}")
     return side  # type: ignore[return-value]
 
 
@@ -392,12 +392,11 @@ class PositionSizer:
         eq = _finite(equity, "equity", positive=True)
         p = float(win_probability)
         if not (math.isfinite(p) and 0 <= p <= 1):
-            raise ValueError(f"win probability must lie in [0, 1], got {win_probability!r}")
+            raise SignalError(f"win probability must lie in [0, 1], got {win_probability!r}")
         sign = _SIGN[side]
         if not (sign * (t - e) > 0 and sign * (e - s) > 0):
-            raise ValueError(
-                f"a {side} trade needs the stop and target on either side of the entry: "
-                f"stop {s}, entry {e}, target {t}"
+            raise SignalError(
+                f"a {side} trade needs the stop and target on either side of the entry: stop {s}, entry {e}, target {t}"
             )
         tick, pv = contract.tick_size, contract.point_value
         t_r = contract.round_price(t, "down" if side == "long" else "up")
@@ -543,12 +542,12 @@ class Position:
     def __post_init__(self) -> None:
         _check_side(self.side)
         if isinstance(self.contracts, bool) or not isinstance(self.contracts, int) or self.contracts < 1:
-            raise ValueError(f"contracts must be an integer >= 1, got {self.contracts!r}")
+            raise SignalError(f"contracts must be an integer >= 1, got {self.contracts!r}")
         for name in ("entry_price", "take_profit", "stop_loss"):
             _finite(getattr(self, name), name, positive=True)
         # The stop may trail past the entry; it must stay short of the take-profit.
         if not _SIGN[self.side] * (self.take_profit - self.stop_loss) > 0:
-            raise ValueError(
+            raise SignalError(
                 f"a {self.side} position needs its take-profit beyond its stop: "
                 f"stop {self.stop_loss}, take-profit {self.take_profit}"
             )
@@ -588,6 +587,9 @@ class EntryDecision:
         The sized trade when targets and stop allowed sizing, else ``None``.
     position
         The position to open when ``action == "enter"``, else ``None``.
+    bias_score, bias_score_se
+        The analysis' bias score (std units) and its standard error from the
+        fitted model's estimated mean (``None`` when not known or zero mean).
     """
 
     action: Literal["enter", "hold"]
@@ -598,6 +600,8 @@ class EntryDecision:
     bias_confidence: float
     sizing: SizeResult | None
     position: Position | None
+    bias_score: float | None = None
+    bias_score_se: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary."""
@@ -608,6 +612,8 @@ class EntryDecision:
             "level": self.level.value,
             "bias": self.bias,
             "bias_confidence": self.bias_confidence,
+            "bias_score": self.bias_score,
+            "bias_score_se": self.bias_score_se,
             "sizing": None if self.sizing is None else self.sizing.to_dict(),
             "position": None if self.position is None else self.position.to_dict(),
         }
@@ -730,9 +736,7 @@ class PositionManager:
         if side is None:
             reasons.append("no directional bias")
         elif analysis.bias_confidence < cfg.min_bias_confidence:
-            reasons.append(
-                f"bias confidence {analysis.bias_confidence:.2f} below {cfg.min_bias_confidence:.2f}"
-            )
+            reasons.append(f"bias confidence {analysis.bias_confidence:.2f} below {cfg.min_bias_confidence:.2f}")
         target, stop = analysis.primary_target, analysis.stop
         if side is not None and target is None:
             reasons.append("no target zone on the bias side")
@@ -782,6 +786,8 @@ class PositionManager:
             bias_confidence=analysis.bias_confidence,
             sizing=sizing,
             position=position,
+            bias_score=float(analysis.bias_score),
+            bias_score_se=getattr(analysis, "bias_score_se", None),
         )
 
     def manage(
@@ -829,8 +835,9 @@ class PositionManager:
             max_adverse=min(position.max_adverse, pts),
         )
 
-        def done(action: Literal["hold", "adjust", "exit"], reason: str, p: Position,
-                 pattern: StopPattern | None = None) -> ManagementDecision:
+        def done(
+            action: Literal["hold", "adjust", "exit"], reason: str, p: Position, pattern: StopPattern | None = None
+        ) -> ManagementDecision:
             return ManagementDecision(
                 action=action,
                 reason=reason,
@@ -858,10 +865,18 @@ class PositionManager:
             if pos.breach_bars > 0:
                 pos = replace(pos, breach_bars=pos.breach_bars + 1)
                 if pos.breach_bars > cfg.confirm_bars:
-                    return done("exit", f"price stayed beyond the stop {pos.stop_loss:.6g} for "
-                                f"{pos.breach_bars} bars after a spike", pos, "spike")
-                return done("hold", f"spike beyond the stop, bar {pos.breach_bars} of "
-                            f"{cfg.confirm_bars} tolerated", pos, "spike")
+                    return done(
+                        "exit",
+                        f"price stayed beyond the stop {pos.stop_loss:.6g} for {pos.breach_bars} bars after a spike",
+                        pos,
+                        "spike",
+                    )
+                return done(
+                    "hold",
+                    f"spike beyond the stop, bar {pos.breach_bars} of {cfg.confirm_bars} tolerated",
+                    pos,
+                    "spike",
+                )
             pattern: StopPattern = "grind"
             if recent_returns is not None:
                 pattern = classify_stop_breach(

@@ -20,7 +20,15 @@ sample into trading-level descriptions:
   on the opposite side, or a quantile stop).
 
 Prices are in the instrument's price units throughout; probabilities are
-fractions of the total weight (0 to 1).
+fractions of the total weight (0 to 1).  Quantiles (reported levels, the
+histogram's interquartile range, quantile stops) follow the package's one
+rule, :func:`volresearch.quantiles.quantile` (the generalised inverse of the
+weighted empirical distribution function).
+
+A bias is only as good as the forecast's centre: when the fitted model has a
+non-zero mean, its estimation noise moves the centre by about
+:func:`drift_standard_error`; pass it as ``mean_se`` and the result reports
+it next to the score (``bias_score_se``).
 """
 
 from __future__ import annotations
@@ -36,7 +44,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.signal import find_peaks
 
-from volresearch.errors import DataError
+from volresearch.errors import DataError, SignalError
+from volresearch.quantiles import quantile
 
 __all__ = [
     "Bias",
@@ -49,8 +58,8 @@ __all__ = [
     "analyze_distribution",
     "horizon_sample",
     "horizon_step",
-    "weighted_quantile",
     "weighted_moments",
+    "drift_standard_error",
     "directional_bias",
     "histogram_bins",
     "QUANTILE_LEVELS",
@@ -108,9 +117,7 @@ def horizon_step(source: object, horizon_minutes: float) -> int:
     steps = float(horizon_minutes) * 60.0 / bar_seconds
     n = round(steps)
     if not (n >= 1 and abs(steps - n) <= 1e-9 * max(1.0, steps)):
-        raise DataError(
-            f"horizon {horizon_minutes!r} min is not a whole number of {bar_seconds:g}-second steps"
-        )
+        raise DataError(f"horizon {horizon_minutes!r} min is not a whole number of {bar_seconds:g}-second steps")
     return int(n)
 
 
@@ -164,9 +171,7 @@ def horizon_sample(
         raw = source
     prices = np.asarray(raw, dtype=np.float64)
     if prices.ndim != 1:
-        raise DataError(
-            f"prices at the horizon must be 1-D (one price per path), got shape {prices.shape}"
-        )
+        raise DataError(f"prices at the horizon must be 1-D (one price per path), got shape {prices.shape}")
     if prices.size < 2:
         raise DataError(f"need at least 2 paths at the horizon, got {prices.size}")
     bad = np.flatnonzero(~np.isfinite(prices))
@@ -176,9 +181,7 @@ def horizon_sample(
         return prices, None
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != prices.shape:
-        raise DataError(
-            f"weights must have one entry per path: shape {w.shape} vs prices {prices.shape}"
-        )
+        raise DataError(f"weights must have one entry per path: shape {w.shape} vs prices {prices.shape}")
     bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
     if bad.size:
         raise DataError("weights must be finite and non-negative", row=bad.tolist())
@@ -204,49 +207,7 @@ def _check_price(current_price: float) -> float:
 # ---------------------------------------------------------------------------
 
 
-def weighted_quantile(
-    x: ArrayLike, q: float | Sequence[float], weights: ArrayLike | None = None
-) -> NDArray[np.float64]:
-    """Weighted quantiles by the midpoint (Hazen) rule.
-
-    Sort the sample, give each point the plotting position
-    ``(C_i - w_i / 2) / W`` where ``C_i`` is the cumulative weight up to and
-    including point ``i`` and ``W`` the total, and interpolate linearly;
-    levels outside the first and last positions return the extreme values.
-    With equal weights this is ``numpy.quantile(x, q, method="hazen")``.
-
-    Parameters
-    ----------
-    x
-        Sample (any units).
-    q
-        Level or levels in [0, 1].
-    weights
-        Non-negative weights, or ``None`` for equal weights.
-
-    Returns
-    -------
-    numpy.ndarray
-        Quantiles in the units of ``x``, one per level (shape of ``q``).
-    """
-    xs = np.asarray(x, dtype=np.float64)
-    qs = np.asarray(q, dtype=np.float64)
-    if np.any((qs < 0) | (qs > 1)):
-        raise ValueError(f"quantile levels must lie in [0, 1], got {q!r}")
-    order = np.argsort(xs, kind="stable")
-    xs = xs[order]
-    if weights is None:
-        w = np.ones_like(xs)
-    else:
-        w = np.asarray(weights, dtype=np.float64)[order]
-    cum = np.cumsum(w)
-    pos = (cum - 0.5 * w) / cum[-1]
-    return np.asarray(np.interp(qs, pos, xs), dtype=np.float64)
-
-
-def weighted_moments(
-    x: ArrayLike, weights: ArrayLike | None = None
-) -> tuple[float, float, float, float]:
+def weighted_moments(x: ArrayLike, weights: ArrayLike | None = None) -> tuple[float, float, float, float]:
     """Weighted mean, standard deviation, skewness and excess kurtosis.
 
     Population (weights-normalised, no small-sample correction) moments:
@@ -375,13 +336,13 @@ def histogram_bins(
         raise DataError("all prices at the horizon are equal: no histogram can be built")
     if n_bins is not None:
         if int(n_bins) != n_bins or n_bins < 1:
-            raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+            raise SignalError(f"n_bins must be a positive integer, got {n_bins!r}")
         k = int(n_bins)
         rule = f"fixed {k} bins"
     else:
         w = None if weights is None else np.asarray(weights, dtype=np.float64)
         n_eff = float(x.size) if w is None else float(w.sum() ** 2 / np.dot(w, w))
-        q25, q75 = weighted_quantile(x, [0.25, 0.75], w)
+        q25, q75 = quantile(x, [0.25, 0.75], weights=w)
         iqr = float(q75 - q25)
         if iqr > 0:
             h = 2.0 * iqr * n_eff ** (-1.0 / 3.0)
@@ -394,7 +355,7 @@ def histogram_bins(
         return np.linspace(lo, hi, k + 1), rule
     tick = float(tick_size)
     if not (math.isfinite(tick) and tick > 0):
-        raise ValueError(f"tick_size must be finite and positive, got {tick_size!r}")
+        raise SignalError(f"tick_size must be finite and positive, got {tick_size!r}")
     width = tick * max(1, round(span / k / tick))
     start = math.floor(lo / tick) * tick
     if start > lo:  # floating-point guard
@@ -413,6 +374,49 @@ def _bin_index(x: NDArray[np.float64], edges: NDArray[np.float64]) -> NDArray[np
 # ---------------------------------------------------------------------------
 # Results
 # ---------------------------------------------------------------------------
+
+
+def _se_text(se: float | None) -> str:
+    """`` +/- se from the estimated mean`` or nothing."""
+    return "" if se is None else f" +/- {se:.3f} from the estimated mean"
+
+
+def drift_standard_error(mean_se_per_bar: float, steps: int, current_price: float) -> float:
+    """Standard error of the forecast's centre caused by an estimated drift (price units).
+
+    A fitted constant mean ``mu`` (log return per bar) with standard error
+    ``se(mu)`` shifts the log price ``steps`` bars ahead by ``steps mu``, so
+    the centre's standard error is about ``current_price * steps * se(mu)``.
+    Divided by the forecast's std it is the standard error of the bias score.
+
+    Parameters
+    ----------
+    mean_se_per_bar
+        Standard error of the fitted mean (log return per bar, >= 0).
+    steps
+        Horizon in bars (>= 0).
+    current_price
+        Current price (price units, > 0).
+
+    Returns
+    -------
+    float
+        Standard error in price units.
+
+    Raises
+    ------
+    SignalError
+        Negative or non-finite inputs, a non-positive price.
+    """
+    se = float(mean_se_per_bar)
+    p = float(current_price)
+    if not (math.isfinite(se) and se >= 0):
+        raise SignalError(f"mean standard error must be finite and >= 0, got {mean_se_per_bar!r}")
+    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+        raise SignalError(f"steps must be a whole number >= 0, got {steps!r}")
+    if not (math.isfinite(p) and p > 0):
+        raise SignalError(f"current price must be finite and positive, got {current_price!r}")
+    return p * int(steps) * se
 
 
 def _jf(v: float | None) -> float | None:
@@ -532,8 +536,8 @@ class DistributionAnalysis:
     skewness, excess_kurtosis
         Weighted third and fourth standardised moments (kurtosis minus 3).
     quantiles
-        Read-only mapping level -> weighted Hazen quantile (price units) for
-        the levels in ``QUANTILE_LEVELS``.
+        Read-only mapping level -> weighted quantile (price units, the
+        package's inverted-cdf rule) for the levels in ``QUANTILE_LEVELS``.
     prob_above, prob_below
         Probability that the horizon price is strictly above / below the
         current price.
@@ -565,6 +569,10 @@ class DistributionAnalysis:
         How the bins were chosen.
     strong, moderate, min_mass
         Zone mass thresholds used (fractions).
+    mean_se
+        Standard error of ``mean`` that comes from the estimated drift of the
+        fitted model (price units), when the caller gave it; ``None`` when
+        the forecast has no estimated mean (zero-mean fit) or it is unknown.
     """
 
     current_price: float
@@ -593,6 +601,12 @@ class DistributionAnalysis:
     strong: float = 0.10
     moderate: float = 0.05
     min_mass: float = 0.01
+    mean_se: float | None = None
+
+    @property
+    def bias_score_se(self) -> float | None:
+        """Standard error of :attr:`bias_score` from the estimated mean: ``mean_se / std`` (std units)."""
+        return None if self.mean_se is None else self.mean_se / self.std
 
     @property
     def targets(self) -> tuple[Zone, ...]:
@@ -626,14 +640,14 @@ class DistributionAnalysis:
             "prob_below": self.prob_below,
             "z_score": self.z_score,
             "bias_score": self.bias_score,
+            "bias_score_se": _jf(self.bias_score_se),
+            "mean_se": _jf(self.mean_se),
             "bias": self.bias,
             "bias_confidence": self.bias_confidence,
             "bias_threshold": self.bias_threshold,
             "zones": [z.to_dict() for z in self.zones],
             "primary_target": None if self.primary_target is None else self.primary_target.to_dict(),
-            "secondary_target": (
-                None if self.secondary_target is None else self.secondary_target.to_dict()
-            ),
+            "secondary_target": (None if self.secondary_target is None else self.secondary_target.to_dict()),
             "stop": None if self.stop is None else self.stop.to_dict(),
             "bin_edges": list(self.bin_edges),
             "bin_mass": list(self.bin_mass),
@@ -647,13 +661,12 @@ class DistributionAnalysis:
         """A few lines for a console or a report."""
         h = "" if self.horizon is None else f" at {self.horizon:g} min"
         lines = [
-            f"Forecast{h} from {self.current_price:.6g} ({self.n_paths} paths, "
-            f"n_eff {self.effective_sample_size:.0f})",
+            f"Forecast{h} from {self.current_price:.6g} ({self.n_paths} paths, n_eff {self.effective_sample_size:.0f})",
             f"  mean {self.mean:.6g}  std {self.std:.4g} ({self.relative_std:.3%})  "
             f"skew {self.skewness:.3f}  excess kurt {self.excess_kurtosis:.3f}",
-            f"  5%-95%: {self.quantiles[0.05]:.6g} .. {self.quantiles[0.95]:.6g}  "
-            f"P(up) {self.prob_above:.1%}",
-            f"  bias {self.bias} (score {self.bias_score:+.3f}, confidence {self.bias_confidence:.1%})",
+            f"  5%-95%: {self.quantiles[0.05]:.6g} .. {self.quantiles[0.95]:.6g}  P(up) {self.prob_above:.1%}",
+            f"  bias {self.bias} (score {self.bias_score:+.3f}{_se_text(self.bias_score_se)}, "
+            f"confidence {self.bias_confidence:.1%})",
             f"  zones ({len(self.zones)}):",
         ]
         lines += [f"    {z.summary()}" for z in self.zones]
@@ -770,6 +783,7 @@ def analyze_distribution(
     core_fraction: float = 0.5,
     tick_size: float | None = None,
     bias_threshold: float = BIAS_THRESHOLD,
+    mean_se: float | None = None,
 ) -> DistributionAnalysis:
     """Analyse the forecast price distribution at one horizon.
 
@@ -836,6 +850,10 @@ def analyze_distribution(
         the tick grid.
     bias_threshold
         Bias score magnitude for a directional bias (std units).
+    mean_se
+        Standard error of the forecast mean from the fitted model's estimated
+        drift (price units, see :func:`drift_standard_error`); reported as
+        ``mean_se`` and ``bias_score_se``.  ``None`` for a zero-mean fit.
 
     Returns
     -------
@@ -846,30 +864,32 @@ def analyze_distribution(
     DataError
         For malformed samples or weights, a non-positive current price, or a
         sample with no dispersion.
-    ValueError
+    SignalError
         For inconsistent thresholds or options.
     """
     price = _check_price(current_price)
     if not (0 < min_mass <= moderate <= strong <= 1):
-        raise ValueError(
+        raise SignalError(
             "need 0 < min_mass <= moderate <= strong <= 1, got "
             f"min_mass={min_mass}, moderate={moderate}, strong={strong}"
         )
     if not (0 <= min_prominence <= 1):
-        raise ValueError(f"min_prominence must lie in [0, 1], got {min_prominence}")
+        raise SignalError(f"min_prominence must lie in [0, 1], got {min_prominence}")
     if not noise_z >= 0:
-        raise ValueError(f"noise_z must be >= 0, got {noise_z}")
+        raise SignalError(f"noise_z must be >= 0, got {noise_z}")
     if not (0 < core_fraction <= 1):
-        raise ValueError(f"core_fraction must lie in (0, 1], got {core_fraction}")
+        raise SignalError(f"core_fraction must lie in (0, 1], got {core_fraction}")
     if not bias_threshold >= 0:
-        raise ValueError(f"bias_threshold must be >= 0, got {bias_threshold}")
+        raise SignalError(f"bias_threshold must be >= 0, got {bias_threshold}")
+    if mean_se is not None and not (math.isfinite(float(mean_se)) and float(mean_se) >= 0):
+        raise SignalError(f"mean_se must be a finite number >= 0 (price units), got {mean_se!r}")
     x, w_in = horizon_sample(prices_at_horizon, step=step, weights=weights, horizon_minutes=horizon)
     w = np.full(x.size, 1.0 / x.size) if w_in is None else w_in
     mean, std, skew, kurt = weighted_moments(x, w)
     if not std > 0:
         raise DataError("all prices at the horizon are equal: the forecast has no dispersion")
     n_eff = float(1.0 / np.dot(w, w))
-    qs = weighted_quantile(x, QUANTILE_LEVELS, w)
+    qs = quantile(x, QUANTILE_LEVELS, weights=w)
     quantiles = MappingProxyType({lv: float(v) for lv, v in zip(QUANTILE_LEVELS, qs, strict=True)})
     prob_above = min(1.0, float(w[x > price].sum()))
     prob_below = min(1.0, float(w[x < price].sum()))
@@ -951,4 +971,5 @@ def analyze_distribution(
         strong=float(strong),
         moderate=float(moderate),
         min_mass=float(min_mass),
+        mean_se=None if mean_se is None else float(mean_se),
     )
