@@ -1,4 +1,4 @@
-"""Particle filter: weights in log space, resampling schemes, outside reference, snapshots."""
+"""Particle filter: weights in log space, resampling schemes, exact Kalman reference, transactions, snapshots."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from volresearch.simulate._kernels import GJR
 from volresearch.simulate._pf_kernels import inverse_cdf, inverse_cdf_numpy, reweight, reweight_numpy
 from volresearch.simulate.innovations import build_ppf_table
 from volresearch.simulate.particle_filter import (
+    LOG_PARKINSON_MEAN,
+    LOG_PARKINSON_SD,
     RESAMPLING_SCHEMES,
     GarchStateSpace,
     ParticleFilter,
@@ -86,34 +88,74 @@ def test_systematic_resampling_keeps_counts_within_one():
     assert np.all(np.abs(counts - n * w) < 1.0 + 1e-9)
 
 
-def test_loglik_agrees_with_particles_library_bootstrap_filter():
-    particles = pytest.importorskip("particles")
-    from particles import state_space_models as ssm
+class _LinearGaussian:
+    """``X_t = rho X_{t-1} + sigma U_t``, ``Y_t = X_t + tau V_t``, ``X_0 ~ N(0, sigma^2 / (1 - rho^2))``."""
 
-    sv = ssm.StochVol()
-    np.random.seed(12)
-    _, y = sv.simulate(150)
-    y = np.asarray(y, dtype=float).ravel()
-    ref = []
-    for s in range(12):
-        np.random.seed(100 + s)
-        smc = particles.SMC(fk=ssm.Bootstrap(ssm=sv, data=y), N=1000, resampling="systematic", ESSrmin=0.5)
-        smc.run()
-        ref.append(smc.logLt)
+    def __init__(self, rho: float, sigma: float, tau: float, n: int, seed: int) -> None:
+        self.rho, self.sigma, self.tau, self.n = rho, sigma, tau, n
+        self.x = sigma / math.sqrt(1 - rho**2) * np.random.default_rng(seed).standard_normal(n)
+
+    def predict(self, n_steps, rng):
+        for _ in range(n_steps):
+            self.x = self.rho * self.x + self.sigma * rng.standard_normal(self.n)
+
+    def log_likelihood(self, obs, out):
+        out[:] = stats.norm.logpdf(obs, loc=self.x, scale=self.tau)
+
+    def take(self, idx):
+        self.x = self.x[idx]
+
+    def state_arrays(self):
+        return {"x": self.x}
+
+    def load_state(self, arrays):
+        self.x = np.array(arrays["x"], dtype=np.float64)
+
+
+def _kalman_loglik(y: np.ndarray, rho: float, sigma: float, tau: float) -> float:
+    """Exact log-likelihood of the linear-Gaussian model (Kalman filter, closed form)."""
+    m, p = 0.0, sigma**2 / (1 - rho**2)
+    ll = 0.0
+    for t, yt in enumerate(y):
+        if t:
+            m, p = rho * m, rho**2 * p + sigma**2
+        s = p + tau**2
+        ll += stats.norm.logpdf(yt, m, math.sqrt(s))
+        k = p / s
+        m, p = m + k * (yt - m), (1 - k) * p
+    return ll
+
+
+def test_loglik_agrees_with_the_exact_kalman_likelihood():
+    rho, sigma, tau, t_len = 0.9, 0.5, 0.7, 100
+    rng = np.random.default_rng(12)
+    x = np.empty(t_len)
+    x[0] = sigma / math.sqrt(1 - rho**2) * rng.standard_normal()
+    for t in range(1, t_len):
+        x[t] = rho * x[t - 1] + sigma * rng.standard_normal()
+    y = x + tau * rng.standard_normal(t_len)
+    exact = _kalman_loglik(y, rho, sigma, tau)
     ours = []
-    for s in range(12):
-        pf = ParticleFilter(StochVolStateSpace(sv.mu, sv.rho, sv.sigma, 1000, seed=s), seed=500 + s)
+    for s in range(20):
+        pf = ParticleFilter(_LinearGaussian(rho, sigma, tau, 1000, seed=s), seed=500 + s)
         pf.update(y[0])
         for yt in y[1:]:
             pf.step(yt)
         ours.append(pf.loglik)
-    se = math.sqrt(np.var(ref, ddof=1) / len(ref) + np.var(ours, ddof=1) / len(ours))
-    assert abs(np.mean(ours) - np.mean(ref)) < 4 * se + 1e-3
+    ours = np.array(ours)
+    # the filter's likelihood is unbiased, so its log is low by about var / 2 (log-normal to first order)
+    var = np.var(ours, ddof=1)
+    se = math.sqrt(var / ours.size)
+    assert abs(ours.mean() + var / 2 - exact) < 4 * se + 0.02
+    # and a wrong model is told apart: the same data under tau / 2 is clearly less likely
+    assert _kalman_loglik(y, rho, sigma, tau / 2) < exact - 10 * se
 
 
 def _garch_model(n=2000, seed=3, rv_weight=None):
     table = build_ppf_table(stats.t(df=5, scale=math.sqrt(3 / 5)).ppf, name="t5")
-    return GarchStateSpace(GJR, 0.0, 2e-9, 0.05, 0.05, 0.9, table, math.log(100.0), 4e-8, n, seed=seed, rv_weight=rv_weight)
+    return GarchStateSpace(
+        GJR, 0.0, 2e-9, 0.05, 0.05, 0.9, table, math.log(100.0), 4e-8, n, seed=seed, rv_weight=rv_weight
+    )
 
 
 def test_garch_particles_diverge_with_their_own_shocks():
@@ -173,6 +215,90 @@ def test_undefined_observation_raises():
     pf = ParticleFilter(_garch_model(n=200), seed=0)
     with pytest.raises(SimulationError, match="zero likelihood"):
         pf.update(PriceObservation(float("nan"), s_obs=1e-4))
+
+
+def _state(pf):
+    arrays, meta = pf.snapshot()
+    return {k: v.copy() for k, v in arrays.items()}, meta
+
+
+def test_failed_step_leaves_the_filter_unchanged_and_the_next_step_as_if_it_never_came():
+    a = ParticleFilter(_garch_model(n=500, rv_weight=LOG_PARKINSON_SD), seed=2)
+    b = ParticleFilter(_garch_model(n=500, rv_weight=LOG_PARKINSON_SD), seed=2)
+    rng = np.random.default_rng(4)
+    closes = 100 * np.exp(np.cumsum(2e-4 * rng.standard_normal(20)))
+    for c in closes[:10]:
+        a.step(PriceObservation(c, 1e-4, 4e-8))
+        b.step(PriceObservation(c, 1e-4, 4e-8))
+    before = _state(a)
+    # an absurd jump with a tiny noise: every log-likelihood is -inf (the squared distance overflows)
+    for _ in range(2):  # a retry must not advance the particles twice
+        with pytest.raises(SimulationError, match="zero likelihood"):
+            a.step(PriceObservation(1e9, s_obs=1e-300), n_steps=3)
+    after = _state(a)
+    assert after[1] == before[1]
+    for k in before[0]:
+        np.testing.assert_array_equal(before[0][k], after[0][k])
+    for c in closes[10:]:
+        assert a.step(PriceObservation(c, 1e-4, 4e-8), n_steps=2) == b.step(PriceObservation(c, 1e-4, 4e-8), n_steps=2)
+    np.testing.assert_array_equal(a.model.x, b.model.x)
+    np.testing.assert_array_equal(a.log_w, b.log_w)
+
+
+def test_log_parkinson_constants_match_fellers_range_density():
+    from scipy import integrate
+
+    k = np.arange(1, 300)
+
+    def density(r):  # Feller (1951): range of a standard Brownian motion on [0, 1]
+        return 8 * np.sum((-1.0) ** (k - 1) * k**2 * stats.norm.pdf(k * r))
+
+    opts = {"limit": 400, "epsabs": 1e-13}
+    assert integrate.quad(lambda r: r * r * density(r), 0.25, np.inf, **opts)[0] == pytest.approx(4 * math.log(2))
+    m1 = integrate.quad(lambda r: math.log(r) * density(r), 0.25, np.inf, **opts)[0]
+    m2 = integrate.quad(lambda r: math.log(r) ** 2 * density(r), 0.25, np.inf, **opts)[0]
+    assert LOG_PARKINSON_MEAN == pytest.approx(2 * m1 - math.log(4 * math.log(2)), abs=1e-9)
+    assert LOG_PARKINSON_SD == pytest.approx(2 * math.sqrt(m2 - m1 * m1), abs=1e-9)
+
+
+def test_log_parkinson_correction_by_simulation():
+    # bars as Brownian paths of known variance sigma^2 on a fine grid; the range of the discrete path is
+    # continuity-corrected (Broadie-Glasserman-Kou: each extreme moves out by 0.5826 sigma sqrt(dt))
+    rng = np.random.default_rng(21)
+    sigma2, steps, n = 3e-7, 2000, 8000
+    logs = []
+    for _ in range(n // 2000):
+        w = np.cumsum(rng.standard_normal((2000, steps)) * math.sqrt(sigma2 / steps), axis=1)
+        w = np.concatenate([np.zeros((2000, 1)), w], axis=1)
+        rng_ = w.max(axis=1) - w.min(axis=1) + 2 * 0.5826 * math.sqrt(sigma2 / steps)
+        logs.append(np.log(rng_**2 / (4 * math.log(2))))
+    lp = np.concatenate(logs) - math.log(sigma2)
+    assert lp.mean() == pytest.approx(LOG_PARKINSON_MEAN, abs=4 * LOG_PARKINSON_SD / math.sqrt(n) + 0.005)
+    assert lp.std() == pytest.approx(LOG_PARKINSON_SD, rel=0.05)
+    # without the correction the log range variance would be read as unbiased: it is not
+    assert abs(lp.mean()) > 0.1
+
+
+def test_realised_variance_term_uses_the_variance_that_drove_the_bar_with_the_log_range_mean():
+    model = _garch_model(n=400, rv_weight=LOG_PARKINSON_SD)
+    pf = ParticleFilter(model, seed=1)
+    pf.predict(3)
+    prev, nxt = model.sigma2_prev.copy(), model.sigma2.copy()
+    assert not np.allclose(prev, nxt)
+    rv = 4e-8
+    with_rv, without = np.empty(400), np.empty(400)
+    model.log_likelihood(PriceObservation(100.0, 1e-2, rv), with_rv)
+    model.log_likelihood(PriceObservation(100.0, 1e-2), without)
+    term = with_rv - without
+    expected = stats.norm.logpdf(math.log(rv), np.log(prev) + LOG_PARKINSON_MEAN, LOG_PARKINSON_SD)
+    np.testing.assert_allclose(term, expected, rtol=1e-10)
+    # the term peaks at the variance whose expected log range variance is the observed one
+    grid = np.exp(np.linspace(math.log(1e-8), math.log(2e-7), 2001))
+    model.sigma2_prev = grid
+    model.x, model._tmp = np.full(grid.size, math.log(100.0)), np.empty(grid.size)
+    out = np.empty(grid.size)
+    model.log_likelihood(PriceObservation(100.0, 1e-2, rv), out)
+    assert grid[np.argmax(out)] == pytest.approx(rv * math.exp(-LOG_PARKINSON_MEAN), rel=2e-3)
 
 
 def test_bad_options():
