@@ -13,7 +13,6 @@ from arch.univariate import GARCH, ConstantMean, Normal
 
 from volresearch.errors import FitError
 from volresearch.models import fitting
-from volresearch.models import garch as garch_mod
 from volresearch.models.garch import Fit, ModelSpec, choose_scale, fit_garch
 
 
@@ -109,7 +108,9 @@ def test_too_few_returns_raise_fit_error():
 
 def test_failing_checks_are_never_returned(monkeypatch):
     def bad_attempt(spec, r, scale, start, label, *, horizon=1):
-        return fitting.Attempt(scale, label, None, None, -math.inf, ("not covariance stationary: persistence 1.02 >= 1",))
+        return fitting.Attempt(
+            scale, label, None, None, -math.inf, ("not covariance stationary: persistence 1.02 >= 1",)
+        )
 
     monkeypatch.setattr(fitting, "run_attempt", bad_attempt)
     r = simulate_gjr(500, mu=0, omega=1e-6, alpha=0.05, gamma=0, beta=0.9, seed=1)
@@ -195,8 +196,11 @@ def test_optimizer_that_never_moves_is_rejected(monkeypatch):
         original = model.fit
 
         def fit(*args, **kwargs):  # an optimiser allowed no iteration returns its starting values
-            return original(*args, options={"maxiter": 0}, **kwargs) if kwargs["starting_values"][-1] > 0.85 \
+            return (
+                original(*args, options={"maxiter": 0}, **kwargs)
+                if kwargs["starting_values"][-1] > 0.85
                 else original(*args, **kwargs)
+            )
 
         model.fit = fit
         return model

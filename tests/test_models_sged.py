@@ -45,7 +45,9 @@ QUAD = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 200}
 def _mode(nu: float, xi: float) -> float:
     """Mode of h, found numerically (h is unimodal, the cusp lies at its top)."""
     res = optimize.minimize_scalar(
-        lambda z: -sged_logpdf(z, nu, xi), bounds=(-3.0, 3.0), method="bounded",
+        lambda z: -sged_logpdf(z, nu, xi),
+        bounds=(-3.0, 3.0),
+        method="bounded",
         options={"xatol": 1e-12},
     )
     return float(res.x)
@@ -54,10 +56,7 @@ def _mode(nu: float, xi: float) -> float:
 def _integrate(fun, lo: float, hi: float, split: float) -> float:
     """Integral of ``fun`` over (lo, hi), split at ``split`` when inside."""
     if lo < split < hi:
-        return (
-            integrate.quad(fun, lo, split, **QUAD)[0]
-            + integrate.quad(fun, split, hi, **QUAD)[0]
-        )
+        return integrate.quad(fun, lo, split, **QUAD)[0] + integrate.quad(fun, split, hi, **QUAD)[0]
     return integrate.quad(fun, lo, hi, **QUAD)[0]
 
 
@@ -116,17 +115,11 @@ def _fit_iid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     def nll(p: np.ndarray) -> float:
         return -float(np.sum(sged_logpdf(z, p[0], p[1])))
 
-    res = optimize.minimize(
-        nll, x0=np.array([1.5, 1.0]), method="L-BFGS-B", bounds=[NU_BOUNDS, XI_BOUNDS]
-    )
+    res = optimize.minimize(nll, x0=np.array([1.5, 1.0]), method="L-BFGS-B", bounds=[NU_BOUNDS, XI_BOUNDS])
     assert res.success, res.message
     step = 1e-6
     scores = np.column_stack(
-        [
-            (sged_logpdf(z, *(res.x + step * e)) - sged_logpdf(z, *(res.x - step * e)))
-            / (2 * step)
-            for e in np.eye(2)
-        ]
+        [(sged_logpdf(z, *(res.x + step * e)) - sged_logpdf(z, *(res.x - step * e))) / (2 * step) for e in np.eye(2)]
     )
     se_opg = np.sqrt(np.diag(np.linalg.inv(scores.T @ scores)))
     with np.errstate(invalid="ignore"):
@@ -170,8 +163,7 @@ def _simulate_gjr(
 def test_density_integrates_to_one_with_zero_mean_unit_variance(nu, xi):
     mode = _mode(nu, xi)
     mass, mean, second = (
-        _integrate(lambda z, k=k: z**k * sged_pdf(z, nu, xi), -np.inf, np.inf, mode)
-        for k in range(3)
+        _integrate(lambda z, k=k: z**k * sged_pdf(z, nu, xi), -np.inf, np.inf, mode) for k in range(3)
     )
     assert abs(mass - 1.0) < 1e-6
     assert abs(mean) < 1e-6
@@ -181,10 +173,7 @@ def test_density_integrates_to_one_with_zero_mean_unit_variance(nu, xi):
 @pytest.mark.parametrize(("nu", "xi"), GRID)
 def test_closed_form_moments_match_quadrature(nu, xi):
     mode = _mode(nu, xi)
-    third, fourth = (
-        _integrate(lambda z, k=k: z**k * sged_pdf(z, nu, xi), -np.inf, np.inf, mode)
-        for k in (3, 4)
-    )
+    third, fourth = (_integrate(lambda z, k=k: z**k * sged_pdf(z, nu, xi), -np.inf, np.inf, mode) for k in (3, 4))
     mean, var, skew, exkurt = sged_moments(nu, xi)
     assert abs(mean) < 1e-12
     assert abs(var - 1.0) < 1e-12
@@ -208,9 +197,7 @@ def test_skewness_sign_follows_xi_and_mirrors(nu):
         assert left == pytest.approx(-right, rel=1e-10)
     # xi -> 1/xi mirrors the density: h(z; 1/xi) = h(-z; xi)
     z = np.linspace(-4, 4, 81)
-    np.testing.assert_allclose(
-        sged_pdf(z, nu, 0.7), sged_pdf(-z, nu, 1 / 0.7), rtol=1e-12
-    )
+    np.testing.assert_allclose(sged_pdf(z, nu, 0.7), sged_pdf(-z, nu, 1 / 0.7), rtol=1e-12)
 
 
 def test_nu_two_xi_one_is_standard_normal():
@@ -239,23 +226,17 @@ def test_xi_one_matches_arch_generalized_error_loglikelihood(nu):
     ours = SkewedGED().loglikelihood([nu, 1.0], resids, sigma2, individual=True)
     ref = GeneralizedError().loglikelihood([nu], resids, sigma2, individual=True)
     np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
-    assert SkewedGED().loglikelihood([nu, 1.0], resids, sigma2) == pytest.approx(
-        float(np.sum(ref)), rel=1e-12
-    )
+    assert SkewedGED().loglikelihood([nu, 1.0], resids, sigma2) == pytest.approx(float(np.sum(ref)), rel=1e-12)
 
 
-@pytest.mark.parametrize(
-    ("nu", "xi"), [(0.8, 0.5), (1.3, 0.85), (2.0, 1.25), (5.0, 2.0)]
-)
+@pytest.mark.parametrize(("nu", "xi"), [(0.8, 0.5), (1.3, 0.85), (2.0, 1.25), (5.0, 2.0)])
 def test_density_matches_fgarch_transcription(nu, xi):
     z = np.linspace(-6.0, 6.0, 241)
     ours = sged_pdf(z, nu, xi)
     np.testing.assert_allclose(ours, _fgarch_dsged(z, nu, xi), rtol=1e-12)
 
 
-@pytest.mark.parametrize(
-    ("nu", "xi"), [(0.8, 0.5), (1.4, 0.85), (2.0, 2.0), (5.0, 1.25)]
-)
+@pytest.mark.parametrize(("nu", "xi"), [(0.8, 0.5), (1.4, 0.85), (2.0, 2.0), (5.0, 1.25)])
 def test_density_matches_scipy_gennorm_two_piece(nu, xi):
     z = np.linspace(-5.0, 5.0, 41)
     ref = _gennorm_two_piece(nu, xi)(z)
@@ -319,20 +300,16 @@ def test_mode_mass_gives_lambda_mapping():
     assert xi_to_lambda(1.0) == 0.0
 
 
-@pytest.mark.parametrize(
-    ("nu", "xi"), [(0.8, 0.5), (1.3, 0.85), (2.0, 1.0), (3.0, 2.0)]
-)
+@pytest.mark.parametrize(("nu", "xi"), [(0.8, 0.5), (1.3, 0.85), (2.0, 1.0), (3.0, 2.0)])
 def test_partial_moments_match_quadrature(nu, xi):
     mode = _mode(nu, xi)
     for n in range(5):
         for z in (-2.5, -0.4, mode, 0.3, 2.0):
-            num = _integrate(lambda t: t**n * sged_pdf(t, nu, xi), -np.inf, z, mode)
+            num = _integrate(lambda t, n=n: t**n * sged_pdf(t, nu, xi), -np.inf, z, mode)
             ours = float(sged_partial_moment(n, z, nu, xi))
             assert ours == pytest.approx(num, abs=1e-10)
     z = np.linspace(-3, 3, 13)
-    np.testing.assert_allclose(
-        sged_partial_moment(0, z, nu, xi), sged_cdf(z, nu, xi), atol=1e-15
-    )
+    np.testing.assert_allclose(sged_partial_moment(0, z, nu, xi), sged_cdf(z, nu, xi), atol=1e-15)
     _, _, skew, exkurt = sged_moments(nu, xi)
     full3 = float(sged_partial_moment(3, np.inf, nu, xi))
     full4 = float(sged_partial_moment(4, np.inf, nu, xi))
@@ -343,9 +320,7 @@ def test_partial_moments_match_quadrature(nu, xi):
 # ----------------------------------------------------------------------------
 # Simulation
 # ----------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("nu", "xi", "seed"), [(0.8, 0.6, 1), (1.3, 0.85, 2), (2.0, 1.0, 3), (4.0, 1.8, 4)]
-)
+@pytest.mark.parametrize(("nu", "xi", "seed"), [(0.8, 0.6, 1), (1.3, 0.85, 2), (2.0, 1.0, 3), (4.0, 1.8, 4)])
 def test_draws_follow_the_cdf(nu, xi, seed):
     draws = sged_rvs(nu, xi, 100_000, seed=seed)
     result = stats.kstest(draws, lambda z: sged_cdf(z, nu, xi))
@@ -445,9 +420,7 @@ def test_class_functions_agree_with_module_functions():
     assert dist.moment(4, p) == pytest.approx(exkurt + 3.0, abs=1e-14)
     assert math.isnan(dist.moment(-1, p))
     assert math.isnan(dist.partial_moment(-1, 0.0, p))
-    assert dist.partial_moment(2, 0.0, p) == pytest.approx(
-        float(sged_partial_moment(2, 0.0, *p)), rel=1e-15
-    )
+    assert dist.partial_moment(2, 0.0, p) == pytest.approx(float(sged_partial_moment(2, 0.0, *p)), rel=1e-15)
     # left skew puts more than half of the second moment below zero
     assert dist.partial_moment(2, 0.0, p) > 0.5
 
@@ -460,9 +433,7 @@ def test_loglikelihood_is_log_density_of_standardised_residuals():
     terms = dist.loglikelihood([1.3, 0.85], resids, sigma2, individual=True)
     expected = sged_logpdf(resids / np.sqrt(sigma2), 1.3, 0.85) - 0.5 * np.log(sigma2)
     np.testing.assert_allclose(terms, expected, rtol=1e-14)
-    assert dist.loglikelihood([1.3, 0.85], resids, sigma2) == pytest.approx(
-        float(np.sum(expected)), rel=1e-13
-    )
+    assert dist.loglikelihood([1.3, 0.85], resids, sigma2) == pytest.approx(float(np.sum(expected)), rel=1e-13)
     # Outside the parameter domain the likelihood is zero, not an exception.
     assert dist.loglikelihood([-1.0, 0.85], resids, sigma2) == -np.inf
     terms = dist.loglikelihood([1.3, 0.0], resids, sigma2, individual=True)
@@ -481,9 +452,7 @@ def test_starting_values_come_from_the_likelihood_grid():
 # ----------------------------------------------------------------------------
 # Recovery of known parameters
 # ----------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("nu", "xi", "seed"), [(1.3, 0.8, 21), (0.8, 1.5, 22), (3.0, 1.1, 23)]
-)
+@pytest.mark.parametrize(("nu", "xi", "seed"), [(1.3, 0.8, 21), (0.8, 1.5, 22), (3.0, 1.1, 23)])
 def test_iid_maximum_likelihood_recovers_nu_and_xi(nu, xi, seed):
     z = sged_rvs(nu, xi, 50_000, seed=seed)
     est, se, se_hess = _fit_iid(z)
@@ -507,16 +476,21 @@ GJR_TRUTH = {
 def _gjr_returns(seed: int, nobs: int = 20_000) -> np.ndarray:
     t = GJR_TRUTH
     return _simulate_gjr(
-        seed, nobs, mu=t["mu"], omega=t["omega"], alpha=t["alpha[1]"],
-        gamma=t["gamma[1]"], beta=t["beta[1]"], nu=t["nu"], xi=t["xi"],
+        seed,
+        nobs,
+        mu=t["mu"],
+        omega=t["omega"],
+        alpha=t["alpha[1]"],
+        gamma=t["gamma[1]"],
+        beta=t["beta[1]"],
+        nu=t["nu"],
+        xi=t["xi"],
     )
 
 
 def test_gjr_garch_with_sged_recovers_every_parameter_through_arch():
     y = _gjr_returns(seed=2024)
-    res = ConstantMean(y, volatility=GARCH(1, 1, 1), distribution=SkewedGED()).fit(
-        disp="off"
-    )
+    res = ConstantMean(y, volatility=GARCH(1, 1, 1), distribution=SkewedGED()).fit(disp="off")
     assert res.convergence_flag == 0
     assert list(res.params.index) == list(GJR_TRUTH)
     truth = np.array(list(GJR_TRUTH.values()))
@@ -537,10 +511,9 @@ def test_zero_mean_gjr_with_sged_recovers_parameters():
 
 def test_egarch_simulated_by_arch_with_sged_is_recovered():
     truth = np.array([0.01, 0.0, 0.15, -0.08, 0.96, 1.2, 1.3])
+
     def simulate(seed: int):
-        model = ConstantMean(
-            None, volatility=EGARCH(1, 1, 1), distribution=SkewedGED(seed=seed)
-        )
+        model = ConstantMean(None, volatility=EGARCH(1, 1, 1), distribution=SkewedGED(seed=seed))
         return model.simulate(truth, 20_000, burn=1000)
 
     sim = simulate(9)
@@ -549,9 +522,7 @@ def test_egarch_simulated_by_arch_with_sged_is_recovered():
     std = sim["errors"] / np.sqrt(sim["volatility"] ** 2)
     assert stats.kstest(std, lambda z: sged_cdf(z, 1.2, 1.3)).pvalue > 0.01
 
-    res = ConstantMean(
-        sim["data"].to_numpy(), volatility=EGARCH(1, 1, 1), distribution=SkewedGED()
-    ).fit(disp="off")
+    res = ConstantMean(sim["data"].to_numpy(), volatility=EGARCH(1, 1, 1), distribution=SkewedGED()).fit(disp="off")
     assert res.convergence_flag == 0
     tstat = (res.params.to_numpy() - truth) / res.std_err.to_numpy()
     assert np.all(np.abs(tstat) < 3.0), dict(zip(res.params.index, tstat, strict=True))
@@ -570,9 +541,7 @@ def test_simulation_forecast_uses_sged_asymmetry():
     res = model.fit(disp="off")
     p = res.params
     horizon = 10
-    fc = res.forecast(
-        horizon=horizon, method="simulation", simulations=40_000, reindex=False
-    )
+    fc = res.forecast(horizon=horizon, method="simulation", simulations=40_000, reindex=False)
     paths = fc.simulations.variances[-1]  # (simulations, horizon)
     sim_mean = paths.mean(axis=0)
     sim_se = paths.std(axis=0) / math.sqrt(paths.shape[0])
@@ -588,9 +557,7 @@ def test_simulation_forecast_uses_sged_asymmetry():
     symmetric = np.empty(horizon)
     symmetric[0] = expected[0]
     for h in range(1, horizon):
-        symmetric[h] = p["omega"] + (
-            p["alpha[1]"] + 0.5 * p["gamma[1]"] + p["beta[1]"]
-        ) * symmetric[h - 1]
+        symmetric[h] = p["omega"] + (p["alpha[1]"] + 0.5 * p["gamma[1]"] + p["beta[1]"]) * symmetric[h - 1]
     assert abs(sim_mean[-1] - symmetric[-1]) > 4.0 * sim_se[-1]
 
     # simulated shocks are standardised SGED draws
@@ -606,9 +573,7 @@ def test_gjr_standard_errors_are_calibrated_over_replications():
     tstats = []
     for seed in range(100, 140):
         y = _gjr_returns(seed=seed)
-        res = ConstantMean(y, volatility=GARCH(1, 1, 1), distribution=SkewedGED()).fit(
-            disp="off"
-        )
+        res = ConstantMean(y, volatility=GARCH(1, 1, 1), distribution=SkewedGED()).fit(disp="off")
         assert res.convergence_flag == 0
         tstats.append((res.params.to_numpy() - truth) / res.std_err.to_numpy())
     cover = np.mean(np.abs(np.array(tstats)) < 1.96, axis=0)

@@ -2,22 +2,27 @@
 
 Each sub-command lives in its own module of this package and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` to a callable
-``func(args) -> int`` returning the exit code.  ``COMMANDS`` lists the modules
-in the order they appear in ``--help``.
+``func(args) -> int`` returning the exit code.  ``COMMANDS`` maps the command
+names to their modules in the order they appear in ``--help``.
 
-Exit codes: 0 success, 1 the data failed validation, 2 bad input or usage.
+Exit codes: 0 success, 1 the data failed validation, 2 bad input or usage
+(every package error, a missing file and any ``ValueError`` that reaches the
+command line are printed as one line naming the command, without a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
+from types import MappingProxyType, ModuleType
 
+from volresearch.cli import data, demo, fit, report, simulate, validate
 from volresearch.errors import VolresearchError
 
-COMMANDS: tuple[str, ...] = ("demo", "data", "fit", "simulate", "validate", "report")
+COMMANDS: MappingProxyType[str, ModuleType] = MappingProxyType(
+    {"demo": demo, "data": data, "fit": fit, "simulate": simulate, "validate": validate, "report": report}
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,13 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"volresearch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"volresearch.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command whose module is not there yet
-            if exc.name == f"volresearch.cli.{name}":
-                continue
-            raise
+    for module in COMMANDS.values():
         module.register(sub)
     return parser
 
@@ -53,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VolresearchError as exc:
         print(f"volresearch {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as exc:
         print(f"volresearch {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

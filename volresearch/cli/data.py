@@ -20,9 +20,10 @@ import argparse
 import json
 import sys
 
+from volresearch.cli._common import add_source_arguments, load_source
 from volresearch.data.bars import validate_bars
 from volresearch.data.calendar import CALENDARS
-from volresearch.data.datasets import list_datasets, open_bars
+from volresearch.data.datasets import list_datasets
 
 __all__ = ["register", "run_list", "run_validate"]
 
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p_val = actions.add_parser("validate", help="validate a bar file or embedded dataset")
     p_val.add_argument("path", help="CSV/Parquet file or embedded dataset name")
-    p_val.add_argument("--tz", default=None, help="time zone of naive time stamps (default UTC)")
+    add_source_arguments(p_val)
     p_val.add_argument(
         "--calendar", choices=sorted(CALENDARS), default=None, help="trading calendar (inferred when omitted)"
     )
@@ -80,7 +81,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Validate PATH; 0 when it passes, 1 when it fails (errors of input propagate as exit 2)."""
-    bars = open_bars(args.path, tz=args.tz)
+    bars = load_source(args)
     report = validate_bars(
         bars,
         args.policy,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from volresearch.cli._common import add_mean_argument
 from volresearch.data.bars import ERROR_RULES
 from volresearch.errors import DataError
 
@@ -45,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--paths", type=int, default=20_000, metavar="N", help="simulated paths of the forecast")
     p.add_argument("--seed", type=int, default=0, metavar="S")
+    add_mean_argument(p)
     p.add_argument(
         "--out", default="report.pdf", metavar="FILE", help="PDF to write, or a directory (default report.pdf)"
     )
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if not source:
         print("volresearch report: error: give a bars file PATH or --dataset NAME", file=sys.stderr)
         return 2
+    # ``auto`` leaves the choice to the report (zero mean for intraday bars, constant for daily)
+    mean_option = {} if args.mean == "auto" else {"mean": args.mean}
     try:
         pdf = build_report(
             source,
@@ -75,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=None if args.quiet else lambda line: print(line, flush=True),
             keep_notebook=not args.no_keep,
+            **mean_option,
         )
     except DataError as exc:
         if exc.rule in ERROR_RULES:

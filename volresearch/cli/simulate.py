@@ -6,16 +6,25 @@ the same ``--seed`` gives the same paths on any thread count) and prints the
 price distribution at 15, 30, 60, 120, 240, 480, 720 and 1440 bars ahead
 (those within the horizon).  ``simulation_seconds`` is the wall time of the
 path simulation alone, JIT compilation excluded.
+
+``--mean auto`` (the default) fits a zero mean to intraday bars and a
+constant mean to daily bars; the mean per bar is printed with its standard
+error (``mu``, ``mu_se``), since its noise alone moves the forecast's centre
+by about ``sqrt(horizon / bars fitted)`` standard deviations.  A fit loaded
+with ``--fit`` keeps its own mean.  Flags of the fit (near-integrated...) are
+printed and listed in ``flags``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from typing import Any
 
-from volresearch.data import open_bars, validate_bars
+from volresearch.cli._common import add_mean_argument, add_source_arguments, load_source, resolve_mean
+from volresearch.data import validate_bars
 from volresearch.models.distributions import DISTRIBUTIONS
 from volresearch.models.garch import VOLATILITY_MODELS, Fit, ModelSpec, fit_garch
 from volresearch.simulate.engine import simulate_fit
@@ -31,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--paths", type=int, default=10_000)
     p.add_argument("--horizon", type=int, default=1440, help="steps (bars) ahead")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--tz", default=None)
+    add_mean_argument(p)
+    add_source_arguments(p)
     p.add_argument("--mode", choices=["bands", "matrix"], default="bands")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
@@ -44,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.path:
             raise SystemExit("volresearch simulate: give PATH or --fit FILE")
-        bars = validate_bars(open_bars(args.path, tz=args.tz), policy="strict", file=str(args.path)).bars
-        fit = fit_garch(bars, ModelSpec(args.model, args.dist))
+        bars = validate_bars(load_source(args), policy="strict", file=str(args.path)).bars
+        fit = fit_garch(bars, ModelSpec(args.model, args.dist, resolve_mean(args, bars)), horizon=args.horizon)
         source = args.path
     # compile the kernels on a tiny problem so the timing below is the simulation alone
     simulate_fit(fit, n_paths=64, horizon=2, seed=0, mode=args.mode)
@@ -54,13 +64,19 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     horizons = [h for h in FORECAST_HORIZONS if h <= args.horizon] or [args.horizon]
     table = result.summary(horizons=horizons)
+    mu = float(fit.params.get("mu", 0.0))
+    mu_se = fit.std_errors.get("mu")  # absent for a zero mean: not estimated
     payload: dict[str, Any] = {
         "source": str(source),
         "model": fit.spec.model,
         "dist": fit.spec.dist,
+        "mean": fit.spec.mean,
+        "mu": mu,
+        "mu_se": None if mu_se is None or not math.isfinite(mu_se) else float(mu_se),
         "params": dict(fit.params),
         "persistence": fit.persistence,
         "near_integrated": fit.near_integrated,
+        "flags": list(fit.all_flags),
         "n_paths": args.paths,
         "horizon": args.horizon,
         "seed": args.seed,
@@ -78,7 +94,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{fit.spec.label} on {source}: last price {fit.last_price:g} at {fit.end}")
         print(f"{args.paths} paths x {args.horizon} steps in {seconds:.3f} s (seed {args.seed})")
-        if fit.near_integrated:
-            print(f"warning: persistence {fit.persistence:.6f}: near-integrated, long horizons are unstable across seeds")
+        if fit.spec.mean == "zero":
+            print("mean: zero (not estimated)")
+        else:
+            se_text = f"{mu_se:.3g}" if mu_se is not None and math.isfinite(mu_se) else "n/a"
+            print(
+                f"mean: mu = {mu:.3g} per bar (se {se_text}); drift over {args.horizon} bars "
+                f"{mu * args.horizon:.3g} (se {_times(mu_se, args.horizon)})"
+            )
+        for flag in fit.all_flags:
+            print(f"warning: {flag}")
         print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     return 0
+
+
+def _times(se: float | None, h: int) -> str:
+    return f"{se * h:.3g}" if se is not None and math.isfinite(se) else "n/a"

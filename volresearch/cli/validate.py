@@ -48,14 +48,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from volresearch.data import open_bars, validate_bars
-from volresearch.data.calendar import infer_bar_seconds
+from volresearch._util import jsonable
+from volresearch.cli._common import add_source_arguments, load_source, resolve_mean
+from volresearch.data import validate_bars
 from volresearch.errors import DataError
 from volresearch.models.distributions import DISTRIBUTIONS
 from volresearch.models.garch import VOLATILITY_MODELS, ModelSpec
-from volresearch.validate.calibration import _jsonable
 from volresearch.validate.stylized import stylized_facts
 from volresearch.validate.walkforward import forecast_metrics, walk_forward
 
@@ -122,17 +121,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="leverage criterion of the stylized facts")  # fmt: skip
     p.add_argument("--scheduler", choices=["serial", "threads", "processes"], default="serial",
                    help="run windows serially or as Dask tasks (same numbers)")  # fmt: skip
-    p.add_argument("--tz", default=None, help="time zone of naive time stamps (default UTC)")
+    add_source_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (nothing else on stdout)")
     p.set_defaults(func=run)
-
-
-def _mean(choice: str, index: pd.Index) -> str:
-    """``auto``: zero mean for intraday bars (bar < 1 day), constant mean otherwise."""
-    if choice != "auto":
-        return choice
-    seconds = infer_bar_seconds(index) if isinstance(index, pd.DatetimeIndex) and len(index) > 2 else None
-    return "zero" if seconds is not None and seconds < 86_400 else "constant"
 
 
 def _facts(returns: np.ndarray, prices: np.ndarray, asset_class: str) -> dict[str, bool]:
@@ -174,13 +165,13 @@ def payload(result: Any, facts: dict[str, bool], *, data: dict[str, Any], elapse
     out["stylized_facts"] = facts
     out["data"] = data
     out["elapsed_s"] = round(elapsed, 3)
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate PATH, run the walk-forward and print the verdicts; returns 0."""
     t0 = time.perf_counter()
-    bars = open_bars(args.path, tz=args.tz)
+    bars = load_source(args)
     report = validate_bars(bars, policy="repair", file=str(args.path))
     if not report.passed:
         exc = report.error()
@@ -189,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     closes = bars["close"].to_numpy(dtype=float)
     if closes.size < 12:
         raise DataError(f"{closes.size} bars are too few for a walk-forward", file=str(args.path), rule="shape")
-    spec = ModelSpec(args.model, args.dist, _mean(args.mean, bars.index))
+    spec = ModelSpec(args.model, args.dist, resolve_mean(args, bars))
     scheduler = None if args.scheduler == "serial" else args.scheduler
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -216,8 +216,17 @@ class CalibrationPipeline:
         params = {k: float(v) for k, v in entry["params"].items()}
         units = dict(entry.get("units", {}))
         return CalibrationResult(
-            symbol, self.spec, as_of, start, as_of, n_obs, MappingProxyType(params), MappingProxyType(units),
-            False, "default", reason,
+            symbol,
+            self.spec,
+            as_of,
+            start,
+            as_of,
+            n_obs,
+            MappingProxyType(params),
+            MappingProxyType(units),
+            False,
+            "default",
+            reason,
         )
 
     def _record(self, result: CalibrationResult, meta: Mapping[str, Any] | None) -> None:
@@ -234,8 +243,11 @@ class CalibrationPipeline:
                 units=dict(result.units),
                 converged=result.converged,
                 method=result.method,
-                meta={"reason": result.reason, "n_obs": result.n_obs, **({} if meta is None else {
-                    "data_hash": meta.get("data_hash"), "versions": meta.get("versions")})},
+                meta={
+                    "reason": result.reason,
+                    "n_obs": result.n_obs,
+                    **({} if meta is None else {"data_hash": meta.get("data_hash"), "versions": meta.get("versions")}),
+                },
             )
 
     def run(self, symbol: str, bars: pd.DataFrame) -> list[CalibrationResult]:
@@ -272,8 +284,16 @@ class CalibrationPipeline:
             if symbol is not None and sym != symbol:
                 continue
             for r in results:
-                rows.append({"symbol": sym, "calibration_date": r.calibration_date, "method": r.method,
-                             "converged": r.converged, "n_obs": r.n_obs, **dict(r.params)})
+                rows.append(
+                    {
+                        "symbol": sym,
+                        "calibration_date": r.calibration_date,
+                        "method": r.method,
+                        "converged": r.converged,
+                        "n_obs": r.n_obs,
+                        **dict(r.params),
+                    }
+                )
         return pd.DataFrame(rows)
 
 
@@ -347,8 +367,14 @@ def write_default_params(path: str | Path, *, extra_files: Mapping[str, str | Pa
     from volresearch.data import datasets, open_bars, validate_bars
 
     sources: dict[str, pd.DataFrame] = {
-        key: datasets.load(name) for key, name in
-        (("ES", "es_synthetic"), ("NQ", "nq_synthetic"), ("GC", "gc_synthetic"), ("SI", "si_synthetic"), ("SPX", "sp500"))
+        key: datasets.load(name)
+        for key, name in (
+            ("ES", "es_synthetic"),
+            ("NQ", "nq_synthetic"),
+            ("GC", "gc_synthetic"),
+            ("SI", "si_synthetic"),
+            ("SPX", "sp500"),
+        )
     }
     for key, file in (extra_files or {}).items():
         bars = validate_bars(open_bars(file), policy="repair").bars

@@ -50,8 +50,7 @@ def sign_bias_test(std_resid: np.ndarray) -> dict[str, dict[str, float]]:
     res = OLS(y, X).fit()
     names = ["sign_bias", "negative_size_bias", "positive_size_bias"]
     out = {
-        name: {"stat": float(res.tvalues[i + 1]), "pvalue": float(res.pvalues[i + 1])}
-        for i, name in enumerate(names)
+        name: {"stat": float(res.tvalues[i + 1]), "pvalue": float(res.pvalues[i + 1])} for i, name in enumerate(names)
     }
     lm = float(y.size * res.rsquared)
     out["joint"] = {"stat": lm, "pvalue": float(stats.chi2.sf(lm, 3))}

@@ -63,9 +63,7 @@ def get_distribution(name: str) -> DistributionInfo:
     try:
         return DISTRIBUTIONS[name]
     except KeyError:
-        raise ConfigError(
-            f"unknown innovation distribution {name!r}; choose one of {sorted(DISTRIBUTIONS)}"
-        ) from None
+        raise ConfigError(f"unknown innovation distribution {name!r}; choose one of {sorted(DISTRIBUTIONS)}") from None
 
 
 def make_distribution(name: str) -> Distribution:

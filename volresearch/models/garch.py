@@ -588,8 +588,18 @@ def fit_garch(
         raise FitError(f"{n} returns are too few for a GARCH fit (need >= {MIN_OBSERVATIONS})", reason="too_few")
     h = default_horizon(r_series.index) if horizon is None else int(horizon)
     est = estimate(spec, r, horizon=h)
-    return _build_fit(spec, r_series, est.best, list(est.attempts), last_price, periods_per_year, window,
-                      flags=est.flags, confirmed=est.confirmed, horizon=h)
+    return _build_fit(
+        spec,
+        r_series,
+        est.best,
+        list(est.attempts),
+        last_price,
+        periods_per_year,
+        window,
+        flags=est.flags,
+        confirmed=est.confirmed,
+        horizon=h,
+    )
 
 
 def default_horizon(index: pd.Index) -> int:
@@ -642,9 +652,14 @@ def _build_fit(
     se = common_std_errors(spec, res, s)
     estimated = dict(zip(names, common.tolist(), strict=True))
     # fixed parameters (mu = 0 of a zero mean, gamma = 0 of GARCH) are carried so every spec simulates alike
-    params = {"mu": estimated.get("mu", 0.0), "omega": estimated["omega"], "alpha": estimated["alpha"],
-              "gamma": estimated.get("gamma", 0.0), "beta": estimated["beta"],
-              **{k: estimated[k] for k in get_distribution(spec.dist).parameter_names}}
+    params = {
+        "mu": estimated.get("mu", 0.0),
+        "omega": estimated["omega"],
+        "alpha": estimated["alpha"],
+        "gamma": estimated.get("gamma", 0.0),
+        "beta": estimated["beta"],
+        **{k: estimated[k] for k in get_distribution(spec.dist).parameter_names},
+    }
     std_errors = dict(zip(names, se.tolist(), strict=True))
     r = r_series.to_numpy()
     cond_vol = np.asarray(res.conditional_volatility, dtype=float) / s
@@ -662,7 +677,9 @@ def _build_fit(
         )
     else:
         neg = 1.0 if last_resid < 0 else 0.0
-        next_var = params["omega"] + (params["alpha"] + params["gamma"] * neg) * last_resid**2 + params["beta"] * last_var
+        next_var = (
+            params["omega"] + (params["alpha"] + params["gamma"] * neg) * last_resid**2 + params["beta"] * last_var
+        )
     units = _units(spec, params)
     ppy = float(periods_per_year) if periods_per_year is not None else _infer_periods_per_year(r_series.index)
     from volresearch.models.diagnostics import residual_diagnostics

@@ -114,7 +114,9 @@ def news_impact_curve(fit: Fit, shocks: np.ndarray | None = None, *, n: int = 20
     e = np.linspace(-5 * sd, 5 * sd, n) if shocks is None else np.asarray(shocks, dtype=float)
     if fit.spec.model == "egarch":
         z = e / sd
-        var = np.exp(p["omega"] + p["alpha"] * (np.abs(z) - math.sqrt(2 / math.pi)) + p["gamma"] * z + p["beta"] * math.log(s2))
+        var = np.exp(
+            p["omega"] + p["alpha"] * (np.abs(z) - math.sqrt(2 / math.pi)) + p["gamma"] * z + p["beta"] * math.log(s2)
+        )
     else:
         var = p["omega"] + (p["alpha"] + p["gamma"] * (e < 0)) * e**2 + p["beta"] * s2
     return pd.DataFrame({"shock": e, "shock_sd": e / sd, "variance": var, "volatility": np.sqrt(var)})

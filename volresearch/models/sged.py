@@ -47,11 +47,10 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 import numpy as np
+from arch.univariate.distribution import Distribution
 from numpy.random import Generator, RandomState
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammainc, gammaincc, gammainccinv, gammaincinv, gammaln
-
-from arch.univariate.distribution import Distribution
 
 from volresearch.errors import ConfigError
 
@@ -118,9 +117,7 @@ def _abs_moment(k: int, nu: float, log_lam: float) -> float:
     (substitute :math:`t = \tfrac12 (y/\lambda)^\nu` in
     :math:`2\int_0^\infty y^k f(y)\,dy`).
     """
-    return math.exp(
-        k * log_lam + k * _LOG2 / nu + gammaln((k + 1.0) / nu) - gammaln(1.0 / nu)
-    )
+    return math.exp(k * log_lam + k * _LOG2 / nu + gammaln((k + 1.0) / nu) - gammaln(1.0 / nu))
 
 
 def _loc_scale(nu: float, xi: float, log_lam: float) -> tuple[float, float]:
@@ -424,9 +421,7 @@ def sged_rvs(
     elif seed is None or isinstance(seed, (int, np.integer)):
         generator = np.random.default_rng(seed)
     else:
-        raise ConfigError(
-            f"seed must be an int, a numpy.random.Generator or None, got {type(seed)!r}"
-        )
+        raise ConfigError(f"seed must be an int, a numpy.random.Generator or None, got {type(seed)!r}")
     return _draw(nu, xi, size, generator)
 
 
@@ -440,10 +435,7 @@ def _raw_moments_g(nmax: int, nu: float, xi: float, log_lam: float) -> list[floa
     """
     denom = xi + 1.0 / xi
     return [
-        _abs_moment(k, nu, log_lam)
-        * (xi ** (k + 1) + (-1.0) ** k * xi ** (-(k + 1)))
-        / denom
-        for k in range(nmax + 1)
+        _abs_moment(k, nu, log_lam) * (xi ** (k + 1) + (-1.0) ** k * xi ** (-(k + 1))) / denom for k in range(nmax + 1)
     ]
 
 
@@ -737,9 +729,7 @@ class SkewedGED(Distribution):
                     best = (ll, nu, xi)
         return np.array([best[1], best[2]])
 
-    def _check_constraints(
-        self, parameters: Sequence[float] | ArrayLike | None
-    ) -> FloatArray:
+    def _check_constraints(self, parameters: Sequence[float] | ArrayLike | None) -> FloatArray:
         """Return the parameters as an array after checking count and bounds.
 
         Raises
@@ -752,17 +742,10 @@ class SkewedGED(Distribution):
             raise ConfigError("parameters must have 2 elements (nu, xi), got None")
         params = np.asarray(parameters, dtype=float).ravel()
         if params.shape[0] != 2:
-            raise ConfigError(
-                f"parameters must have 2 elements (nu, xi), got {params.shape[0]}"
-            )
-        for name, value, (lo, hi) in zip(
-            self.parameter_names(), params, self.bounds(np.empty(0)), strict=True
-        ):
+            raise ConfigError(f"parameters must have 2 elements (nu, xi), got {params.shape[0]}")
+        for name, value, (lo, hi) in zip(self.parameter_names(), params, self.bounds(np.empty(0)), strict=True):
             if not (lo <= value <= hi):
-                raise ConfigError(
-                    f"{name} does not satisfy the bounds requirement of ({lo}, {hi}),"
-                    f" got {value}"
-                )
+                raise ConfigError(f"{name} does not satisfy the bounds requirement of ({lo}, {hi}), got {value}")
         return params
 
     # -- likelihood -------------------------------------------------------------
@@ -891,9 +874,7 @@ class SkewedGED(Distribution):
         nu, xi = self._check_constraints(parameters)
         return sged_ppf(pits, nu, xi)
 
-    def moment(
-        self, n: int, parameters: Sequence[float] | ArrayLike | None = None
-    ) -> float:
+    def moment(self, n: int, parameters: Sequence[float] | ArrayLike | None = None) -> float:
         r"""Raw moment :math:`E Z^n` (nan for ``n < 0``, as in ``arch``).
 
         Parameters

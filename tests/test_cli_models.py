@@ -1,0 +1,140 @@
+"""Command line: the mean option, zero-mean fits through simulate, source options, clean errors, rejections."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import volresearch.cli._common as common
+from volresearch.cli import main
+from volresearch.data import load_bars
+from volresearch.models.garch import Fit
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+INDA = DATA / "INDA_1min.csv"
+
+
+def json_out(capsys):
+    out = capsys.readouterr()
+    return json.loads(out.out) if out.out.strip() else None, out.err
+
+
+def minute_file(tmp_path, n=600, seed=0, name="bars.csv", header="timestamp", fmt="%Y-%m-%d %H:%M:%S"):
+    rng = np.random.default_rng(seed)
+    r = np.empty(n)
+    s2 = 1e-7
+    for t in range(n):  # GARCH(1,1) one-minute returns, sd ~ 3e-4
+        r[t] = np.sqrt(s2) * rng.standard_normal()
+        s2 = 5e-9 + 0.05 * r[t] ** 2 + 0.9 * s2
+    close = 100 * np.exp(np.cumsum(r))
+    times = np.datetime64("2024-03-04T14:30") + np.arange(n).astype("timedelta64[m]")
+    lines = [f"{header},open,high,low,close,volume"]
+    for t, c in zip(times, close, strict=True):
+        stamp = t.astype("datetime64[s]").item().strftime(fmt)
+        lines.append(f"{stamp},{c:.5f},{c * 1.0002:.5f},{c * 0.9998:.5f},{c:.5f},100")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_mean_auto_is_zero_for_intraday_and_constant_for_daily(capsys, tmp_path):
+    path = minute_file(tmp_path)
+    assert main(["fit", str(path), "--model", "garch", "--json"]) == 0
+    payload, _ = json_out(capsys)
+    assert payload["mean"] == "zero" and payload["params"]["mu"] == 0.0
+    assert main(["fit", "sp500", "--model", "garch", "--json"]) == 0
+    payload, _ = json_out(capsys)
+    assert payload["mean"] == "constant"
+    assert main(["fit", str(path), "--model", "garch", "--mean", "constant", "--json"]) == 0
+    assert json_out(capsys)[0]["mean"] == "constant"
+
+
+def test_zero_mean_fit_saves_and_simulates_through_every_surface(capsys, tmp_path):
+    path = minute_file(tmp_path, seed=1)
+    saved = tmp_path / "fit.json"
+    assert main(["fit", str(path), "--model", "gjr", "--mean", "zero", "--save", str(saved)]) == 0
+    capsys.readouterr()
+    assert main(["simulate", "--fit", str(saved), "--paths", "500", "--horizon", "30", "--json"]) == 0
+    payload, _ = json_out(capsys)
+    assert payload["mean"] == "zero" and payload["mu"] == 0.0 and payload["mu_se"] is None
+    assert payload["horizons"]["30"]["std"] > 0
+    fit = Fit.load(str(saved))
+    paths = fit.simulate(200, 10, seed=3)  # the library surface too
+    assert paths is not None
+    # and the default (auto) simulate of an intraday file, with its mean reported
+    assert main(["simulate", str(path), "--paths", "500", "--horizon", "30"]) == 0
+    assert "mean: zero" in capsys.readouterr().out
+
+
+def test_simulate_reports_the_mean_with_its_standard_error(capsys):
+    assert main(["simulate", "sp500", "--model", "gjr", "--dist", "normal", "--paths", "500", "--horizon", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "mean: mu = " in out and "(se " in out
+    assert main(["simulate", "sp500", "--dist", "normal", "--paths", "500", "--horizon", "20", "--json"]) == 0
+    payload, _ = json_out(capsys)
+    assert payload["mean"] == "constant" and payload["mu_se"] > 0
+
+
+def test_source_options_reach_the_loader(capsys, tmp_path, monkeypatch):
+    path = minute_file(tmp_path, seed=2)
+    seen = []
+    accepted = set(inspect.signature(load_bars).parameters)
+
+    def recording(source, **kwargs):
+        seen.append(kwargs)
+        return load_bars(source, **{k: v for k, v in kwargs.items() if k in accepted})
+
+    monkeypatch.setattr(common, "load_bars", recording)
+    args = ["--time-column", "timestamp", "--date-format", "%Y-%m-%d %H:%M:%S", "--tz", "UTC"]
+    assert main(["fit", str(path), "--model", "garch", "--json", *args]) == 0
+    assert main(["data", "validate", str(path), *args]) in (0, 1)
+    capsys.readouterr()
+    assert seen == [{"tz": "UTC", "time_column": "timestamp", "date_format": "%Y-%m-%d %H:%M:%S"}] * 2
+    # without the options the loader is called as before (datasets and files alike)
+    seen.clear()
+    assert main(["fit", str(path), "--model", "garch", "--json"]) == 0
+    assert seen == []
+
+
+def test_bare_value_errors_are_reported_cleanly(capsys, monkeypatch):
+    import volresearch.cli.fit as fit_cmd
+
+    def broken(*args, **kwargs):
+        raise ValueError("a value the library refused")
+
+    monkeypatch.setattr(fit_cmd, "fit_garch", broken)
+    assert main(["fit", "sp500"]) == 2
+    err = capsys.readouterr().err
+    assert "volresearch fit: error: a value the library refused" in err
+
+
+def test_rejected_fit_without_fallback_exits_1(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    r = rng.standard_normal(300) * 1e-3
+    r[::7] *= 60
+    close = 100 * np.exp(np.cumsum(r))
+    rows = [f"2024-01-0{2 + i // 1000} {9 + (i % 1000) // 60:02d}:{i % 60:02d},{c},{c},{c},{c},1" for i, c in
+            enumerate(close)]
+    bad = tmp_path / "wild.csv"
+    bad.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    assert main(["fit", str(bad), "--model", "gjr", "--dist", "sged", "--no-fallback"]) == 1
+    assert "rejected" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not INDA.is_file(), reason="real data folder ../shared/data is absent")
+def test_gappy_etf_fit_is_never_an_absurd_accepted_fit(capsys):
+    code = main(["fit", str(INDA), "--model", "garch", "--dist", "t", "--json"])
+    payload, err = json_out(capsys)
+    assert code == 0
+    closes = load_bars(INDA)["close"].to_numpy(dtype=float)
+    sd = float(np.std(np.diff(np.log(closes))))
+    if payload["method"] == "garch":
+        assert 1 / 5 <= payload["unconditional_vol_per_bar"] / sd <= 5
+    else:  # rejected with its reason, and the cascade answered
+        assert payload["converged"] is False and payload["rejected"] == "garch-t"
+        assert "fit failed every check" in payload["reason"] and "rejected" in err
+        assert payload["method"] in {"ewma", "historical"} and payload["volatility_per_bar"] > 0

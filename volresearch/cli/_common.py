@@ -1,0 +1,80 @@
+"""Options every command that reads bars shares: where the bars come from and how their time is read.
+
+:func:`add_source_arguments` adds ``--tz``, ``--time-column`` and
+``--date-format``; :func:`load_source` reads an embedded dataset or a file
+with them.  :func:`add_mean_argument` and :func:`resolve_mean` give every
+fitting command the same ``--mean auto|zero|constant`` (``auto``: zero mean
+for intraday bars, constant otherwise; see
+:func:`volresearch.models.returns.default_mean`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from volresearch.data import load_bars, open_bars
+from volresearch.data.datasets import DATASETS
+from volresearch.models.returns import default_mean
+
+__all__ = ["add_source_arguments", "load_source", "add_mean_argument", "resolve_mean", "MEAN_CHOICES"]
+
+MEAN_CHOICES = ("auto", "zero", "constant")
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--tz``, ``--time-column NAME`` and ``--date-format FMT`` to ``parser``."""
+    parser.add_argument("--tz", default=None, help="time zone of naive time stamps in the file (default UTC)")
+    parser.add_argument(
+        "--time-column", default=None, metavar="NAME", help="column holding the bar times (default: detected)"
+    )
+    parser.add_argument(
+        "--date-format",
+        default=None,
+        metavar="FMT",
+        help="strftime format of the time column, e.g. '%%Y%%m%%d %%H%%M%%S' (default: detected)",
+    )
+
+
+def load_source(args: argparse.Namespace, source: Any = None) -> pd.DataFrame:
+    """Bars of ``source`` (default ``args.path``): an embedded dataset name or a CSV/Parquet file.
+
+    ``--time-column`` and ``--date-format`` are passed to
+    :func:`volresearch.data.load_bars` only when given.
+
+    Raises
+    ------
+    DataError
+        Unknown source, or a file the loader cannot read (message names file, row, column).
+    """
+    source = args.path if source is None else source
+    options = {
+        key: value
+        for key, value in (
+            ("time_column", getattr(args, "time_column", None)),
+            ("date_format", getattr(args, "date_format", None)),
+        )
+        if value is not None
+    }
+    tz = getattr(args, "tz", None)
+    if not options or isinstance(source, pd.DataFrame) or str(source) in DATASETS or not Path(source).is_file():
+        return open_bars(source, tz=tz)  # datasets, frames and unknown sources (a clear DataError)
+    return load_bars(Path(source), tz=tz, **options)
+
+
+def add_mean_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--mean auto|zero|constant`` (default ``auto``) to ``parser``."""
+    parser.add_argument(
+        "--mean",
+        choices=MEAN_CHOICES,
+        default="auto",
+        help="mean of the returns: auto (zero for intraday bars, constant for daily), zero or constant",
+    )
+
+
+def resolve_mean(args: argparse.Namespace, bars: pd.DataFrame | pd.Index | None) -> str:
+    """The mean specification of ``args.mean`` for ``bars`` (``auto`` decided by the bar spacing)."""
+    return default_mean(bars, getattr(args, "mean", "auto"))
