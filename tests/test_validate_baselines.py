@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from volresearch.errors import DataError
-from volresearch.validate import _kernels
+from volresearch.models import robust
 from volresearch.validate import baselines as bl
 from volresearch.validate import calibration as cal
 
@@ -41,15 +41,36 @@ class TestVolatility:
         for t in (w - 1, 500, returns.size - 1):
             assert sig[t] == pytest.approx(math.sqrt(np.mean(returns[t - w + 1 : t + 1] ** 2)), rel=1e-10)
 
-    def test_ewma_matches_twin_and_pandas(self, returns):
+    def test_historical_is_the_cascades_estimator_per_window(self, returns):
+        w = 60
+        sig = bl.historical_volatility(returns, w)
+        for t in (w - 1, 700, returns.size - 1):
+            prices = 100.0 * np.exp(np.concatenate([[0.0], np.cumsum(returns[t - w + 1 : t + 1])]))
+            assert sig[t] == pytest.approx(robust.historical_volatility(prices), rel=1e-8)
+
+    def test_ewma_is_the_cascades_recursion_after_the_warm_up(self, returns):
         m, lam = 20, 0.94
         sig = bl.ewma_volatility(returns, lam, min_periods=m)
-        twin = _kernels.ewma_variance_py(returns, lam, m)
-        np.testing.assert_allclose(sig**2, twin, rtol=1e-12, equal_nan=True)
+        assert np.isnan(sig[: m - 1]).all()
+        # explicit recursion from the mean of the first m squared returns
+        ref = np.full(returns.size, np.nan)
+        s2 = float(np.mean(returns[:m] ** 2))
+        ref[m - 1] = s2
+        for t in range(m, returns.size):
+            s2 = lam * s2 + (1 - lam) * returns[t] ** 2
+            ref[t] = s2
+        np.testing.assert_allclose(sig**2, ref, rtol=1e-12, equal_nan=True)
         # pandas' recursive EWMA started from the same warm-up value
         seed_var = np.mean(returns[:m] ** 2)
         s = pd.Series(np.r_[seed_var, returns[m:] ** 2]).ewm(alpha=1 - lam, adjust=False).mean().to_numpy()
         np.testing.assert_allclose(sig[m - 1 :] ** 2, s, rtol=1e-12)
+        # with a one-return warm-up it is the cascade's EWMA exactly
+        np.testing.assert_allclose(
+            bl.ewma_volatility(returns, lam, min_periods=1), np.sqrt(robust.ewma_variance(returns, lam)), rtol=0
+        )
+        assert bl.ewma_volatility(returns) == pytest.approx(
+            bl.ewma_volatility(returns, robust.EWMA_LAMBDA), nan_ok=True
+        )
 
     def test_registry(self):
         assert set(bl.VOLATILITY_ESTIMATORS) == {"historical", "ewma"}
@@ -140,9 +161,7 @@ class TestForecast:
             cal.qlike(se, proxy, normalized=False), cal.qlike(sh, proxy, normalized=False), alternative="less"
         )
         assert dm.pvalue < 0.01
-        skill = cal.crps_skill(
-            ewma.crps()[np.isin(ewma.origin, common)], hist.crps()[np.isin(hist.origin, common)]
-        )
+        skill = cal.crps_skill(ewma.crps()[np.isin(ewma.origin, common)], hist.crps()[np.isin(hist.origin, common)])
         assert skill > 0
 
     def test_errors(self, returns):

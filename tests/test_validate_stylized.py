@@ -12,9 +12,9 @@ import pytest
 from scipy import stats
 from statsmodels.tsa.stattools import acf
 
+from volresearch._util import jsonable as _jsonable
 from volresearch.errors import DataError
 from volresearch.validate import stylized as sf
-from volresearch.validate.calibration import _jsonable
 
 
 def simulate_gjr_t(
@@ -264,9 +264,7 @@ class TestCompare:
 
     def test_real_and_simulated_facts_side_by_side(self, garch_returns, normal_returns):
         steps = 4001
-        garch_paths = np.column_stack(
-            [np.r_[0.0, np.cumsum(simulate_gjr_t(steps - 1, 100 + j))] for j in range(2)]
-        )
+        garch_paths = np.column_stack([np.r_[0.0, np.cumsum(simulate_gjr_t(steps - 1, 100 + j))] for j in range(2)])
         iid_paths = np.cumsum(np.random.default_rng(8).standard_normal((steps, 2)) * 0.01, axis=0)
         table = sf.compare_stylized_facts(
             garch_returns,

@@ -12,12 +12,14 @@ from scipy import stats
 
 from volresearch.errors import ConfigError, DataError, FitError
 from volresearch.models import ModelSpec, fit_garch
+from volresearch.models.returns import default_mean
 from volresearch.models.robust import ewma_variance
 from volresearch.simulate.engine import innovation_table
 from volresearch.simulate.paths import cumulative_return_variance, simulate_paths
 from volresearch.validate import baselines as bl
 from volresearch.validate import calibration as cal
 from volresearch.validate import walkforward as wf
+from volresearch.validate import walkforward_run as wf_run
 
 TRUE = {"mu": 0.0, "omega": 2e-6, "alpha": 0.08, "gamma": 0.0, "beta": 0.9}
 
@@ -46,9 +48,7 @@ def bars() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def small_run(bars):
-    return wf.walk_forward(
-        bars, ModelSpec("garch", "normal"), in_sample=500, out_of_sample=150, n_paths=300, seed=3
-    )
+    return wf.walk_forward(bars, ModelSpec("garch", "normal"), in_sample=500, out_of_sample=150, n_paths=300, seed=3)
 
 
 FORECAST_COLUMNS = ["sigma2_next", "forecast_var", "mean", "std", "base_std"] + [
@@ -232,7 +232,7 @@ class TestCalibration:
         def half_vol(model, params, *, sigma2_1, **kw):
             return simulate_paths(model, params, sigma2_1=np.asarray(sigma2_1) / 4.0, **kw)
 
-        monkeypatch.setattr(wf, "simulate_paths", half_vol)
+        monkeypatch.setattr(wf_run, "simulate_paths", half_vol)
         res = wf.walk_forward(data, ModelSpec("garch", "normal"), in_sample=500, out_of_sample=250, n_paths=500)
         assert res.coverage(0.95) < 0.85
         assert res.report.pit.ad_pvalue < 1e-6
@@ -266,7 +266,7 @@ class TestRefitsAndFailures:
 
     def test_failed_fit_falls_back_to_ewma(self, bars, monkeypatch):
         calls = {"n": 0}
-        real = wf.fit_garch
+        real = wf_run.fit_garch
 
         def flaky(*args, **kwargs):
             calls["n"] += 1
@@ -274,7 +274,7 @@ class TestRefitsAndFailures:
                 raise FitError("forced failure for the test", reason="forced")
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(wf, "fit_garch", flaky)
+        monkeypatch.setattr(wf_run, "fit_garch", flaky)
         res = wf.walk_forward(bars, "garch-normal", in_sample=400, out_of_sample=200, n_paths=100)
         w = res.windows.set_index("window")
         assert w.loc[1, "method"] == "ewma" and not w.loc[1, "converged"]
@@ -290,6 +290,45 @@ class TestRefitsAndFailures:
         assert not res.fits.set_index("window").loc[1, "ok"]
         assert len(res.parameters) == len(res.windows) - 1
         assert res.fits.set_index("window").loc[1, "window_end"] not in res.parameters.index
+        # the fallback is listed with its period, the model asked for, the one that answered and why
+        fb = res.fallbacks
+        assert fb["window"].tolist() == [1]
+        row = fb.iloc[0]
+        assert row["requested"] == "garch-normal" and row["answered"] == "ewma" and row["reason"] == "forced"
+        assert row["oos_start_time"] == w.loc[1, "oos_start_time"] and row["oos_end_time"] == w.loc[1, "oos_end_time"]
+        assert row["fallback_start"] == f["origin"].iloc[0] and row["fallback_end"] == f["origin"].iloc[-1]
+        assert row["n_forecasts"] == len(f)
+        d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+        assert d["fallbacks"] == [
+            {
+                "window": 1,
+                "oos_start_time": w.loc[1, "oos_start_time"].isoformat(),
+                "oos_end_time": w.loc[1, "oos_end_time"].isoformat(),
+                "fallback_start": f["origin"].iloc[0].isoformat(),
+                "fallback_end": f["origin"].iloc[-1].isoformat(),
+                "n_forecasts": len(f),
+                "requested": "garch-normal",
+                "answered": "ewma",
+                "reason": "forced",
+            }
+        ]
+        assert d["metrics"]["n_fallback_windows"] == 1
+        assert "garch-normal -> ewma" in res.summary()
+
+    def test_default_mean_resolves_through_default_mean(self, bars):
+        kw = {"in_sample": 500, "out_of_sample": 150}
+        daily = wf._prepare(0, None, bars, "garch-normal", **kw)
+        assert daily.spec.mean == default_mean(bars.index.as_unit("ns")) == "constant"
+        intraday = bars.copy()
+        intraday.index = pd.date_range("2024-03-04 14:30", periods=len(bars), freq="min", tz="UTC", name="timestamp")
+        assert wf._prepare(0, None, intraday, "garch-normal", **kw).spec.mean == "zero"
+        assert wf._prepare(0, None, intraday, "garch-normal", mean="constant", **kw).spec.mean == "constant"
+        # an explicit ModelSpec keeps its mean unless a mean is asked for
+        spec = ModelSpec("garch", "normal", "constant")
+        assert wf._prepare(0, None, intraday, spec, **kw).spec.mean == "constant"
+        assert wf._prepare(0, None, intraday, spec, mean="auto", **kw).spec.mean == "zero"
+        with pytest.raises(ConfigError):
+            wf._prepare(0, None, intraday, "garch-normal", mean="drift", **kw)
 
     @pytest.mark.parametrize("spec", ["gjr-t", "egarch-normal"])
     def test_multi_step_forecast_variance(self, bars, spec):
@@ -324,6 +363,7 @@ class TestResult:
             assert row["n"] == len(res.parameters)
         assert res.parameters.index.name == "window_end"
         assert {"omega", "omega_se", "alpha", "alpha_se", "beta", "persistence"} <= set(res.parameters.columns)
+        assert len(res.fallbacks) == 0 and res.to_dict()["fallbacks"] == []
         assert res.in_sample_score > 0
         assert res.efficiency == pytest.approx(res.out_of_sample_score / res.in_sample_score)
         w = res.windows
@@ -383,9 +423,12 @@ class TestSchedulers:
         specs = [ModelSpec("garch", "normal"), ModelSpec("gjr", "t"), ModelSpec("gjr", "sged")]
         kw = dict(in_sample=400, out_of_sample=100, n_paths=200, refit_every=50, seed=5)
         serial = wf.walk_forward_grid(data, specs, **kw)
-        with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-        ) as cluster, distributed.Client(cluster) as client:
+        with (
+            distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             remote = wf.walk_forward_grid(data, specs, client=client, **kw)
         assert len(serial.table) == 6
         assert set(serial.table["instrument"]) == {"a", "b"}

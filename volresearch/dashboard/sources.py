@@ -25,6 +25,7 @@ import pandas as pd
 
 from volresearch.data import QualityReport, datasets, load_bars, validate_bars
 from volresearch.errors import DataError
+from volresearch.reports.source import SourceInfo
 
 __all__ = [
     "DATA_SUFFIXES",
@@ -50,29 +51,6 @@ DATA_SUFFIXES: tuple[str, ...] = (
     ".pq",
 )
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """One selectable source of bars.
-
-    Attributes
-    ----------
-    key
-        Stable identifier: ``dataset:<name>``, ``file:<absolute path>`` or
-        ``upload:<n>:<file name>``.
-    label
-        What the instrument picker shows.
-    synthetic
-        True for generated (not recorded) data.
-    description
-        One line for humans.
-    """
-
-    key: str
-    label: str
-    synthetic: bool
-    description: str
 
 
 @dataclass(frozen=True)
@@ -121,9 +99,7 @@ def file_sources(data_dir: str | Path | None) -> list[SourceInfo]:
     out = []
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.name.lower().endswith(DATA_SUFFIXES):
-            out.append(
-                SourceInfo(f"file:{path.resolve()}", f"{folder.name}/{path.name} (file)", False, str(path))
-            )
+            out.append(SourceInfo(f"file:{path.resolve()}", f"{folder.name}/{path.name} (file)", False, str(path)))
     return out
 
 

@@ -36,17 +36,12 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from volresearch._util import jsonable
 from volresearch.errors import DataError
-from volresearch.validate import _kernels
-from volresearch.validate.calibration import (
-    DEFAULT_LEVELS,
-    CalibrationReport,
-    SeedLike,
-    _array,
-    _jsonable,
-    _levels,
-    crps_normal,
-)
+from volresearch.models.robust import EWMA_LAMBDA, ewma_variance
+from volresearch.validate._common import DEFAULT_LEVELS, SeedLike, _array, _levels
+from volresearch.validate.calibration import CalibrationReport
+from volresearch.validate.scores import crps_normal
 
 __all__ = [
     "VolatilityMethod",
@@ -71,9 +66,12 @@ def _returns(returns: ArrayLike) -> np.ndarray:
 def historical_volatility(returns: ArrayLike, window: int = 250) -> np.ndarray:
     r"""Rolling zero-mean volatility :math:`\hat\sigma_t = \sqrt{\frac1w\sum_{j=0}^{w-1} r_{t-j}^2}`.
 
-    Zero mean, consistent with the driftless random walk it feeds.  Entry
-    ``t`` uses ``returns[t-w+1 : t+1]`` only; the first ``w - 1`` entries are
-    NaN.  Units: log return per bar.
+    Entry ``t`` is the cascade's historical volatility
+    (:func:`volresearch.models.robust.historical_volatility`, the root mean
+    square return) of the window ``returns[t-w+1 : t+1]``, computed for every
+    ``t`` at once from prefix sums; zero mean, consistent with the driftless
+    random walk it feeds.  The first ``w - 1`` entries are NaN.  Units: log
+    return per bar.
     """
     r = _returns(returns)
     w = int(window)
@@ -86,13 +84,15 @@ def historical_volatility(returns: ArrayLike, window: int = 250) -> np.ndarray:
     return np.sqrt(np.maximum(out, 0.0))
 
 
-def ewma_volatility(returns: ArrayLike, lam: float = 0.94, *, min_periods: int = 20) -> np.ndarray:
+def ewma_volatility(returns: ArrayLike, lam: float = EWMA_LAMBDA, *, min_periods: int = 20) -> np.ndarray:
     r"""RiskMetrics EWMA volatility :math:`\hat\sigma_t`, using ``returns[:t+1]`` only.
 
+    The cascade's recursion (:func:`volresearch.models.robust.ewma_variance`),
     :math:`\hat\sigma^2_t = \lambda\hat\sigma^2_{t-1} + (1-\lambda) r_t^2`
     for ``t >= min_periods``, started at ``t = min_periods - 1`` from the mean
     of the first ``min_periods`` squared returns (a warm-up that itself uses
-    no future data).  Earlier entries are NaN.  Units: log return per bar.
+    no future data; ``min_periods=1`` is the cascade's own start from the
+    first squared return).  Earlier entries are NaN.  Units: log return per bar.
     """
     r = _returns(returns)
     lam = float(lam)
@@ -103,8 +103,10 @@ def ewma_volatility(returns: ArrayLike, lam: float = 0.94, *, min_periods: int =
         raise DataError(
             f"min_periods must satisfy 1 <= min_periods <= n ({r.size}), got {m}", column="min_periods", rule="range"
         )
-    out = np.empty(r.size)
-    _kernels.ewma_variance(r, lam, m, out)
+    # the recursion seeded with its first squared value: lead with the root mean square of the warm-up
+    seeded = np.concatenate([[math.sqrt(float(np.mean(r[:m] * r[:m])))], r[m:]])
+    out = np.full(r.size, np.nan)
+    out[m - 1 :] = ewma_variance(seeded, lam)
     return np.sqrt(out)
 
 
@@ -165,9 +167,7 @@ class GaussianForecast:
     def _complete(self, observations: ArrayLike | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         y = self.target if observations is None else _array(observations, "observations", ndim=1, finite=False)
         if y.size != self.origin.size:
-            raise DataError(
-                f"observations has {y.size} values for {self.origin.size} forecasts", column="observations"
-            )
+            raise DataError(f"observations has {y.size} values for {self.origin.size} forecasts", column="observations")
         if not np.all(np.isfinite(y)):
             raise DataError(
                 "some targets are missing (horizon beyond the data); use complete() first",
@@ -248,7 +248,7 @@ class GaussianForecast:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary: method, horizon, count and mean forecast std (not the arrays)."""
-        return _jsonable(
+        return jsonable(
             {
                 "method": self.method,
                 "horizon": self.horizon,
@@ -265,7 +265,7 @@ def random_walk_forecast(
     horizon: int = 1,
     method: VolatilityMethod = "ewma",
     window: int = 250,
-    lam: float = 0.94,
+    lam: float = EWMA_LAMBDA,
     min_periods: int = 20,
     complete: bool = True,
     stride: int = 1,

@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from volresearch._util import jsonable
 from volresearch.errors import ConfigError, SimulationError
 from volresearch.models import ModelSpec
-from volresearch.validate.calibration import _jsonable, diebold_mariano
+from volresearch.validate.scores import diebold_mariano
 from volresearch.validate.walkforward import (
     WalkForwardResult,
     _records,
@@ -90,7 +91,7 @@ class ComparisonResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: best label, the table and DM tests as records, each model's metrics."""
-        return _jsonable(
+        return jsonable(
             {
                 "best": self.best,
                 "table": _records(self.table.reset_index()),

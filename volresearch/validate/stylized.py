@@ -30,7 +30,7 @@ from statsmodels.tsa.stattools import acf, adfuller, kpss
 
 from volresearch.errors import DataError
 from volresearch.models.diagnostics import ljung_box
-from volresearch.validate.calibration import _array
+from volresearch.validate._common import _array
 
 __all__ = [
     "AssetClass",
