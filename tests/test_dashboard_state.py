@@ -179,7 +179,9 @@ def test_fit_failure_sets_error(tmp_path) -> None:
 def test_too_few_bars_for_a_fit() -> None:
     index = pd.date_range("2024-01-01", periods=MIN_FIT_BARS - 5, freq="D", tz="UTC", name="timestamp")
     close = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, index.size)))
-    bars = pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99, "close": close, "volume": 1.0}, index=index)
+    bars = pd.DataFrame(
+        {"open": close, "high": close * 1.01, "low": close * 0.99, "close": close, "volume": 1.0}, index=index
+    )
     state = DashboardState(**SMALL)
     assert state.load_upload("short.csv", _csv_bytes(bars))
     assert not state.fit_and_simulate()
@@ -326,7 +328,7 @@ def test_two_states_are_independent(sp500_tail) -> None:
 def test_controls_are_typed_bounded_and_documented() -> None:
     state = DashboardState(load_initial=False)
     controls = [
-        "source", "model", "dist", "n_paths", "horizon", "seed", "fit_window",
+        "source", "model", "dist", "mean", "n_paths", "horizon", "seed", "fit_window",
         "replay_bars", "history_bars", "n_sample_paths", "n_particles", "replay_speed",
     ]  # fmt: skip
     for name in controls:
@@ -374,6 +376,60 @@ def test_synthetic_future_uses_its_thresholds_and_tick() -> None:
     assert state.replay_step() and state.forecast.table.index[-1] == 30
 
 
+def test_replay_table_chart_and_signals_come_from_one_fan(fitted: DashboardState, monkeypatch) -> None:
+    """One simulation per replayed bar: the table's numbers are the chart's fan at those steps."""
+    import volresearch.dashboard.state as state_module
+
+    calls = []
+    real = state_module.simulate_paths
+    monkeypatch.setattr(state_module, "simulate_paths", lambda *a, **k: calls.append(1) or real(*a, **k))
+    s = fitted
+    for k in range(2):
+        assert s.replay_step(), s.error
+        assert len(calls) == k + 1  # one fan per bar
+        fc = s.forecast
+        fan = fc.fan
+        for h in fc.table.index:
+            row = fc.table.loc[h]
+            assert row["mean"] == fan.mean[h] and row["std"] == fan.std[h]
+            for lv, col in ((0.05, "p5"), (0.25, "p25"), (0.5, "p50"), (0.75, "p75"), (0.95, "p95")):
+                assert row[col] == fan.quantiles([lv]).iloc[h, 0]
+            assert row["target_time"] == fan.times[h]
+        # zones and confidence describe the same terminal distribution
+        assert fc.analysis.mean == pytest.approx(float(np.dot(fan.weights, fan.terminal())), rel=1e-12)
+        assert fc.confidence.std == pytest.approx(fc.analysis.std, rel=1e-12)
+
+
+def test_intraday_fit_defaults_to_zero_mean_and_daily_reports_the_mean_noise() -> None:
+    intraday = DashboardState(source="dataset:es_synthetic", **{**SMALL, "horizon": 30})
+    assert intraday.fit_and_simulate(), intraday.error
+    assert intraday.fit.spec.mean == "zero"
+    assert intraday.forecast.analysis.mean_se is None and intraday.forecast.confidence.mean_se is None
+    # asked for, the constant mean comes back, with its standard error next to the bias
+    intraday.mean = "constant"
+    assert intraday.fit_and_simulate(), intraday.error
+    fit, fc = intraday.fit, intraday.forecast
+    assert fit.spec.mean == "constant"
+    expected = fc.price * 30 * fit.std_errors["mu"]
+    assert fc.analysis.mean_se == pytest.approx(expected, rel=1e-12)
+    assert fc.analysis.bias_score_se == pytest.approx(expected / fc.analysis.std, rel=1e-12)
+    assert fc.confidence.mean_se == pytest.approx(expected, rel=1e-12)
+    assert intraday.replay_step(), intraday.error
+    assert intraday.forecast.analysis.mean_se is not None
+    # daily bars keep a constant mean by default
+    daily = DashboardState(**SMALL)
+    assert daily.fit_and_simulate(), daily.error
+    assert daily.fit.spec.mean == "constant" and daily.forecast.analysis.mean_se > 0
+
+
+def test_confidence_uses_the_library_default_scaling() -> None:
+    import volresearch.dashboard.state as state_module
+    from volresearch.signals import ConfidenceCalculator
+
+    assert state_module._calculator() == ConfidenceCalculator.from_yaml()
+    assert state_module._calculator().horizon_scaling == "sqrt"
+
+
 # ----------------------------------------------------------------------------- views
 def test_views_follow_the_state() -> None:
     pytest.importorskip("panel")
@@ -390,6 +446,7 @@ def test_views_follow_the_state() -> None:
     assert list(zones.columns) == ["kind", "strength", "low", "high", "center", "probability"]
     assert len(zones) == len(dash.state.forecast.analysis.zones)
     assert "Confidence" in dash.signals.headline.object
+    assert "from the estimated mean" in dash.signals.headline.object  # daily S&P 500: constant mean
     assert dash.model.params_table.object.index.tolist() == dash.state.fit_table().index.tolist()
     dash.state.replay_step()
     assert "Replayed 1 of 80" in dash.replay.info.object

@@ -12,6 +12,7 @@ from scipy import stats
 from volresearch.data import datasets
 from volresearch.models import ModelSpec, fit_garch
 from volresearch.models.distributions import ppf_function
+from volresearch.simulate import simulate_paths
 from volresearch.simulate.engine import innovation_table, simulate_fit
 
 
@@ -87,8 +88,13 @@ def test_skewed_ged_paths_are_skewed_the_right_way(spx, xi, sign):
 
 
 def test_table_is_standardised_for_each_law(spx):
-    for dist, params in {"normal": {}, "t": {"nu": 6.0}, "skewt": {"eta": 7.0, "lambda": -0.2}, "ged": {"nu": 1.3},
-                         "sged": {"nu": 1.2, "xi": 0.8}}.items():
+    for dist, params in {
+        "normal": {},
+        "t": {"nu": 6.0},
+        "skewt": {"eta": 7.0, "lambda": -0.2},
+        "ged": {"nu": 1.3},
+        "sged": {"nu": 1.2, "xi": 0.8},
+    }.items():
         table = innovation_table(dist, params)
         assert abs(table.mean) < 1e-4 and abs(table.variance - 1) < 1e-4, dist
         u = np.linspace(0.001, 0.999, 101)
@@ -100,3 +106,31 @@ def test_fit_simulate_method_and_bands(gjr_t):
     paths = gjr_t.simulate(2000, 120, seed=1)
     q = paths.quantiles([0.05, 0.5, 0.95])
     np.testing.assert_allclose(fan.quantiles([0.05, 0.5, 0.95]).to_numpy(), q.to_numpy(), rtol=1e-12)
+
+
+def test_zero_mean_fit_simulates_with_zero_drift(spx):
+    fit = fit_garch(spx, ModelSpec("gjr", "t", mean="zero"))
+    paths = simulate_fit(fit, n_paths=500, horizon=20, seed=5)
+    assert paths.meta["params"]["mu"] == 0.0
+    fan = simulate_fit(fit, n_paths=500, horizon=20, seed=5, mode="bands")
+    assert np.array_equal(fan.terminal_prices, paths.terminal())
+    # the same paths as a constant-mean fit whose mu is exactly zero
+    const = simulate_paths(
+        "gjr", {**fit.params, "mu": 0.0}, ppf_table=innovation_table("t", fit.params), n_paths=500, horizon=20,
+        x0=math.log(fit.last_price), sigma2_1=fit.next_variance, seed=5,
+    )  # fmt: skip
+    assert np.array_equal(const.log_prices, paths.log_prices)
+
+
+def test_simulation_params_fill_a_missing_zero_mean():
+    from types import SimpleNamespace
+
+    from volresearch.errors import SimulationError
+    from volresearch.simulate.engine import simulation_params
+
+    params = {"omega": 1e-6, "alpha": 0.05, "gamma": 0.1, "beta": 0.85, "nu": 6.0}
+    zero = SimpleNamespace(params=params, spec=ModelSpec("gjr", "t", mean="zero"))
+    assert simulation_params(zero) == {**params, "mu": 0.0}
+    const = SimpleNamespace(params=params, spec=ModelSpec("gjr", "t", mean="constant"))
+    with pytest.raises(SimulationError, match="no 'mu'"):
+        simulation_params(const)

@@ -15,7 +15,13 @@ widgets from them and tests set them directly.  Its methods do the work:
   fitted returns;
 * :meth:`~DashboardState.replay_step` streams the next held-out bar through a
   :class:`~volresearch.simulate.rolling.RollingForecaster` and rebuilds the
-  fan, zones and horizon table from its particle states.
+  fan, zones and horizon table from its particle states: one simulation per
+  bar, so the table, the chart and the signals describe the same paths.
+
+The fit's mean follows :func:`volresearch.models.returns.default_mean` (zero
+for intraday bars) unless the ``mean`` control names one; with an estimated
+mean, the bias is shown with the standard error that mean's estimation noise
+gives it.
 
 Results are parameters too (:attr:`fit`, :attr:`forecast`, :attr:`stylized`,
 :attr:`replay_position`...), so views redraw by watching them.
@@ -47,13 +53,20 @@ import pandas as pd
 import param
 
 from volresearch.config import Instrument, load_instruments
-from volresearch.data import QualityReport
-from volresearch.data import datasets
+from volresearch.data import QualityReport, datasets
 from volresearch.errors import VolresearchError
 from volresearch.models import DISTRIBUTIONS, MIN_OBSERVATIONS, Fit, ModelSpec, fit_garch
-from volresearch.signals import ConfidenceAssessment, ConfidenceCalculator, DistributionAnalysis, analyze_distribution
-from volresearch.simulate import Fan
-from volresearch.simulate.engine import fit_bar_seconds
+from volresearch.models.returns import default_mean
+from volresearch.signals import (
+    ConfidenceAssessment,
+    ConfidenceCalculator,
+    DistributionAnalysis,
+    analyze_distribution,
+    drift_standard_error,
+)
+from volresearch.simulate import Fan, simulate_paths
+from volresearch.simulate.engine import fit_bar_seconds, simulation_params
+from volresearch.simulate.results import session_step_times
 from volresearch.simulate.rolling import BarForecast, RollingForecaster
 from volresearch.validate import stylized_facts
 
@@ -241,8 +254,8 @@ def _instruments() -> dict[str, Instrument]:
 
 @lru_cache(maxsize=1)
 def _calculator() -> ConfidenceCalculator:
-    # Thresholds refer to 24 hours; scale them by sqrt(h / 24 h) at other horizons.
-    return ConfidenceCalculator.from_yaml(horizon_scaling="sqrt")
+    # The packaged thresholds refer to 24 hours and scale by sqrt(h / 24 h) by default.
+    return ConfidenceCalculator.from_yaml()
 
 
 def instrument_for(symbol: str | None) -> tuple[str, Instrument | None]:
@@ -293,25 +306,77 @@ def _fan_table(fan: Fan, steps: list[int]) -> pd.DataFrame:
     return table[["target_time", *TABLE_COLUMNS]]
 
 
-def _bar_table(bar: BarForecast, bar_seconds: float) -> pd.DataFrame:
-    table = bar.table.copy()
-    steps = np.rint(table.index.to_numpy(dtype=float) * 60.0 / bar_seconds).astype(int)
-    table.index = pd.Index(steps, name="bars ahead")
-    return table[["target_time", *TABLE_COLUMNS]]
-
-
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, VolresearchError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
-def _analyse(fan: Fan, price: float, horizon_minutes: float, instrument: str) -> tuple[DistributionAnalysis, ConfidenceAssessment]:
+def mean_standard_error(fit: Fit, horizon: int, price: float) -> float | None:
+    """Standard error (price units) the fit's estimated mean gives the forecast centre ``horizon`` bars ahead.
+
+    ``None`` for a zero-mean fit (nothing estimated) or when the fit reports
+    no standard error for ``mu``; see
+    :func:`volresearch.signals.zones.drift_standard_error`.
+    """
+    if fit.spec.mean == "zero":
+        return None
+    se = float(fit.std_errors.get("mu", math.nan))
+    if not (math.isfinite(se) and se >= 0):
+        return None
+    return drift_standard_error(se, horizon, price)
+
+
+def _analyse(
+    fan: Fan, price: float, horizon_minutes: float, instrument: str, mean_se: float | None = None
+) -> tuple[DistributionAnalysis, ConfidenceAssessment]:
     prices = fan.terminal()
     weights = None if fan.weights is None else np.asarray(fan.weights)
-    analysis = analyze_distribution(prices, price, weights=weights, horizon=horizon_minutes)
-    confidence = _calculator().assess(prices, price, instrument=instrument, horizon=horizon_minutes, weights=weights)
+    analysis = analyze_distribution(prices, price, weights=weights, horizon=horizon_minutes, mean_se=mean_se)
+    confidence = _calculator().assess(
+        prices, price, instrument=instrument, horizon=horizon_minutes, weights=weights, mean_se=mean_se
+    )
     return analysis, confidence
+
+
+def replay_fan(forecaster: RollingForecaster, horizon: int, *, seed: int, n_sample_paths: int) -> Fan:
+    """The filtered predictive fan after the forecaster's latest bar (one path per particle, particle weights).
+
+    Steps are labelled with the forecaster's session calendar when it has one
+    (breaks, weekends and holidays skipped), wall-clock bars otherwise.
+
+    Raises
+    ------
+    SimulationError
+        No bar processed yet.
+    """
+    filt = forecaster.filter
+    if filt is None or forecaster.last_time is None:
+        from volresearch.errors import SimulationError
+
+        raise SimulationError("no bar processed yet: nothing to forecast from")
+    model = filt.model
+    calendar = getattr(forecaster, "calendar", None)
+    fan = simulate_paths(
+        forecaster.fit.spec.model,
+        simulation_params(forecaster.fit),
+        ppf_table=forecaster.table,
+        n_paths=forecaster.n,
+        horizon=int(horizon),
+        x0=np.array(model.x, copy=True),  # type: ignore[attr-defined]
+        sigma2_1=np.array(model.sigma2, copy=True),  # type: ignore[attr-defined]
+        seed=seed,
+        mode="bands",
+        quantiles=FAN_LEVELS,
+        start=forecaster.last_time,
+        bar_seconds=forecaster.bar_seconds,
+        n_sample_paths=n_sample_paths,
+        weights=filt.weights,
+    )
+    if calendar is not None and callable(getattr(calendar, "next_bars", None)):
+        times = session_step_times(calendar, forecaster.last_time, int(horizon), forecaster.bar_seconds)
+        fan = replace(fan, step_times=times)
+    return fan
 
 
 # =============================================================================
@@ -347,8 +412,12 @@ def compute_fit(job: FitJob) -> FitOutcome:
                 tick_size=job.tick_size,
                 seed=job.seed,
             )
+            calendar = getattr(forecaster, "calendar", None)
+            if fan.start is not None and calendar is not None and callable(getattr(calendar, "next_bars", None)):
+                fan = replace(fan, step_times=session_step_times(calendar, fan.start, job.horizon, bar_seconds))
         price = float(job.fit_bars["close"].iloc[-1])
-        analysis, confidence = _analyse(fan, price, horizon_minutes, job.instrument)
+        mean_se = mean_standard_error(fit, job.horizon, price)
+        analysis, confidence = _analyse(fan, price, horizon_minutes, job.instrument, mean_se)
         closes = job.fit_bars["close"]
         returns = np.diff(np.log(closes.to_numpy(dtype=float)))
         stylized = stylized_facts(returns, prices=closes.to_numpy(dtype=float), asset_class=job.asset_class)  # type: ignore[arg-type]
@@ -373,25 +442,25 @@ def compute_fit(job: FitJob) -> FitOutcome:
 def compute_replay_step(job: ReplayJob) -> ReplayOutcome:
     """Stream one held-out bar through the forecaster and rebuild the forecast.
 
-    The fan is simulated from the filter's particle states (log price and
-    next-step variance) with the particle weights, one path per particle, so
-    it is the filtered predictive distribution after this bar.  Mutates
-    ``job.forecaster``.  Never raises: failures are in
-    :attr:`ReplayOutcome.error`.
+    One simulation per bar: the fan is simulated from the filter's particle
+    states (log price and next-step variance) with the particle weights, one
+    path per particle, so it is the filtered predictive distribution after
+    this bar, and the horizon table, zones and confidence are all computed
+    from that same fan.  Mutates ``job.forecaster``.  Never raises: failures
+    are in :attr:`ReplayOutcome.error`.
     """
     try:
         ts = pd.Timestamp(job.replay_bars.index[job.position])
         row = job.replay_bars.iloc[job.position]
         with COMPUTE_LOCK:
             bar = job.forecaster.process_bar(row, timestamp=ts)
-            fan = job.forecaster.fan(
-                job.horizon,
-                seed=job.seed + 1 + job.position,
-                quantiles=FAN_LEVELS,
-                n_sample_paths=job.n_sample_paths,
+            fan = replay_fan(
+                job.forecaster, job.horizon, seed=job.seed + 1 + job.position, n_sample_paths=job.n_sample_paths
             )
-        horizon_minutes = job.horizon * job.forecaster.bar_seconds / 60.0
-        analysis, confidence = _analyse(fan, bar.price, horizon_minutes, job.instrument)
+        bar_seconds = job.forecaster.bar_seconds
+        horizon_minutes = job.horizon * bar_seconds / 60.0
+        mean_se = mean_standard_error(job.fit, job.horizon, bar.price)
+        analysis, confidence = _analyse(fan, bar.price, horizon_minutes, job.instrument, mean_se)
         upto = job.closes.loc[:ts]
         forecast = Forecast(
             origin=ts,
@@ -403,7 +472,7 @@ def compute_replay_step(job: ReplayJob) -> ReplayOutcome:
             confidence=confidence,
             history=upto.iloc[-job.history_bars :],
             realised=job.replay_bars["close"].iloc[job.position + 1 : job.position + 1 + job.horizon],
-            table=_bar_table(bar, job.forecaster.bar_seconds),
+            table=_fan_table(fan, _table_steps(job.horizon, bar_seconds)),
             ess=bar.ess,
             replay_step=job.position + 1,
             n_paths=fan.n_paths,
@@ -438,9 +507,12 @@ class DashboardState(param.Parameterized):
     )
     model = param.Selector(default="gjr", objects=list(MODELS), doc="GARCH-family variance model.")
     dist = param.Selector(default="sged", objects=list(DISTRIBUTIONS), doc="Innovation distribution.")
-    n_paths = param.Integer(
-        default=2_000, bounds=(100, 20_000), step=100, doc="Monte Carlo paths of the fan (count)."
+    mean = param.Selector(
+        default="auto",
+        objects=["auto", "zero", "constant"],
+        doc="Mean of the fit: 'auto' is zero for intraday bars and constant for daily bars (see default_mean).",
     )
+    n_paths = param.Integer(default=2_000, bounds=(100, 20_000), step=100, doc="Monte Carlo paths of the fan (count).")
     horizon = param.Integer(default=60, bounds=(5, 1_440), step=5, doc="Forecast horizon (bars ahead).")
     seed = param.Integer(default=42, bounds=(0, 2**31 - 1), doc="Seed of the simulation and the particle filter.")
     fit_window = param.Integer(
@@ -459,14 +531,14 @@ class DashboardState(param.Parameterized):
     n_particles = param.Integer(
         default=1_000, bounds=(100, 10_000), step=100, doc="Particles of the replay filter (count)."
     )
-    replay_speed = param.Number(
-        default=2.0, bounds=(0.25, 20.0), step=0.25, doc="Replay speed (bars per second)."
-    )
+    replay_speed = param.Number(default=2.0, bounds=(0.25, 20.0), step=0.25, doc="Replay speed (bars per second).")
     data_dir = param.String(default=None, allow_None=True, doc="Folder scanned for CSV/Parquet bar files.")
 
     # ------------------------------------------------------------------ results
     bars = param.DataFrame(default=None, allow_None=True, doc="Validated bars of the loaded source.")
-    quality = param.ClassSelector(class_=QualityReport, default=None, allow_None=True, doc="Quality report of the bars.")
+    quality = param.ClassSelector(
+        class_=QualityReport, default=None, allow_None=True, doc="Quality report of the bars."
+    )
     loaded_key = param.String(default=None, allow_None=True, doc="Key of the source the bars came from.")
     loaded_label = param.String(default="", doc="Name of the loaded source.")
     symbol = param.String(default=None, allow_None=True, doc="Instrument symbol of the loaded bars.")
@@ -646,7 +718,7 @@ class DashboardState(param.Parameterized):
             label=self.loaded_label,
             fit_bars=fit_part,
             replay_bars=replay_part,
-            spec=ModelSpec(self.model, self.dist),
+            spec=ModelSpec(self.model, self.dist, default_mean(fit_part, self.mean)),
             n_paths=self.n_paths,
             horizon=self.horizon,
             seed=self.seed,
@@ -775,8 +847,7 @@ class DashboardState(param.Parameterized):
             self.status = (
                 f"{self.loaded_label} replay bar {self.replay_position}/{self.replay_total}: "
                 f"{fc.origin:%Y-%m-%d %H:%M} UTC, "
-                f"close {fc.price:,.2f}, ESS {fc.ess:,.0f}{resampled}"
-                + (". Replay finished." if done else ".")
+                f"close {fc.price:,.2f}, ESS {fc.ess:,.0f}{resampled}" + (". Replay finished." if done else ".")
             )
         return True
 
@@ -861,7 +932,9 @@ class DashboardState(param.Parameterized):
         for name, value in self.fit.params.items():
             se = self.fit.std_errors.get(name, math.nan)
             t = value / se if se and math.isfinite(se) and se > 0 else math.nan
-            rows.append({"parameter": name, "estimate": value, "std error": se, "t": t, "unit": self.fit.units.get(name, "")})
+            rows.append(
+                {"parameter": name, "estimate": value, "std error": se, "t": t, "unit": self.fit.units.get(name, "")}
+            )
         return pd.DataFrame(rows, columns=["parameter", *cols]).set_index("parameter")
 
     def diagnostics_table(self) -> pd.DataFrame:

@@ -105,6 +105,7 @@ class ControlPanel(Viewer):
         self.upload.param.watch(self._on_upload, "value")
         self.model = pn.widgets.Select.from_param(s.param.model, name="Model", sizing_mode="stretch_width")
         self.dist = pn.widgets.Select.from_param(s.param.dist, name="Innovations", sizing_mode="stretch_width")
+        self.mean = pn.widgets.Select.from_param(s.param.mean, name="Mean", sizing_mode="stretch_width")
         self.n_paths = pn.widgets.IntSlider.from_param(s.param.n_paths, name="Paths", sizing_mode="stretch_width")
         self.horizon = pn.widgets.IntSlider.from_param(
             s.param.horizon, name="Horizon (bars)", end=500, sizing_mode="stretch_width"
@@ -153,6 +154,7 @@ class ControlPanel(Viewer):
             self.upload,
             self.model,
             self.dist,
+            self.mean,
             self.n_paths,
             self.horizon,
             self.seed,
@@ -262,6 +264,8 @@ class SignalPanel(Viewer):
         )
         targets = ", ".join(f"{_fmt_price(z.low)}-{_fmt_price(z.high)} ({z.mass:.0%})" for z in a.targets) or "none"
         stop = "none" if a.stop is None else f"{_fmt_price(a.stop.price)} ({a.stop.source})"
+        score_se = a.bias_score_se
+        noise = "" if score_se is None else f" &plusmn; {score_se:.2f} from the estimated mean"
         self.headline.object = (
             f"<div style='font-size:15px;line-height:1.5'>"
             f"<b>At {_horizon_text(fc)} from {_fmt_price(fc.price)}</b> ({_fmt_time(fc.origin)})<br>"
@@ -269,7 +273,7 @@ class SignalPanel(Viewer):
             f"(rel. std {c.rel_std:.3%}, {thresholds}, "
             f"scaled x{c.horizon_scale:.2f} to the horizon)<br>"
             f"Bias: <b style='color:{_BIAS_COLOURS[a.bias]}'>{a.bias}</b> "
-            f"(score {a.bias_score:+.2f}, confidence {a.bias_confidence:.0%}); P(up) {a.prob_above:.0%}<br>"
+            f"(score {a.bias_score:+.2f}{noise}, confidence {a.bias_confidence:.0%}); P(up) {a.prob_above:.0%}<br>"
             f"Mean {_fmt_price(a.mean)}, 5%-95% {_fmt_price(a.quantiles[0.05])} .. {_fmt_price(a.quantiles[0.95])}<br>"
             f"Targets: {targets}; stop: {stop}<br>"
             f"Entry allowed: {'yes' if c.can_enter else 'no'}; adjust allowed: {'yes' if c.can_adjust else 'no'}"
@@ -360,7 +364,9 @@ class ModelPanel(Viewer):
         self.diagnostics.object = diag
         facts = self.state.stylized_verdicts()
         n_pass = int((facts["verdict"] == "PASS").sum())
-        self.facts_summary.object = f"<p><b>{n_pass} of {len(facts)}</b> stylized-fact criteria pass on the fitted returns.</p>"
+        self.facts_summary.object = (
+            f"<p><b>{n_pass} of {len(facts)}</b> stylized-fact criteria pass on the fitted returns.</p>"
+        )
         facts["value"] = facts["value"].map(lambda v: f"{v:.4g}")
         facts["p-value"] = facts["p-value"].map(lambda v: "" if not math.isfinite(v) else f"{v:.3g}")
         self.facts.object = facts

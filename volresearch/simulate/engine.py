@@ -20,7 +20,7 @@ from volresearch.models.distributions import isf_function, ppf_function
 from volresearch.simulate.innovations import PpfTable, build_ppf_table
 from volresearch.simulate.paths import DEFAULT_QUANTILES, Fan, Paths, simulate_paths
 
-__all__ = ["innovation_table", "simulate_fit", "fit_bar_seconds"]
+__all__ = ["innovation_table", "simulate_fit", "fit_bar_seconds", "simulation_params"]
 
 
 @lru_cache(maxsize=64)
@@ -50,6 +50,25 @@ def fit_bar_seconds(fit: Any, default: float = 60.0) -> float:
     return default
 
 
+def simulation_params(fit: Any) -> dict[str, float]:
+    """The fit's parameters as the path simulator takes them (per-bar log-return units).
+
+    A zero-mean fit has no ``mu``: the paths then have zero drift
+    (``mu = 0``), so every mean specification simulates.
+
+    Raises
+    ------
+    SimulationError
+        A fit with a constant mean whose ``mu`` is missing.
+    """
+    params = {k: float(v) for k, v in fit.params.items()}
+    if "mu" not in params:
+        if getattr(fit.spec, "mean", "constant") != "zero":
+            raise SimulationError(f"the {fit.spec.mean!r} mean of this fit has no 'mu' parameter to simulate")
+        params["mu"] = 0.0
+    return params
+
+
 def simulate_fit(
     fit: Any,
     n_paths: int = 10_000,
@@ -77,6 +96,8 @@ def simulate_fit(
     last_price
         Starting price when the fit was made on returns only.
 
+    A zero-mean fit simulates with zero drift (see :func:`simulation_params`).
+
     Raises
     ------
     SimulationError
@@ -88,7 +109,7 @@ def simulate_fit(
     table = innovation_table(fit.spec.dist, fit.params)
     out = simulate_paths(
         fit.spec.model,
-        fit.params,
+        simulation_params(fit),
         ppf_table=table,
         n_paths=n_paths,
         horizon=horizon,
