@@ -3,11 +3,20 @@
 * :mod:`~volresearch.validate.stylized`: the stylized-facts checklist of a
   return series (fat tails, clustering, leverage, unit roots) and a side-by-side
   comparison of real and simulated returns.
-* :mod:`~volresearch.validate.calibration`: PIT, interval coverage
-  (Kupiec/Christoffersen), VaR/ES backtests, CRPS, variance-forecast losses and
-  the Diebold-Mariano test; :func:`calibration_report` per forecast window.
+* :mod:`~volresearch.validate.uniformity`: the PIT (an ensemble's empirical
+  CDF at the outcome) and its uniformity tests (Anderson-Darling, KS, chi-square).
+* :mod:`~volresearch.validate.coverage`: ensemble quantiles by the package's
+  one rule (:mod:`volresearch.quantiles`), interval coverage
+  (Kupiec/Christoffersen), VaR/ES backtests (Acerbi-Szekely).
+* :mod:`~volresearch.validate.scores`: CRPS, variance-forecast losses and the
+  Diebold-Mariano test.
+* :mod:`~volresearch.validate.calibration`: :func:`calibration_report` per
+  forecast window (and every name of the three modules above).
 * :mod:`~volresearch.validate.baselines`: random-walk baselines (historical and
-  EWMA volatility) scored in closed form or as ensembles.
+  EWMA volatility of the cascade) scored in closed form or as ensembles.
+* :mod:`~volresearch.validate.walkforward` (layout in ``walkforward_plan``,
+  execution in ``walkforward_run``, results in ``walkforward_results``) and
+  :mod:`~volresearch.validate.compare`: out-of-sample evaluation of models.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from volresearch.validate.calibration import (
     crps_skill,
     diebold_mariano,
     ensemble_quantiles,
+    ensemble_size,
     ensemble_var_es,
     interval_coverage,
     interval_hits,
@@ -80,6 +90,7 @@ __all__ = [
     "cumulative_returns",
     "diebold_mariano",
     "ensemble_quantiles",
+    "ensemble_size",
     "ensemble_var_es",
     "ewma_volatility",
     "hill_estimator",
