@@ -100,7 +100,7 @@ def default_mean(data: pd.DataFrame | pd.Series | pd.Index | None, choice: str =
     index = data if isinstance(data, pd.Index) else getattr(data, "index", None)
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
         return "constant"
-    spacing = np.diff(index.asi8)
+    spacing = np.diff(index.as_unit("ns").asi8)
     spacing = spacing[spacing > 0]
     if spacing.size == 0:
         return "constant"
