@@ -26,6 +26,13 @@ Uniforms are never formed as ``u`` in ``(0, 1)`` inside the kernels.  A word
 ``(K + 1/2) 2**-53``, ``K = 0 .. 2**53 - 1`` (open interval, symmetric about
 1/2), and ``(s, v)`` keeps full relative precision in both tails, which a
 double ``u`` close to 1 cannot.
+
+The word with ``k = 0`` stands for the whole cell ``v < 2**-53``.  Where the
+far tail matters (heavy-tailed laws), that cell is refined by
+:func:`deep_tail_uniforms`: uniforms from a *side stream* of the same path,
+Philox counter ``(n // 4, stream, level, 0)`` with ``level = 1, 2, ...``
+(the main stream has ``level = 0``), so the refinement is reproducible,
+independent of every main-stream word, and leaves the main counter alone.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ __all__ = [
     "PHILOX_W0",
     "PHILOX_W1",
     "StreamState",
+    "deep_tail_uniforms",
+    "deep_tail_uniforms_numpy",
     "philox4x64",
     "philox4x64_numpy",
     "philox_key",
@@ -295,6 +304,67 @@ def uniforms_from_words(words: np.ndarray) -> np.ndarray:
     side, v = word_side_and_v(words)
     u = np.where(side == 1, 1.0 - v, v)
     return np.minimum(u, np.nextafter(1.0, 0.0))
+
+
+_DEEP_LEVELS = 8
+
+
+@njit(cache=True)
+def deep_tail_uniforms(key: np.ndarray, stream: np.uint64, n: np.uint64) -> float:
+    """Uniform ``U'`` in ``(0, 1)`` refining the deepest cell of word ``n`` of ``stream`` (numba).
+
+    Word ``n`` of the side stream at ``level`` is lane ``n % 4`` of
+    ``philox4x64((n // 4, stream, level, 0), key)``; its top 53 bits give
+    ``K`` and ``U' = (K + 1/2) 2**-53``.  ``K = 0`` is itself a cell, refined
+    at the next level (``U' = 2**-53 U''``), up to 8 levels (``2**-424``).
+
+    Parameters
+    ----------
+    key
+        ``uint64`` array ``(2,)``.
+    stream, n
+        Stream id and index of the main-stream word being refined.
+
+    Returns
+    -------
+    float
+        ``U'``: the tail distance of the word is ``v = 2**-53 U'``.
+    """
+    zero = np.uint64(0)
+    lane = n & np.uint64(3)
+    scale = 1.0
+    for level in range(1, _DEEP_LEVELS + 1):
+        b0, b1, b2, b3 = philox4x64(n >> np.uint64(2), stream, np.uint64(level), zero, key[0], key[1])
+        w = b0 if lane == 0 else (b1 if lane == 1 else (b2 if lane == 2 else b3))
+        k = w >> np.uint64(11)
+        if k != zero or level == _DEEP_LEVELS:
+            return scale * (np.float64(k) + 0.5) * 2.0**-53
+        scale *= 2.0**-53
+    return scale  # not reached
+
+
+def deep_tail_uniforms_numpy(key: np.ndarray, streams: np.ndarray, counters: np.ndarray) -> np.ndarray:
+    """Numpy twin of :func:`deep_tail_uniforms` for arrays of stream ids and word indices."""
+    streams = np.asarray(streams, dtype=np.uint64).ravel()
+    counters = np.asarray(counters, dtype=np.uint64).ravel()
+    out = np.empty(streams.size, dtype=np.float64)
+    todo = np.arange(streams.size)
+    scale = np.ones(streams.size)
+    lane = (counters & np.uint64(3)).astype(np.intp)
+    for level in range(1, _DEEP_LEVELS + 1):
+        ctr = np.zeros((todo.size, 4), dtype=np.uint64)
+        ctr[:, 0] = counters[todo] >> np.uint64(2)
+        ctr[:, 1] = streams[todo]
+        ctr[:, 2] = np.uint64(level)
+        w = philox4x64_numpy(ctr, key)[np.arange(todo.size), lane[todo]]
+        k = w >> np.uint64(11)
+        done = (k != 0) | (level == _DEEP_LEVELS)
+        out[todo[done]] = scale[todo[done]] * (k[done].astype(np.float64) + 0.5) * 2.0**-53
+        scale[todo] *= 2.0**-53
+        todo = todo[~done]
+        if not todo.size:
+            break
+    return out
 
 
 @dataclass(frozen=True)

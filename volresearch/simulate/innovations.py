@@ -32,16 +32,30 @@ of ``z`` across the outermost tabulated octave, which follows power-law
 tails (Student-type: within 1% for t(5) down to ``u = 2**-54``) and
 overshoots a Gaussian tail by less than 0.3 at ``u = 1e-16``; linearly
 when the two outermost ends do not have the same sign.  The smallest
-representable ``v`` is ``2**-54``, so ``|z|`` is bounded.
+representable ``v`` of one word is ``2**-54``: the word with ``k = 0``
+stands for the whole cell ``v < 2**-53``.
+
+Exact far tails.  For a light tail that cell is negligible, but for a heavy
+one it is not: the standardised Student-t with ``nu = 2.1`` keeps 18% of its
+variance at ``v < 2**-53`` (42% for ``nu = 2.05``).  The law is therefore
+defined with the continuation running on to ``v -> 0``, and the deepest cell
+is sampled exactly by drawing further uniforms from a side stream of the same
+path (:func:`~volresearch.simulate._rng.deep_tail_uniforms`):
+``v = 2**-53 U'`` with ``U'`` uniform, the continuation evaluated at
+``y = log2(v / u_lo)``.  :meth:`PpfTable.from_words_exact` does this;
+``truncated_variance`` reports the variance a sampler that stops at one word
+(``from_words``, the path kernels) misses, so a truncation is never silent.
+For a Student-type tail the continuation is the power law of the tail
+itself (``z ~ v**(-1/nu)``), exact far beyond the table.
 
 Moments.  ``PpfTable`` reports the mean, variance, ``P(z < 0)`` and
-``E[z**2 1(z < 0)]`` of the distribution the kernels actually sample
-(Gauss-Legendre piece by piece, exact for the cubic pieces, plus the tail
-continuation), so a
-table built from a standardised ppf shows mean 0 and variance 1 to table
-accuracy (reported, and checked against ``moment_tol``);
-``standardise=True`` rescales the table so that they are 0 and 1 exactly
-up to rounding.
+``E[z**2 1(z < 0)]`` of this law (Gauss-Legendre piece by piece, exact for
+the cubic pieces, plus the tail continuation, in closed form below
+``2**-53``), so a table built from a standardised ppf shows mean 0 and
+variance 1 to table accuracy (reported, and checked against
+``moment_tol``); a tail too heavy for a finite variance (tail index <= 2)
+is refused with that reason; ``standardise=True`` rescales the table so
+that mean and variance are 0 and 1 exactly up to rounding.
 """
 
 from __future__ import annotations
@@ -52,9 +66,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._util import readonly
 from ..errors import SimulationError
 from . import _kernels
-from ._rng import StreamState
+from ._rng import StreamState, deep_tail_uniforms_numpy
 
 __all__ = ["PpfTable", "build_ppf_table"]
 
@@ -69,12 +84,6 @@ def _gl01(rule: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 _X8, _W8 = _gl01(_GL8)
 _X16, _W16 = _gl01(_GL16)
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,16 @@ class PpfTable:
         ``E[z**2 1(z < 0)]``, the factor of ``gamma`` in the GJR variance
         forecast (1/2 for a symmetric law).
     fourth_moment
-        ``E[z**4]``.
+        ``E[z**4]`` (``inf`` for a tail index <= 4).
+    sampled_variance
+        Variance of what a one-word sampler (:meth:`from_words`, the path
+        kernels) draws: the deepest cell ``v < 2**-53`` at one value.
+    truncated_variance
+        ``variance - sampled_variance``: the part only :meth:`from_words_exact`
+        reaches (0 to rounding for light tails).
+    tail_index
+        ``(lower, upper)`` power-law index of the continuation
+        (``z ~ v**(-1/index)``); ``inf`` for a tail that is not a power law.
     """
 
     coef: np.ndarray
@@ -127,6 +145,9 @@ class PpfTable:
     prob_negative: float = field(default=float("nan"))
     neg_second_moment: float = field(default=float("nan"))
     fourth_moment: float = field(default=float("nan"))
+    sampled_variance: float = field(default=float("nan"))
+    truncated_variance: float = field(default=float("nan"))
+    tail_index: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def per_octave(self) -> int:
@@ -146,6 +167,43 @@ class PpfTable:
     def from_words(self, words: np.ndarray) -> np.ndarray:
         """Innovations of generator words, exactly as the kernels compute them."""
         return _kernels.table_z_numpy(words, self.coef, self.p_min, self.m_bits, self.tail)
+
+    def from_words_exact(
+        self, words: np.ndarray, key: np.ndarray, streams: np.ndarray, counters: np.ndarray
+    ) -> np.ndarray:
+        """Innovations of generator words with the deepest cell sampled exactly.
+
+        As :meth:`from_words`, except that a word standing for the cell
+        ``v < 2**-53`` (``k = 0``) is refined with uniforms of the path's side
+        stream (:func:`~volresearch.simulate._rng.deep_tail_uniforms_numpy`):
+        ``v = 2**-53 U'``, and ``z`` is the tail continuation at that ``v``.
+
+        Parameters
+        ----------
+        words
+            ``uint64`` words.
+        key, streams, counters
+            Philox key and, per word, its stream id and word index (the
+            position that drew it), which seed the refinement.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``float64`` innovations.
+        """
+        words = np.asarray(words, dtype=np.uint64)
+        z = self.from_words(words)
+        k = (words >> np.uint64(11)) & np.uint64((1 << 52) - 1)
+        deep = np.flatnonzero(k == 0)
+        if deep.size:
+            u2 = deep_tail_uniforms_numpy(
+                key, np.broadcast_to(streams, words.shape)[deep], np.broadcast_to(counters, words.shape)[deep]
+            )
+            side = (words[deep] >> np.uint64(63)).astype(np.intp)
+            y = np.log2(u2) - 53.0 - (self.p_min - 54)
+            tl = self.tail[side]
+            z[deep] = tl[:, 0] + tl[:, 1] * np.exp(-tl[:, 2] * y) + tl[:, 3] * y
+        return z
 
     def ppf(self, u: np.ndarray | float) -> np.ndarray:
         """Evaluate the table at probabilities ``u`` in ``(0, 1)`` (numpy).
@@ -185,7 +243,7 @@ class PpfTable:
         c = self.coef[side[body], g]
         z[body] = c[..., 0] + f * (c[..., 1] + f * (c[..., 2] + f * c[..., 3]))
         deep = ~body
-        y = (p[deep] - self.p_min) + t[deep]
+        y = (p[deep] - self.p_min) + np.log2(1.0 + t[deep])
         tl = self.tail[side[deep]]
         z[deep] = tl[..., 0] + tl[..., 1] * np.exp(-tl[..., 2] * y) + tl[..., 3] * y
         return z
@@ -214,6 +272,8 @@ class PpfTable:
             "prob_negative": self.prob_negative,
             "neg_second_moment": self.neg_second_moment,
             "fourth_moment": self.fourth_moment,
+            "sampled_variance": self.sampled_variance,
+            "truncated_variance": self.truncated_variance,
             "max_abs_error": self.max_abs_error,
             "max_rel_error": self.max_rel_error,
         }
@@ -224,21 +284,60 @@ def _eval_cubic(c: np.ndarray, f: np.ndarray) -> np.ndarray:
     return c[..., 0:1] + f * (c[..., 1:2] + f * (c[..., 2:3] + f * c[..., 3:4]))
 
 
-def _table_expectations(
-    coef: np.ndarray, p_min: int, m_bits: int, tail: np.ndarray
-) -> dict[str, float]:
-    """Moments of the sampled law, integrated over ``v`` piece by piece.
+_LAG_X, _LAG_W = np.polynomial.laguerre.laggauss(24)
+_LN2 = math.log(2.0)
+_CELL = math.ldexp(1.0, -53)  # the deepest cell of one word: v < 2**-53
+
+
+def _deep_tail_sums(a: float, c: float, g: float, b: float, y1: float) -> dict[str, float]:
+    """``int h(z) dv`` over ``v < 2**-53`` (``y < y1``) of the continuation ``z = a + c exp(-g y) + b y``.
+
+    ``dv = 2**-53 exp(-s) ds`` with ``y = y1 - s / ln 2``.  A power-law tail
+    (``a = b = 0``) in closed form, ``inf`` where the moment diverges; a
+    linear continuation by Gauss-Laguerre (exact for its polynomial moments).
+    """
+    if a == 0.0 and b == 0.0 and c != 0.0:
+        out = {}
+        for name, k in (("m1", 1), ("m2", 2), ("m4", 4)):
+            rate = _LN2 - k * g
+            if rate <= 0.0:
+                out[name] = math.copysign(math.inf, c**k)
+            else:
+                out[name] = c**k * _CELL * _LN2 * math.exp(-k * g * y1) / rate
+        neg = c < 0.0
+        out["neg0"] = _CELL if neg else 0.0
+        out["neg2"] = out["m2"] if neg else 0.0
+        return out
+    y = y1 - _LAG_X / _LN2
+    z = a + c * np.exp(-g * y) + b * y
+    w = _CELL * _LAG_W
+    neg = z < 0.0
+    return {
+        "m1": float(np.sum(w * z)),
+        "m2": float(np.sum(w * z**2)),
+        "m4": float(np.sum(w * z**4)),
+        "neg0": float(np.sum(w[neg])),
+        "neg2": float(np.sum((w * z**2)[neg])),
+    }
+
+
+def _table_expectations(coef: np.ndarray, p_min: int, m_bits: int, tail: np.ndarray) -> dict[str, float]:
+    """Moments of the tabulated law, integrated over ``v`` piece by piece.
 
     ``E h(z) = sum_sides sum_pieces int h(z(v)) dv``: 8-point Gauss-Legendre
     on every cubic piece (exact for ``h`` polynomial of degree <= 5 in z),
-    16 points per octave on the tail continuation, and the piece where
-    ``z`` changes sign split at its root (bisection) for the ``z < 0`` parts.
+    16 points per octave on the tail continuation down to ``2**-53``, the
+    continuation below it in closed form (:func:`_deep_tail_sums`), and the
+    piece where ``z`` changes sign split at its root (bisection) for the
+    ``z < 0`` parts.  ``sampled_variance`` puts the deepest cell at the one
+    value a single word gives it (``v = 2**-54``).
     """
     m = 1 << m_bits
     n_int = coef.shape[1]
     p = p_min + np.arange(n_int) // m
     dv = np.ldexp(1.0, p - 54) / m  # (n_int,)
     sums = {"m1": 0.0, "m2": 0.0, "m4": 0.0, "neg0": 0.0, "neg2": 0.0}
+    atom = {"m1": 0.0, "m2": 0.0}
     for side in (0, 1):
         c = coef[side]
         zq = _eval_cubic(c, np.broadcast_to(_X8, (n_int, 8)))
@@ -270,10 +369,10 @@ def _table_expectations(
             wg = _W8 * (b - a) * dv[g]
             sums["neg0"] += float(np.sum(wg))
             sums["neg2"] += float(np.sum(wg * zq_g**2))
-        # tail continuation: octaves 0 .. p_min - 1
-        a_, c_, g_, b_ = tail[side]
-        for q in range(p_min):
-            y = (q - p_min) + _X16
+        # tail continuation: octaves 1 .. p_min - 1, then the deepest cell v < 2**-53
+        a_, c_, g_, b_ = (float(t) for t in tail[side])
+        for q in range(1, p_min):
+            y = (q - p_min) + np.log2(1.0 + _X16)
             zt = a_ + c_ * np.exp(-g_ * y) + b_ * y
             wt = _W16 * math.ldexp(1.0, q - 54)
             sums["m1"] += float(np.sum(wt * zt))
@@ -282,14 +381,53 @@ def _table_expectations(
             neg = zt < 0.0
             sums["neg0"] += float(np.sum(wt[neg]))
             sums["neg2"] += float(np.sum((wt * zt**2)[neg]))
-    mean = sums["m1"]
+        deep = _deep_tail_sums(a_, c_, g_, b_, float(1 - p_min))
+        for k in sums:
+            sums[k] += deep[k]
+        y_atom = float(-p_min)
+        z_atom = a_ + c_ * math.exp(-g_ * y_atom) + b_ * y_atom
+        atom["m1"] += _CELL * z_atom - deep["m1"]
+        atom["m2"] += _CELL * z_atom * z_atom - deep["m2"]
+    with np.errstate(invalid="ignore"):
+        mean = sums["m1"]
+        variance = sums["m2"] - mean * mean if math.isfinite(sums["m2"]) else math.inf
+        s_mean = mean + atom["m1"] if math.isfinite(mean) else math.nan
+        s_m2 = sums["m2"] + atom["m2"] if math.isfinite(sums["m2"]) else math.nan
+    sampled = s_m2 - s_mean * s_mean
+    if not math.isfinite(sums["m2"]):  # the one-word law is bounded: its variance is finite
+        sampled = _sampled_variance_bounded(coef, p_min, m_bits, tail)
     return {
         "mean": mean,
-        "variance": sums["m2"] - mean * mean,
+        "variance": variance,
         "prob_negative": sums["neg0"],
         "neg_second_moment": sums["neg2"],
         "fourth_moment": sums["m4"],
+        "sampled_variance": sampled,
     }
+
+
+def _sampled_variance_bounded(coef: np.ndarray, p_min: int, m_bits: int, tail: np.ndarray) -> float:
+    """Variance of the one-word law when the full law has none (body and continuation to ``2**-53``, atom)."""
+    m = 1 << m_bits
+    n_int = coef.shape[1]
+    dv = np.ldexp(1.0, p_min + np.arange(n_int) // m - 54) / m
+    m1 = m2 = 0.0
+    for side in (0, 1):
+        zq = _eval_cubic(coef[side], np.broadcast_to(_X8, (n_int, 8)))
+        wq = _W8[None, :] * dv[:, None]
+        m1 += float(np.sum(wq * zq))
+        m2 += float(np.sum(wq * zq**2))
+        a_, c_, g_, b_ = (float(t) for t in tail[side])
+        for q in range(1, p_min):
+            y = (q - p_min) + np.log2(1.0 + _X16)
+            zt = a_ + c_ * np.exp(-g_ * y) + b_ * y
+            wt = _W16 * math.ldexp(1.0, q - 54)
+            m1 += float(np.sum(wt * zt))
+            m2 += float(np.sum(wt * zt**2))
+        z_atom = a_ + c_ * math.exp(g_ * p_min) - b_ * p_min
+        m1 += _CELL * z_atom
+        m2 += _CELL * z_atom * z_atom
+    return m2 - m1 * m1
 
 
 def _tail_parameters(z_lo: float, z_next: float) -> tuple[float, float, float, float]:
@@ -430,6 +568,12 @@ def build_ppf_table(
     for side in (0, 1):
         tail[side] = _tail_parameters(float(coef[side, 0, 0]), float(coef[side, m, 0]))
     moments = _table_expectations(coef, p_min, m_bits, tail)
+    if not (math.isfinite(moments["mean"]) and math.isfinite(moments["variance"])):
+        idx = tuple(_tail_index(t) for t in tail)
+        raise SimulationError(
+            f"the law's tails are too heavy for a finite variance (tail index {idx[0]:.3g} / {idx[1]:.3g} <= 2): "
+            "it cannot be a standardised innovation law"
+        )
     if standardise:
         mu = moments["mean"]
         sd = math.sqrt(moments["variance"])
@@ -448,12 +592,20 @@ def build_ppf_table(
             f"{moments['variance']:.6g}; rescale it or pass standardise=True"
         )
     return PpfTable(
-        coef=_readonly(coef),
+        coef=readonly(coef, copy=True),
         p_min=int(p_min),
         m_bits=int(m_bits),
-        tail=_readonly(tail),
+        tail=readonly(tail, copy=True),
         name=name,
         max_abs_error=max_err,
         max_rel_error=max_rel,
+        truncated_variance=moments["variance"] - moments["sampled_variance"],
+        tail_index=(_tail_index(tail[0]), _tail_index(tail[1])),
         **moments,
     )
+
+
+def _tail_index(t: np.ndarray) -> float:
+    """Power-law index ``nu`` of a continuation ``z = c exp(-g y)`` (``z ~ v**(-1/nu)``), ``inf`` otherwise."""
+    a, c, g, b = (float(x) for x in t)
+    return _LN2 / g if (a == 0.0 and b == 0.0 and c != 0.0 and g > 0.0) else math.inf
