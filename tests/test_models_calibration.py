@@ -11,6 +11,7 @@ from volresearch.data import datasets
 from volresearch.data.store import Store
 from volresearch.errors import ConfigError, FitError
 from volresearch.models import CalibrationPipeline, ModelSpec, load_default_params
+from volresearch.models.calibration import find_default
 
 
 @pytest.fixture(scope="module")
@@ -55,28 +56,100 @@ def test_failed_fit_falls_back_to_labelled_defaults(es):
     res = pipe.calibrate("ES-SYN", flat)
     assert res.method == "default" and not res.converged
     assert "dispersion" in res.reason
-    assert res.params["beta"] == pytest.approx(load_default_params()["defaults"]["ES"]["gjr"]["params"]["beta"])
+    entry = load_default_params()["defaults"]["ES"]["gjr-sged"]
+    assert res.params["beta"] == pytest.approx(entry["params"]["beta"])
     assert res.units["omega"] == "squared log return per bar"
+    # the defaults come from the package's synthetic series, and the result says so
+    assert res.synthetic is True and "synthetic" in res.source and "synthetic data" in res.reason
+    assert res.to_dict()["synthetic"] is True
 
 
-def test_no_defaults_raises(es):
+def test_defaults_are_keyed_by_model_and_innovation_law(es):
     flat = es.iloc[:500].copy()
-    flat[["open", "high", "low", "close"]] = 1.0
+    flat[["open", "high", "low", "close"]] = 4800.0
+    sged_only = {
+        "ES": {
+            "gjr-sged": {
+                "params": {"omega": 5e-10, "alpha": 0.05, "gamma": 0.05, "beta": 0.92, "nu": 1.15, "xi": 1.0},
+                "source": "test",
+            }
+        }
+    }
+    # a GJR-t fit that fails must not receive the SGED shape as degrees of freedom: the cascade answers
+    res = CalibrationPipeline(ModelSpec("gjr", "t"), window=400, frequency="on_demand", defaults=sged_only).calibrate(
+        "ES-SYN", flat
+    )
+    assert res.method in {"ewma", "historical"} and "nu" not in res.params
+    assert "no gjr-t defaults for ES" in res.reason and "cascade" in res.reason
+    assert res.params["volatility"] > 0
+    same = CalibrationPipeline(ModelSpec("gjr", "sged"), window=400, frequency="on_demand", defaults=sged_only)
+    assert same.calibrate("ES-SYN", flat).params["nu"] == 1.15
+    # an entry keyed by model alone counts only for the law it names
+    legacy = {"ES": {"gjr": {**sged_only["ES"]["gjr-sged"], "dist": "sged"}}}
+    assert find_default(legacy, "ES", ModelSpec("gjr", "sged")) is not None
+    assert find_default(legacy, "ES", ModelSpec("gjr", "t")) is None
+
+
+def test_no_defaults_and_no_prices_raises(es):
     pipe = CalibrationPipeline(ModelSpec("gjr", "sged"), window=400, frequency="on_demand", defaults={})
-    with pytest.raises(FitError, match="no gjr defaults"):
-        pipe.calibrate("ZZ", flat)
+    with pytest.raises(FitError, match="no gjr-sged defaults"):
+        pipe.calibrate("ZZ", es.iloc[:1])
 
 
-def test_defaults_are_sane_for_one_minute_bars():
-    defaults = load_default_params()["defaults"]
+def test_defaults_are_sane_and_say_where_they_come_from():
+    data = load_default_params()
+    defaults = data["defaults"]
+    assert "SYNTHETIC" in data["note"]
     for key in ("ES", "NQ", "GC"):
-        entry = defaults[key]["gjr"]
+        entry = defaults[key]["gjr-sged"]
         vol = entry["unconditional_vol_per_bar"]
         assert 1e-5 < vol < 5e-3, key  # per-minute volatility, nothing like the seed's 3% per bar
         p = entry["params"]
-        assert p["alpha"] + p["beta"] < 1
-        assert entry["synthetic"] is True and entry["source"].startswith("synthetic:")
-    assert defaults["SPX"]["gjr"]["synthetic"] is False
+        assert p["alpha"] + p["beta"] + p["gamma"] / 2 < 1.01
+        assert entry["synthetic"] is True and "synthetic" in entry["source"]
+    for key in ("SPX", "NDX"):  # real daily data
+        for name, entry in defaults[key].items():
+            assert entry["synthetic"] is False and entry["source"].startswith("arch.data"), name
+            assert entry["dist"] == name.split("-")[1]
+            assert 0.003 < entry["unconditional_vol_per_bar"] < 0.05, (key, name)
+    for table in defaults.values():
+        for name, entry in table.items():
+            model, dist = name.split("-")
+            assert "failed" in entry or set(entry["params"]) >= {"omega", "alpha", "beta"}
+
+
+def test_derive_defaults_records_failures_and_keys(es):
+    from volresearch.models.calibration import derive_defaults
+
+    bars = es.iloc[:3000].copy()
+    bars.attrs = {"source": "unit", "synthetic": True}
+    flat = bars.copy()
+    flat[["open", "high", "low", "close"]] = 10.0
+    out = derive_defaults({"X": bars, "F": flat}, models=("garch",), dists=("normal", "sged"))
+    assert set(out["X"]) == {"garch-normal", "garch-sged"}
+    assert all(e["source"] == "unit" and e["synthetic"] is True for e in out["X"].values())
+    assert "failed" in out["F"]["garch-normal"] and "params" not in out["F"]["garch-normal"]
+
+
+def test_write_default_params_round_trips(tmp_path, monkeypatch):
+    import volresearch.models.calibration as cal
+
+    monkeypatch.setattr(cal, "derive_defaults", lambda sources: {k: {} for k in sources})
+    path = tmp_path / "p.yaml"
+    cal.write_default_params(path)
+    text = path.read_text()
+    assert text.startswith("# ") and "SYNTHETIC" in text
+    assert set(load_default_params(path)["defaults"]) == {"ES", "NQ", "GC", "SI", "SPX", "NDX"}
+
+
+def test_malformed_defaults_file_is_a_config_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("defaults: [1, 2]\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_default_params(bad)
+    bad.write_text("defaults: {a: [\n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_default_params(bad)
 
 
 def test_bad_frequency_is_a_config_error():

@@ -211,3 +211,62 @@ def test_optimizer_that_never_moves_is_rejected(monkeypatch):
     stuck = [a for a in fit.meta["attempts"] if a["start_values"]["beta"] > 0.85]
     assert stuck and all("never moved" in " ".join(a["problems"]) for a in stuck)
     assert fit.params["beta"] != pytest.approx(stuck[0]["start_values"]["beta"], abs=1e-6)
+
+
+# --------------------------------------------------------------------------- EGARCH against arch
+
+
+@pytest.fixture(scope="module")
+def egarch_case(spx_close):
+    from arch.univariate import EGARCH
+
+    prices = spx_close.iloc[-2000:]
+    fit = fit_garch(prices, model="egarch", dist="normal")
+    s = fit.scale
+    r = np.diff(np.log(prices.to_numpy())) * s
+    am = ConstantMean(r, volatility=EGARCH(1, 1, 1), distribution=Normal(), rescale=False)
+    p = fit.params
+    params = np.array([p["mu"] * s, p["omega"] + 2 * math.log(s) * (1 - p["beta"]), p["alpha"], p["gamma"], p["beta"]])
+    return fit, am, params, s
+
+
+def test_egarch_next_variance_matches_arch_one_step_forecast(egarch_case):
+    fit, am, params, s = egarch_case
+    ref = am.forecast(params=params, horizon=1, reindex=False).variance.to_numpy()[-1, 0] / s**2
+    assert fit.next_variance == pytest.approx(ref, rel=1e-8)
+    # and the in-sample path is arch's
+    cv = am.fix(params).conditional_volatility / s
+    np.testing.assert_allclose(fit.conditional_volatility, cv, rtol=1e-6)
+
+
+def test_egarch_variance_forecast_matches_arch_simulation(egarch_case):
+    fit, am, params, s = egarch_case
+    horizon, n = 30, 20_000
+    sim = am.forecast(
+        params=params, horizon=horizon, method="simulation", simulations=n,
+        random_state=np.random.RandomState(7), reindex=False,
+    )  # fmt: skip
+    arch_var = sim.simulations.variances[-1] / s**2  # (n, horizon)
+    ours = fit.forecast(horizon, n_paths=n, seed=3)["variance"].to_numpy()
+    se = np.std(arch_var, axis=0) / math.sqrt(n) * math.sqrt(2)  # two independent Monte Carlo means
+    assert np.all(np.abs(ours - arch_var.mean(axis=0))[1:] < 4 * se[1:])  # step 1 is deterministic:
+    assert ours[0] == pytest.approx(arch_var[:, 0].mean(), rel=1e-10)  # exact agreement there
+
+
+def test_egarch_simulated_returns_match_arch_simulation(egarch_case):
+    fit, am, params, s = egarch_case
+    horizon, n = 20, 20_000
+    sim = am.forecast(
+        params=params, horizon=horizon, method="simulation", simulations=n,
+        random_state=np.random.RandomState(11), reindex=False,
+    )  # fmt: skip
+    arch_cum = np.cumsum(sim.simulations.values[-1] / s, axis=1)  # (n, horizon) cumulative log returns
+    paths = fit.simulate(n, horizon, seed=5)
+    for h in (1, 5, 20):
+        ours, ref = paths.returns(h), arch_cum[:, h - 1]
+        var_o, var_r = float(np.var(ours)), float(np.var(ref))
+        se = math.sqrt(
+            (np.mean((ours - ours.mean()) ** 4) - var_o**2) / n + (np.mean((ref - ref.mean()) ** 4) - var_r**2) / n
+        )
+        assert abs(var_o - var_r) < 4 * se, (h, var_o, var_r, se)
+        assert abs(ours.mean() - ref.mean()) < 4 * math.sqrt(var_o / n + var_r / n), h

@@ -8,17 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from volresearch.errors import ConfigError
 from volresearch.models._recursions import (
     egarch_filter,
     egarch_filter_py,
-    ewma_filter,
-    ewma_filter_py,
     garch_filter,
     garch_filter_py,
 )
 from volresearch.models.robust import (
     VOLATILITY_FLOOR,
     conditional_volatility,
+    ewma_variance,
     ewma_volatility,
     historical_volatility,
     rolling_volatility,
@@ -114,8 +114,32 @@ def test_numba_filters_match_python_twins(seed):
     np.testing.assert_allclose(out, garch_filter_py(e, 1e-4, 1e-6, 0.05, 0.1, 0.9), rtol=1e-14)
     egarch_filter(e, 1e-4, -0.5, 0.1, -0.05, 0.95, out)
     np.testing.assert_allclose(out, egarch_filter_py(e, 1e-4, -0.5, 0.1, -0.05, 0.95), rtol=1e-12)
-    ewma_filter(e, 0.94, 1e-4, out)
-    np.testing.assert_allclose(out, ewma_filter_py(e, 0.94, 1e-4), rtol=1e-14)
+
+
+@pytest.mark.parametrize("min_periods", [1, 5, 20])
+def test_ewma_variance_matches_the_recursion_written_out(min_periods):
+    rng = np.random.default_rng(min_periods)
+    r = rng.standard_normal(300) * 0.01
+    ours = ewma_variance(r, 0.94, min_periods=min_periods)
+    ref = np.full(r.size, np.nan)
+    s2 = float(np.mean(r[:min_periods] ** 2))
+    ref[min_periods - 1] = s2
+    for t in range(min_periods, r.size):
+        s2 = 0.94 * s2 + 0.06 * r[t] ** 2
+        ref[t] = s2
+    np.testing.assert_allclose(ours, ref, rtol=1e-13)
+    # look-ahead free: changing a later return leaves earlier values alone
+    r2 = r.copy()
+    r2[200] *= 50
+    np.testing.assert_array_equal(ewma_variance(r2, 0.94, min_periods=min_periods)[:200], ours[:200])
+
+
+def test_ewma_variance_refuses_bad_options():
+    with pytest.raises(ConfigError):
+        ewma_variance(np.ones(10), 1.0)
+    with pytest.raises(ConfigError):
+        ewma_variance(np.ones(10), 0.94, min_periods=11)
+    assert ewma_variance(np.empty(0)).size == 0
 
 
 @pytest.mark.slow

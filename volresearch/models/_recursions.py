@@ -1,7 +1,8 @@
 """Numba variance recursions used to filter fitted models forward.
 
 Pure functions over preallocated arrays; each has a plain-Python twin
-(``*_py``) that the tests compare against.  Units: ``e`` are residuals in log
+(``*_py``) that the tests compare against.  The EWMA recursion lives with the
+other fallbacks in :mod:`volresearch.models.robust`.  Units: ``e`` are residuals in log
 return per bar, variances in squared log return per bar.
 """
 
@@ -12,7 +13,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["garch_filter", "garch_filter_py", "egarch_filter", "egarch_filter_py", "ewma_filter", "ewma_filter_py"]
+__all__ = ["garch_filter", "garch_filter_py", "egarch_filter", "egarch_filter_py"]
 
 _ABS_MEAN_NORMAL = math.sqrt(2.0 / math.pi)
 
@@ -68,21 +69,4 @@ def egarch_filter_py(
         z = et / math.sqrt(out[t])
         lv = omega + alpha * (abs(z) - _ABS_MEAN_NORMAL) + gamma * z + beta * lv
         out[t + 1] = math.exp(lv)
-    return out
-
-
-@njit(cache=True)
-def ewma_filter(r: np.ndarray, lam: float, sigma2_0: float, out: np.ndarray) -> None:
-    """RiskMetrics EWMA: ``sigma2_{t+1} = lam sigma2_t + (1 - lam) r_t^2``; ``out[0] = sigma2_0``."""
-    out[0] = sigma2_0
-    for t in range(r.shape[0]):
-        out[t + 1] = lam * out[t] + (1.0 - lam) * r[t] * r[t]
-
-
-def ewma_filter_py(r: np.ndarray, lam: float, sigma2_0: float) -> np.ndarray:
-    """Plain-Python twin of :func:`ewma_filter`."""
-    out = np.empty(len(r) + 1)
-    out[0] = sigma2_0
-    for t, rt in enumerate(r):
-        out[t + 1] = lam * out[t] + (1.0 - lam) * rt * rt
     return out

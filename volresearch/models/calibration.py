@@ -15,11 +15,22 @@ the instrument's **defaults** answer instead; they live in
 ``config/model_params.yaml`` with their units and the calibration that
 produced them (:func:`derive_defaults` regenerates that file), and the
 result says ``method="default"`` so nobody mistakes them for a fresh fit.
+
+Defaults are keyed by **(model, innovation law)** (``gjr-sged``, ``garch-t``
+...): a shape parameter means nothing under another law (an SGED shape of
+1.15 is no Student-t degrees of freedom).  When the instrument has no default
+for the fit's model and law, the volatility cascade (EWMA, then historical;
+:func:`~volresearch.models.robust.conditional_volatility`) answers and the
+result says so (``method="ewma"``/``"historical"`` and its ``reason``).
+Every default carries its ``source``; the ES/NQ/GC/SI defaults come from the
+package's own *synthetic* one-minute series and say ``synthetic: true``,
+which the result repeats.
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +54,11 @@ class CalibrationResult:
     """One calibration of one instrument.
 
     ``params`` are in per-bar log-return units (see ``units``); ``method`` is
-    ``"garch"`` for a fresh fit and ``"default"`` when the defaults answered.
+    ``"garch"`` for a fresh fit, ``"default"`` when the defaults answered and
+    ``"ewma"``/``"historical"`` when the cascade answered (``params`` then hold
+    ``lambda`` for EWMA and ``volatility``, the next-bar volatility).
+    ``source`` says where defaults came from and ``synthetic`` whether that
+    was the package's simulated data rather than market data.
     """
 
     symbol: str
@@ -58,6 +73,8 @@ class CalibrationResult:
     method: str
     reason: str = ""
     fit: Fit | None = field(default=None, compare=False, repr=False)
+    source: str = ""
+    synthetic: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +89,8 @@ class CalibrationResult:
             "converged": self.converged,
             "method": self.method,
             "reason": self.reason,
+            "source": self.source,
+            "synthetic": self.synthetic,
         }
 
 
@@ -97,6 +116,27 @@ def load_default_params(path: str | Path | None = None) -> dict[str, Any]:
 def _instrument_key(symbol: str) -> str:
     """``ES-SYN`` and ``ES`` share the ``ES`` defaults."""
     return symbol.split("-")[0].upper()
+
+
+def defaults_key(spec: ModelSpec) -> str:
+    """Key of a default entry: model and innovation law, e.g. ``gjr-sged``."""
+    return f"{spec.model}-{spec.dist}"
+
+
+def find_default(defaults: Mapping[str, Any], symbol: str, spec: ModelSpec) -> Mapping[str, Any] | None:
+    """The default entry of ``symbol`` for ``spec``'s model *and* innovation law, or ``None``.
+
+    Entries are keyed ``model-dist``; an entry keyed by the model alone is
+    used only when its ``dist`` field names the same law.
+    """
+    table = defaults.get(_instrument_key(symbol)) or {}
+    entry = table.get(defaults_key(spec))
+    if entry is None:
+        legacy = table.get(spec.model)
+        entry = legacy if isinstance(legacy, Mapping) and legacy.get("dist") == spec.dist else None
+    if not entry or "params" not in entry:
+        return None
+    return entry
 
 
 class CalibrationPipeline:
@@ -183,8 +223,13 @@ class CalibrationPipeline:
         """Calibrate now on the window ending at ``as_of`` (default: the last bar).
 
         Only bars up to ``as_of`` are used.  Falls back to the instrument's
-        defaults when the fit fails; raises ``FitError`` when it fails and no
-        defaults exist for the instrument and model.
+        defaults for the model and innovation law when the fit fails, else to
+        the volatility cascade (EWMA, historical).
+
+        Raises
+        ------
+        FitError
+            The fit failed, no default exists and the window holds fewer than two prices.
         """
         as_of = bars.index[-1] if as_of is None else pd.Timestamp(as_of)
         win = self._window(bars, as_of)
@@ -195,7 +240,7 @@ class CalibrationPipeline:
                 raise FitError(f"{n_obs} returns in the window < {self.min_observations}", reason="too_few")
             fit = fit_garch(win, self.spec)
         except FitError as exc:
-            result = self._from_defaults(symbol, as_of, start, n_obs, str(exc))
+            result = self._from_defaults(symbol, as_of, start, n_obs, str(exc), win)
         else:
             result = CalibrationResult(
                 symbol, self.spec, as_of, start, as_of, n_obs, fit.params, fit.units, True, "garch", "", fit
@@ -204,17 +249,22 @@ class CalibrationPipeline:
         return result
 
     def _from_defaults(
-        self, symbol: str, as_of: pd.Timestamp, start: pd.Timestamp, n_obs: int, reason: str
+        self,
+        symbol: str,
+        as_of: pd.Timestamp,
+        start: pd.Timestamp,
+        n_obs: int,
+        reason: str,
+        window: pd.DataFrame | None = None,
     ) -> CalibrationResult:
-        entry = self.defaults.get(_instrument_key(symbol), {}).get(self.spec.model)
-        if not entry or "params" not in entry:
-            raise FitError(
-                f"calibration of {symbol} failed ({reason}) and there are no {self.spec.model} defaults "
-                f"for {_instrument_key(symbol)}",
-                reason="no_defaults",
-            )
+        entry = find_default(self.defaults, symbol, self.spec)
+        if entry is None:
+            return self._from_cascade(symbol, as_of, start, n_obs, reason, window)
         params = {k: float(v) for k, v in entry["params"].items()}
         units = dict(entry.get("units", {}))
+        synthetic = bool(entry.get("synthetic", False))
+        source = str(entry.get("source", ""))
+        note = f"; defaults from {source}" + (" (synthetic data, not market data)" if synthetic else "")
         return CalibrationResult(
             symbol,
             self.spec,
@@ -226,7 +276,49 @@ class CalibrationPipeline:
             MappingProxyType(units),
             False,
             "default",
-            reason,
+            reason + note,
+            source=source,
+            synthetic=synthetic,
+        )
+
+    def _from_cascade(
+        self,
+        symbol: str,
+        as_of: pd.Timestamp,
+        start: pd.Timestamp,
+        n_obs: int,
+        reason: str,
+        window: pd.DataFrame | None,
+    ) -> CalibrationResult:
+        from volresearch.models.robust import EWMA_LAMBDA, conditional_volatility
+
+        key = f"no {defaults_key(self.spec)} defaults for {_instrument_key(symbol)}"
+        est = None
+        if window is not None and len(window) >= 2:
+            est = conditional_volatility(window, window=max(len(window) - 1, 1), spec=self.spec)
+        if est is None:
+            raise FitError(
+                f"calibration of {symbol} failed ({reason}), there are {key} and too few prices for the cascade",
+                reason="no_defaults",
+            )
+        params = {"volatility": est.value}
+        units = {"volatility": "log return per bar"}
+        if est.method == "ewma":
+            params["lambda"] = EWMA_LAMBDA
+            units["lambda"] = "dimensionless"
+        return CalibrationResult(
+            symbol,
+            self.spec,
+            as_of,
+            start,
+            as_of,
+            n_obs,
+            MappingProxyType(params),
+            MappingProxyType(units),
+            False,
+            est.method,
+            f"{reason}; {key}: the volatility cascade answered ({est.method})",
+            source="cascade",
         )
 
     def _record(self, result: CalibrationResult, meta: Mapping[str, Any] | None) -> None:
@@ -246,6 +338,8 @@ class CalibrationPipeline:
                 meta={
                     "reason": result.reason,
                     "n_obs": result.n_obs,
+                    "source": result.source,
+                    "synthetic": result.synthetic,
                     **({} if meta is None else {"data_hash": meta.get("data_hash"), "versions": meta.get("versions")}),
                 },
             )
@@ -297,61 +391,74 @@ class CalibrationPipeline:
         return pd.DataFrame(rows)
 
 
+#: What the shipped defaults file says about where its numbers come from.
+DEFAULTS_NOTE = (
+    "Per-bar log-return units, keyed by instrument and model-law (e.g. gjr-sged). ES, NQ, GC and SI come from "
+    "the package's own SYNTHETIC one-minute series (synthetic: true), not from market data: use them only as "
+    "placeholders. SPX and NDX come from real S&P 500 and NASDAQ daily bars. Regenerate with "
+    "volresearch.models.calibration.write_default_params."
+)
+
+
 def derive_defaults(
     datasets: Mapping[str, pd.DataFrame],
     *,
     models: tuple[str, ...] = ("garch", "gjr", "egarch"),
-    dist: str = "sged",
+    dists: tuple[str, ...] = ("normal", "t", "sged"),
     source: str = "",
-    max_vol_ratio: float = 10.0,
 ) -> dict[str, Any]:
-    """Calibrate each dataset and return the ``model_params.yaml`` structure.
+    """Calibrate each dataset and return the ``defaults`` structure of ``model_params.yaml``.
 
     Parameters
     ----------
     datasets
-        Bars by instrument key (``"ES"`` ...).
-    models
-        Models to calibrate.
-    dist
-        Innovation law of the default fits.
+        Bars by instrument key (``"ES"`` ...); ``attrs["source"]`` and
+        ``attrs["synthetic"]`` of each frame are recorded with its entries.
+    models, dists
+        Models and innovation laws to calibrate; entries are keyed ``model-dist``.
     source
-        Text stored with each entry saying what data produced it.
-    max_vol_ratio
-        A fit whose unconditional volatility exceeds this multiple of the
-        sample standard deviation is near-integrated (persistence within a
-        hair of 1, common on raw one-minute returns with intraday seasonality)
-        and is not used as a default; the entry records why.
+        Text stored with each entry saying what data produced it (default: the frame's ``attrs["source"]``).
+
+    Returns
+    -------
+    dict
+        ``{instrument: {"model-dist": entry}}``.  An entry holds ``params``,
+        ``units``, ``dist``, ``mean``, ``persistence``,
+        ``unconditional_vol_per_bar``, the window, ``source``, ``synthetic`` and
+        any ``flags`` of the fit; a fit that fails its checks gives an entry
+        with ``failed`` (its reason) and no ``params``, so it is never used.
     """
+    from volresearch.models.returns import default_mean
+
     out: dict[str, Any] = {}
     for key, bars in datasets.items():
         entry: dict[str, Any] = {}
+        src = source or str(bars.attrs.get("source", ""))
+        synthetic = bool(bars.attrs.get("synthetic", False))
+        mean = default_mean(bars)
         for m in models:
-            try:
-                fit = fit_garch(bars, ModelSpec(m, dist))
-            except FitError as exc:  # defaults come only from fits that pass every check
-                entry[m] = {"failed": str(exc), "source": source or str(bars.attrs.get("source", ""))}
-                continue
-            sample_sd = float(np.std(np.diff(np.log(bars["close"].to_numpy()))))
-            if not fit.unconditional_vol_per_bar <= max_vol_ratio * sample_sd:
-                entry[m] = {
-                    "failed": f"near-integrated: persistence {fit.persistence:.9f}, unconditional vol "
-                    f"{fit.unconditional_vol_per_bar:.3g} per bar vs sample sd {sample_sd:.3g}",
-                    "source": source or str(bars.attrs.get("source", "")),
+            for d in dists:
+                spec = ModelSpec(m, d, mean)
+                name = defaults_key(spec)
+                try:
+                    fit = fit_garch(bars, spec)
+                except FitError as exc:  # defaults come only from fits that pass every check
+                    entry[name] = {"failed": str(exc), "source": src, "synthetic": synthetic}
+                    continue
+                entry[name] = {
+                    "params": {k: float(f"{v:.9g}") for k, v in fit.params.items()},
+                    "units": dict(fit.units),
+                    "dist": d,
+                    "mean": mean,
+                    "persistence": float(f"{fit.persistence:.9g}"),
+                    "unconditional_vol_per_bar": float(f"{fit.unconditional_vol_per_bar:.6g}"),
+                    "window_start": str(fit.start),
+                    "window_end": str(fit.end),
+                    "n_obs": fit.n_obs,
+                    "source": src,
+                    "synthetic": synthetic,
+                    **({"flags": list(fit.all_flags)} if fit.all_flags else {}),
                 }
-                continue
-            entry[m] = {
-                "params": {k: float(f"{v:.9g}") for k, v in fit.params.items()},
-                "units": dict(fit.units),
-                "dist": dist,
-                "persistence": float(f"{fit.persistence:.9g}"),
-                "unconditional_vol_per_bar": float(f"{fit.unconditional_vol_per_bar:.6g}"),
-                "window_start": str(fit.start),
-                "window_end": str(fit.end),
-                "n_obs": fit.n_obs,
-                "source": source or str(bars.attrs.get("source", "")),
-                "synthetic": bool(bars.attrs.get("synthetic", False)),
-            }
         out[key] = entry
     return out
 
@@ -360,29 +467,30 @@ def write_default_params(path: str | Path, *, extra_files: Mapping[str, str | Pa
     """Regenerate ``model_params.yaml``: calibrate the embedded datasets (and any extra files).
 
     ``ES``/``NQ``/``GC``/``SI`` come from the embedded synthetic 1-minute series
-    (flagged ``synthetic: true``), ``SPX`` from the real S&P 500 daily bars;
-    ``extra_files`` maps further instrument keys to bar files (e.g. real
-    1-minute data) whose calibrations are added with their source.
+    (flagged ``synthetic: true``), ``SPX`` and ``NDX`` from the real S&P 500
+    and NASDAQ daily bars; ``extra_files`` maps further instrument keys to bar
+    files (e.g. real 1-minute data) whose calibrations are added with their source.
     """
     from volresearch.data import datasets, open_bars, validate_bars
 
-    sources: dict[str, pd.DataFrame] = {
-        key: datasets.load(name)
-        for key, name in (
-            ("ES", "es_synthetic"),
-            ("NQ", "nq_synthetic"),
-            ("GC", "gc_synthetic"),
-            ("SI", "si_synthetic"),
-            ("SPX", "sp500"),
-        )
-    }
+    sources: dict[str, pd.DataFrame] = {}
+    for key, name in (
+        ("ES", "es_synthetic"),
+        ("NQ", "nq_synthetic"),
+        ("GC", "gc_synthetic"),
+        ("SI", "si_synthetic"),
+        ("SPX", "sp500"),
+        ("NDX", "nasdaq"),
+    ):
+        bars = datasets.load(name)
+        if bars.attrs.get("synthetic"):
+            bars.attrs["source"] = f"{name}: the package's synthetic series (not market data)"
+        sources[key] = bars
     for key, file in (extra_files or {}).items():
         bars = validate_bars(open_bars(file), policy="repair").bars
         bars.attrs["source"] = Path(file).name
         sources[key] = bars
-    payload = {
-        "note": "Per-bar log-return units. Regenerate with volresearch.models.calibration.write_default_params.",
-        "defaults": derive_defaults(sources),
-    }
-    Path(path).write_text(yaml.safe_dump(payload, sort_keys=False), encoding="utf-8")
+    payload = {"note": DEFAULTS_NOTE, "defaults": derive_defaults(sources)}
+    header = "".join(f"# {line}\n" for line in textwrap.wrap(DEFAULTS_NOTE, 100))
+    Path(path).write_text(header + yaml.safe_dump(payload, sort_keys=False, width=120), encoding="utf-8")
     return payload

@@ -31,9 +31,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
-from volresearch.errors import FitError
-from volresearch.models._recursions import egarch_filter, ewma_filter, garch_filter
+from volresearch.errors import ConfigError, FitError
+from volresearch.models._recursions import egarch_filter, garch_filter
 from volresearch.models.garch import MIN_OBSERVATIONS, Fit, ModelSpec, fit_garch
 from volresearch.models.returns import log_returns, prices_from
 
@@ -84,16 +85,58 @@ class VolatilityEstimate:
         return self.value
 
 
-def ewma_variance(returns: np.ndarray, lam: float = EWMA_LAMBDA) -> np.ndarray:
-    """EWMA variance path: element ``t`` is ``sigma2_{t+1|t}`` from ``returns[:t+1]``.
+@njit(cache=True)
+def _ewma_kernel(r: np.ndarray, lam: float, start: int, out: np.ndarray) -> None:
+    """``out[start-1]`` = mean of ``r[:start]**2``; ``out[t] = lam out[t-1] + (1 - lam) r[t]**2`` after; NaN before."""
+    acc = 0.0
+    for t in range(start):
+        acc += r[t] * r[t]
+        out[t] = math.nan
+    out[start - 1] = acc / start
+    for t in range(start, r.shape[0]):
+        out[t] = lam * out[t - 1] + (1.0 - lam) * r[t] * r[t]
 
-    Seeded with ``returns[0]**2`` so it is look-ahead free.  Squared log return per bar.
+
+def ewma_variance(
+    returns: np.ndarray | Sequence[float], lam: float = EWMA_LAMBDA, *, min_periods: int = 1
+) -> np.ndarray:
+    r"""RiskMetrics EWMA variance path, look-ahead free: element ``t`` uses ``returns[:t+1]`` only.
+
+    :math:`\sigma^2_t = \lambda \sigma^2_{t-1} + (1 - \lambda) r_t^2` for
+    ``t >= min_periods``, started at ``t = min_periods - 1`` from the mean of
+    the first ``min_periods`` squared returns; earlier elements are NaN.
+    With the default ``min_periods=1`` the path starts at ``returns[0]**2``.
+    Element ``t`` is the variance forecast of return ``t + 1``.
+
+    Parameters
+    ----------
+    returns
+        Log returns per bar.
+    lam
+        Decay, strictly between 0 and 1 (RiskMetrics: 0.94).
+    min_periods
+        Returns in the warm-up mean, ``1 <= min_periods <= len(returns)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Squared log return per bar, same length as ``returns`` (empty for no returns).
+
+    Raises
+    ------
+    ConfigError
+        ``lam`` outside (0, 1) or ``min_periods`` out of range.
     """
     r = np.ascontiguousarray(returns, dtype=float)
+    if not 0.0 < float(lam) < 1.0:
+        raise ConfigError(f"EWMA decay lam must lie strictly between 0 and 1, got {lam}")
     if r.size == 0:
         return np.empty(0)
+    m = int(min_periods)
+    if not 1 <= m <= r.size:
+        raise ConfigError(f"min_periods must satisfy 1 <= min_periods <= {r.size}, got {m}")
     out = np.empty(r.size)
-    ewma_filter(r[1:], lam, r[0] * r[0], out)
+    _ewma_kernel(r, float(lam), m, out)
     return out
 
 
