@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +89,10 @@ def _exchange(code: str, first: pd.Timestamp, last: pd.Timestamp) -> Any:
     """
     import exchange_calendars as xcals
 
-    with _EXCHANGE_LOCK:
+    # exchange_calendars uses pandas idioms pandas 3 deprecates; the results are unaffected.
+    with _EXCHANGE_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         cal = _EXCHANGES.get(code)
         if cal is None:
             cal = xcals.get_calendar(code)
@@ -108,10 +112,14 @@ def _exchange_sessions(code: str, first: pd.Timestamp, last: pd.Timestamp) -> pd
     trading date.
     """
     cal = _exchange(code, first, last)
-    labels = cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
-    early = labels.isin(cal.early_closes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        labels = cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
+        early = labels.isin(cal.early_closes)
+        opens, closes = cal.opens[labels].to_numpy(), cal.closes[labels].to_numpy()
     return pd.DataFrame(
-        {"open": cal.opens[labels].to_numpy(), "close": cal.closes[labels].to_numpy(), "early": early},
+        {"open": opens, "close": closes, "early": early},
         index=pd.DatetimeIndex(labels, name="date").as_unit("ns"),
     )
 

@@ -32,6 +32,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import pandas as pd
 
+from volresearch.data.layouts import content_is_time, day_first, headerless_layout, looks_like_data, time_role
 from volresearch.errors import DataError
 
 __all__ = [
@@ -71,6 +72,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "vwap": ("vwap", "vw"),
 }
 _ALIAS: dict[str, str] = {a: canon for canon, aliases in COLUMN_ALIASES.items() for a in aliases}
+_TIME_CANON = frozenset({"timestamp", "date", "time"})
 
 
 def _normalise_name(name: object) -> str:
@@ -79,11 +81,11 @@ def _normalise_name(name: object) -> str:
 
 
 def _map_columns(columns: Sequence[object], source: str) -> dict[str, object]:
-    """``{canonical name: source column}``; an exact spelling beats an alias."""
+    """``{canonical name: source column}`` of the value columns; an exact spelling beats an alias."""
     claims: dict[str, list[object]] = {}
     for column in columns:
         canon = _ALIAS.get(_normalise_name(column))
-        if canon is not None:
+        if canon is not None and canon not in _TIME_CANON:
             claims.setdefault(canon, []).append(column)
     chosen: dict[str, object] = {}
     for canon, found in claims.items():
@@ -148,25 +150,56 @@ def _sniff_delimiter(path: Path) -> str:
         return max(",;\t|", key=first.count)
 
 
-def _read(source: BarSource) -> tuple[pd.DataFrame, str, bool, dict[str, Any]]:
-    """Raw table, its label, whether it came from CSV, and attrs it already carried."""
+def _has_header(path: Path, sep: str) -> bool:
+    """Whether the first line names the columns.
+
+    It does when one of its cells is not a value (number, date, time) while the
+    cell below it is; a file of a single line has a header when any cell is
+    not a value.  Text that repeats in every row (a symbol) is no header.
+    """
+    lines = [line for line in _head_text(path).splitlines()[:3] if line.strip()]
+    if not lines:
+        return True
+    first = [looks_like_data(cell) for cell in lines[0].split(sep)]
+    if len(lines) < 2:
+        return not all(first)
+    second = [looks_like_data(cell) for cell in lines[1].split(sep)]
+    return any(not a and b for a, b in zip(first, second, strict=False)) or not any(first)
+
+
+def _read(source: BarSource) -> tuple[pd.DataFrame, str, bool, dict[str, Any], list[str]]:
+    """Raw table, its label, whether it came from CSV, attrs it already carried, and notes on its layout."""
     if isinstance(source, pd.DataFrame):
         frame = source
         attrs = dict(source.attrs)
         label = str(attrs.get("source", "DataFrame"))
-        return _index_to_column(frame), label, False, attrs
+        return _index_to_column(frame), label, False, attrs, []
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"no such bar file: {path}")
     if _file_kind(path) == "csv":
         sep = _sniff_delimiter(path)
-        frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skip_blank_lines=False, float_precision="round_trip")
-        return frame, str(path), True, {}
+        header = _has_header(path, sep)
+        frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skip_blank_lines=False, header=0 if header else None)
+        notes: list[str] = []
+        if not header:
+            layout = headerless_layout(frame)
+            if layout is None:
+                raise DataError(
+                    f"no header row, and the columns do not start with a time followed by open, high, low, close "
+                    f"(found {frame.shape[1]} columns); add a header naming the time and price columns",
+                    file=str(path),
+                    rule="schema",
+                )
+            mapping, note = layout
+            frame = frame.rename(columns={c: mapping.get(c, f"column_{int(c) + 1}") for c in frame.columns})
+            notes.append(note)
+        return frame, str(path), True, {}, notes
     try:
         frame = pd.read_parquet(path)
     except ImportError as exc:
         raise ImportError(f"reading {path.name} needs a working pyarrow: {exc}") from exc
-    return _index_to_column(frame), str(path), False, dict(frame.attrs)
+    return _index_to_column(frame), str(path), False, dict(frame.attrs), []
 
 
 def _index_to_column(frame: pd.DataFrame) -> pd.DataFrame:
@@ -177,7 +210,7 @@ def _index_to_column(frame: pd.DataFrame) -> pd.DataFrame:
         if name in frame.columns:
             name = f"{name}_index"
         out = frame.reset_index(names=name)
-        if isinstance(index, pd.DatetimeIndex) and _ALIAS.get(_normalise_name(name)) not in ("timestamp", "date"):
+        if isinstance(index, pd.DatetimeIndex) and time_role(name) is None:
             out = out.rename(columns={name: INDEX_NAME}) if INDEX_NAME not in out.columns else out
         return out
     return frame
@@ -216,7 +249,12 @@ def _compact_format(numbers: np.ndarray) -> str | None:
     return None
 
 
-def _to_naive_or_aware(series: pd.Series, column: str, source: str, is_csv: bool) -> pd.DatetimeIndex:
+_EPOCH_FORMATS = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us", "epoch_ns": "ns"}
+
+
+def _to_naive_or_aware(
+    series: pd.Series, column: str, source: str, is_csv: bool, date_format: str | None = None
+) -> pd.DatetimeIndex:
     """Parse a time column; naive results stay naive for localisation by the caller."""
     missing = np.asarray(series.isna())
     if missing.any():
@@ -226,6 +264,8 @@ def _to_naive_or_aware(series: pd.Series, column: str, source: str, is_csv: bool
         )
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series.dtype):
         return pd.DatetimeIndex(series)
+    if date_format is not None:
+        return _with_format(series, date_format, column, source, is_csv)
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         numbers = series.to_numpy(dtype=np.float64)
     else:
@@ -256,17 +296,64 @@ def _to_naive_or_aware(series: pd.Series, column: str, source: str, is_csv: bool
     return parsed
 
 
+def _with_format(series: pd.Series, date_format: str, column: str, source: str, is_csv: bool) -> pd.DatetimeIndex:
+    """Parse with a given strftime format, or ``epoch_s``/``epoch_ms``/``epoch_us``/``epoch_ns``."""
+    unit = _EPOCH_FORMATS.get(date_format.strip().lower())
+    if unit is not None:
+        text = series.astype("string").str.strip()
+        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(numbers)
+        if bad.any():
+            raise _parse_error(f"{date_format} number", text, bad, source=source, column=column, is_csv=is_csv)
+        return pd.DatetimeIndex(pd.to_datetime(numbers, unit=unit, utc=True))
+    if pd.api.types.is_float_dtype(series.dtype) and np.all(series.to_numpy() == np.round(series.to_numpy())):
+        series = series.astype("int64")
+    text = series.astype("string").str.strip()
+    try:
+        parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format=date_format))
+    except ValueError:
+        try:
+            parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format=date_format, utc=True))
+        except ValueError as exc:
+            raise DataError(
+                f"cannot use date format {date_format!r}: {exc}", file=source, column=column, rule="parse"
+            ) from None
+    bad = np.asarray(parsed.isna())
+    if bad.any():
+        raise _parse_error(
+            f"time stamp in format {date_format!r}", text, bad, source=source, column=column, is_csv=is_csv
+        )
+    return parsed
+
+
+# Formats pandas does not infer reliably from the first value.
+_EXPLICIT_FORMATS = (
+    (r"\d{8} \d{6}", "%Y%m%d %H%M%S"),
+    (r"\d{8} \d{4}", "%Y%m%d %H%M"),
+    (r"\d{8}T\d{6}", "%Y%m%dT%H%M%S"),
+)
+
+
 def _parse_strings(text: pd.Series) -> pd.DatetimeIndex:
-    """Parse time strings: the format pandas infers from the first value, then ISO 8601
-    with varying precision, then element by element; rows none of them read are NaT."""
+    """Parse time strings: compact ``yyyymmdd HHMM[SS]`` forms, day-first or month-first dates as
+    :func:`~volresearch.data.layouts.day_first` decides, then the format pandas infers from the
+    first value, ISO 8601 with varying precision, and element by element; rows none of them read
+    are NaT."""
+    for pattern, fmt in _EXPLICIT_FORMATS:
+        if text.str.fullmatch(pattern).fillna(False).all():
+            return pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format=fmt))
+    dayfirst = day_first(text)
     parsed = pd.DatetimeIndex([])
-    for fmt in (None, "ISO8601", "mixed"):
+    formats: tuple[str | None, ...] = ("mixed",) if dayfirst is not None else (None, "ISO8601", "mixed")
+    for fmt in formats:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             try:
-                parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format=fmt))
+                parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format=fmt, dayfirst=bool(dayfirst)))
             except ValueError:  # offsets differ across rows (daylight saving): convert to UTC
-                parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format=fmt, utc=True))
+                parsed = pd.DatetimeIndex(
+                    pd.to_datetime(text, errors="coerce", format=fmt, dayfirst=bool(dayfirst), utc=True)
+                )
         if not parsed.isna().any():
             break
     return parsed
@@ -321,28 +408,88 @@ def _time_of_day(values: pd.Series, column: str, source: str, is_csv: bool) -> p
     return offsets
 
 
+def _resolve(frame: pd.DataFrame, name: str, source: str) -> object:
+    """The column of ``frame`` called ``name``: exactly, else ignoring case, spaces and brackets."""
+    if name in frame.columns:
+        return name
+    matches = [c for c in frame.columns if _normalise_name(c) == _normalise_name(name)]
+    if len(matches) == 1:
+        return matches[0]
+    raise DataError(
+        f"time column {name!r} not found among {[str(c) for c in frame.columns]}",
+        file=source,
+        column=name,
+        rule="schema",
+    )
+
+
+def _find_time(
+    frame: pd.DataFrame, columns: dict[str, object], time_column: str | None, source: str
+) -> tuple[list[object], str]:
+    """The time column (or date and time-of-day columns), and how they were found."""
+    if time_column is not None:
+        parts = [time_column] if time_column in frame.columns else time_column.split("+")
+        return [_resolve(frame, p.strip(), source) for p in parts], "argument"
+    ranked: dict[str, list[tuple[int, int, object]]] = {"timestamp": [], "date": [], "time": []}
+    for position, column in enumerate(frame.columns):
+        role = time_role(column)
+        if role is not None:
+            ranked[role[0]].append((role[1], position, column))
+    for found in ranked.values():
+        found.sort(key=lambda item: (item[0], item[1]))
+    stamps, dates, times = ranked["timestamp"], ranked["date"], ranked["time"]
+    if dates and times and (not stamps or stamps[0][0] > dates[0][0]):
+        return [dates[0][2], times[0][2]], "name"
+    for found in (stamps, dates, times):
+        if found:
+            return [found[0][2]], "name"
+    used = set(map(str, columns.values()))
+    for column in frame.columns:
+        if str(column) not in used and content_is_time(frame[column]):
+            return [column], "content"
+    raise DataError(
+        f"no time column among {[str(c) for c in frame.columns]}; expected a name such as timestamp, datetime, "
+        "date, time, ts, open_time, timestamp_utc, time_ms (any capitalisation, with unit or zone words), a "
+        "date + time pair, a column of dates or epoch numbers, or a DatetimeIndex; or name it with time_column",
+        file=source,
+        rule="schema",
+    )
+
+
 def _time_index(
-    frame: pd.DataFrame, columns: dict[str, object], tz: str | None, source: str, is_csv: bool
+    frame: pd.DataFrame,
+    columns: dict[str, object],
+    tz: str | None,
+    source: str,
+    is_csv: bool,
+    *,
+    time_column: str | None = None,
+    date_format: str | None = None,
+    notes: list[str] | None = None,
 ) -> pd.DatetimeIndex:
-    if "timestamp" in columns:
-        name = columns["timestamp"]
-        parsed = _to_naive_or_aware(frame[name], str(name), source, is_csv)
-    elif "date" in columns and "time" in columns:
-        day = _to_naive_or_aware(frame[columns["date"]], str(columns["date"]), source, is_csv)
-        day = day.tz_localize(None) if day.tz is not None else day
-        offsets = _time_of_day(frame[columns["time"]], str(columns["time"]), source, is_csv)
-        parsed = pd.DatetimeIndex(day.normalize() + offsets)
-        name = columns["time"]
-    elif "date" in columns or "time" in columns:
-        name = columns.get("date", columns.get("time"))
-        parsed = _to_naive_or_aware(frame[name], str(name), source, is_csv)
-    else:
+    found, how = _find_time(frame, columns, time_column, source)
+    if len(found) > 2:
         raise DataError(
-            f"no time column among {[str(c) for c in frame.columns]}; expected one of timestamp, datetime, date, "
-            "time, open_time (any capitalisation) or a DatetimeIndex",
+            f"time_column {time_column!r} names {len(found)} columns; give one, or a date and a time as 'DATE+TIME'",
             file=source,
-            rule="schema",
+            rule="option",
         )
+    if len(found) == 2:
+        date_col, time_col = found
+        name = time_col
+        if date_format is not None and re.search(r"%[HIMSfp]", date_format):
+            joined = frame[date_col].astype("string").str.strip() + " " + frame[time_col].astype("string").str.strip()
+            parsed = _to_naive_or_aware(joined, f"{date_col}+{time_col}", source, is_csv, date_format)
+        else:
+            day = _to_naive_or_aware(frame[date_col], str(date_col), source, is_csv, date_format)
+            day = day.tz_localize(None) if day.tz is not None else day
+            offsets = _time_of_day(frame[time_col], str(time_col), source, is_csv)
+            parsed = pd.DatetimeIndex(day.normalize() + offsets)
+    else:
+        name = found[0]
+        parsed = _to_naive_or_aware(frame[name], str(name), source, is_csv, date_format)
+    if notes is not None and how == "content":
+        notes.append(f"time read from column {str(name)!r}, recognised by its values (its name is not a time name)")
     index = _localise(parsed, tz, str(name), source, is_csv)
     return pd.DatetimeIndex(index.as_unit("ns"), name=INDEX_NAME)
 
@@ -392,18 +539,40 @@ def _rows(rows: np.ndarray) -> int | list[int]:
 # =============================================================================
 # load_bars
 # =============================================================================
-def load_bars(source: BarSource, *, tz: str | None = None, symbol: str | None = None) -> pd.DataFrame:
+def load_bars(
+    source: BarSource,
+    *,
+    tz: str | None = None,
+    symbol: str | None = None,
+    time_column: str | None = None,
+    date_format: str | None = None,
+) -> pd.DataFrame:
     """Read bars from a CSV file, a Parquet file or a DataFrame, as they are.
 
     Recognised layouts
-        *Time*: a column named ``timestamp``, ``datetime``, ``date``, ``time``,
-        ``open_time`` (any capitalisation, e.g. ``Date``, ``Datetime``,
-        ``Timestamp``), a ``date`` + ``time`` pair, or the frame's
-        DatetimeIndex.  Values may be ISO strings (with or without offset),
-        dates, ``yyyymmdd[HHMM[SS]]`` integers, or epoch numbers whose unit is
-        read from the largest magnitude: below 1e11 seconds, below 1e14
-        milliseconds, below 1e17 microseconds, else nanoseconds (all dates
-        after 1980 are told apart this way).
+        *Time*: a column whose name is a time word -- ``timestamp``,
+        ``datetime``, ``date``, ``time``, ``ts``, ``dt`` -- alone or with unit,
+        zone or bar-position words, in any case or spelling
+        (``Timestamp``, ``timestamp_utc``, ``time_ms``, ``Datetime (UTC)``,
+        ``open_time``, ``openTime``, ``ts_event``, ``Gmt time``, ``<DATE>``;
+        bar-start names beat ``close_time``); a date + time-of-day pair
+        (MetaTrader/Finam ``<DATE>``, ``<TIME>`` as ``20240102``/``093000`` or
+        ``2024.01.02``/``09:30``); the frame's DatetimeIndex; failing those,
+        the first other column whose values read as times.  Values may be ISO
+        strings (with or without offset), dates (``dd.mm.yyyy`` day-first as
+        Dukascopy writes them, ``mm/dd/yyyy`` month-first; the order is read
+        from the values), ``yyyymmdd[ HHMM[SS]]`` integers or strings
+        (NinjaTrader), or epoch numbers whose unit is read from the largest
+        magnitude: below 1e11 seconds, below 1e14 milliseconds, below 1e17
+        microseconds, else nanoseconds (all dates after 1980 are told apart
+        this way).
+        *No header*: a CSV whose first line holds only values is read by
+        position -- the time (or date and time of day), then ``open high low
+        close`` and ``volume``; Binance klines (12 columns) also keep their
+        trade count -- and ``attrs["load_notes"]`` says which layout was
+        assumed (:func:`~volresearch.data.validation.validate_bars` copies the
+        notes into its report).  A time column found by its values is noted
+        the same way.
         *Prices*: ``open high low close`` in any capitalisation or as
         ``o h l c``.  With ``Adj Close``/``adj_close`` present, ``close`` stays
         the traded close and ``adj_close`` is kept as an extra column; when
@@ -430,6 +599,15 @@ def load_bars(source: BarSource, *, tz: str | None = None, symbol: str | None = 
         an offset are converted to UTC regardless.
     symbol
         Instrument symbol for ``attrs["symbol"]``.
+    time_column
+        Name of the time column, overriding detection (matched exactly, else
+        ignoring case, spaces and brackets); ``"DATE+TIME"`` names a date
+        column and a time-of-day column.
+    date_format
+        strftime format of the time values (``"%d.%m.%Y %H:%M:%S.%f"``), or
+        ``epoch_s``/``epoch_ms``/``epoch_us``/``epoch_ns``, overriding
+        detection.  With a date + time pair, a format with hour directives
+        reads ``"<date> <time>"``, one without reads the date column.
 
     Returns
     -------
@@ -443,18 +621,21 @@ def load_bars(source: BarSource, *, tz: str | None = None, symbol: str | None = 
     FileNotFoundError
         The path does not exist.
     DataError
-        Unknown file type (``rule="format"``); no time or price column
-        (``"schema"``); two columns claiming one name (``"ambiguous_column"``);
+        Unknown file type (``rule="format"``); no time or price column, a
+        ``time_column`` that does not exist, or a headerless file not in a
+        known layout (``"schema"``); two columns claiming one name (``"ambiguous_column"``);
         a value that cannot be parsed, a missing time stamp, or a wall-clock
         time that does not exist or repeats in ``tz`` (``"parse"``).  The
         message names the file, the 0-based data row, the CSV line (1-based,
         header = line 1) and the column.
     """
-    raw, label, is_csv, carried = _read(source)
+    raw, label, is_csv, carried, notes = _read(source)
     columns = _map_columns(list(raw.columns), label)
-    index = _time_index(raw, columns, tz, label, is_csv)
+    index = _time_index(raw, columns, tz, label, is_csv, time_column=time_column, date_format=date_format, notes=notes)
 
-    attrs: dict[str, Any] = {k: v for k, v in carried.items() if k not in ("source", "symbol", "synthetic")}
+    attrs: dict[str, Any] = {
+        k: v for k, v in carried.items() if k not in ("source", "symbol", "synthetic", "load_notes")
+    }
     if "close" not in columns and "adj_close" in columns:
         columns["close"] = columns.pop("adj_close")
         attrs["close_from"] = "adj_close"
@@ -491,4 +672,6 @@ def load_bars(source: BarSource, *, tz: str | None = None, symbol: str | None = 
     bars.attrs["source"] = label
     bars.attrs["symbol"] = symbol if symbol is not None else carried.get("symbol")
     bars.attrs["synthetic"] = bool(carried.get("synthetic", False))
+    if notes:
+        bars.attrs["load_notes"] = [*carried.get("load_notes", []), *notes]
     return bars

@@ -189,6 +189,10 @@ class QualityReport:
     bars
         The validated frame (``repair``: sorted, exact duplicates dropped);
         not serialised, ``None`` after :meth:`from_dict`.
+    notes
+        How the input was read where the loader had to assume something (a
+        file without a header read by position, a time column recognised by
+        its values); from ``bars.attrs["load_notes"]``.
     """
 
     n_rows: int
@@ -210,6 +214,7 @@ class QualityReport:
     policy: Policy
     file: str | None
     bars: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    notes: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -272,6 +277,7 @@ class QualityReport:
             "gaps": dict(self.gaps),
             "issues": [i.to_dict() for i in self.issues],
             "repairs": [r.to_dict() for r in self.repairs],
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -297,6 +303,7 @@ class QualityReport:
             repairs=tuple(Repair.from_dict(r) for r in data["repairs"]),
             policy=data["policy"],
             file=data["file"],
+            notes=tuple(str(n) for n in data.get("notes", ())),
         )
 
     # -------------------------------------------------------------- display
@@ -333,6 +340,8 @@ class QualityReport:
             lines.append(f"  repair {r.action}: {len(r.rows):,} rows ({r.message})")
         if any(i.repaired for i in self.issues):
             lines.append("  (* repaired)")
+        for note in self.notes:
+            lines.append(f"  note: {note}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -644,6 +653,7 @@ def validate_bars(
         policy=policy,
         file=file,
         bars=out,
+        notes=tuple(str(note) for note in bars.attrs.get("load_notes", ())),
     )
     if policy == "strict" and raise_errors:
         report.raise_for_errors()
