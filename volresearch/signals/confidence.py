@@ -36,6 +36,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
+from scipy.optimize import isotonic_regression
 import yaml
 from numpy.typing import ArrayLike
 
@@ -708,25 +709,6 @@ class ConfidenceCalculator:
 # ---------------------------------------------------------------------------
 
 
-def _isotonic_decreasing(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted least-squares non-increasing fit (pool adjacent violators)."""
-    means: list[float] = []
-    weights: list[float] = []
-    counts: list[int] = []
-    for yi, wi in zip(y, w, strict=True):
-        means.append(float(yi))
-        weights.append(float(wi))
-        counts.append(1)
-        while len(means) > 1 and means[-2] < means[-1]:
-            m2, w2, c2 = means.pop(), weights.pop(), counts.pop()
-            m1, w1, c1 = means.pop(), weights.pop(), counts.pop()
-            wt = w1 + w2
-            means.append((m1 * w1 + m2 * w2) / wt)
-            weights.append(wt)
-            counts.append(c1 + c2)
-    return np.repeat(np.asarray(means), np.asarray(counts))
-
-
 def calibrate_thresholds(
     stds: ArrayLike,
     outcomes: ArrayLike,
@@ -738,7 +720,7 @@ def calibrate_thresholds(
     Method: the hit rate is modelled as a non-increasing function of relative
     std (wider forecasts should not be right more often).  The past
     forecasts are grouped by distinct relative std, and a weighted isotonic
-    (pool-adjacent-violators) regression of the outcomes on relative std
+    (pool-adjacent-violators, :func:`scipy.optimize.isotonic_regression`) regression of the outcomes on relative std
     gives the estimated hit rate ``H(s)``, a non-increasing step function.
     The threshold of a level with target ``t`` is the largest observed
     relative std at which ``H(s) >= t``: beyond it the estimated hit rate
@@ -801,7 +783,7 @@ def calibrate_thresholds(
 
     uniq, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
     sums = np.bincount(inverse, weights=y, minlength=uniq.size)
-    fitted = _isotonic_decreasing(sums / counts, counts.astype(np.float64))
+    fitted = isotonic_regression(sums / counts, weights=counts.astype(np.float64), increasing=False).x
     out: dict[str, float] = {}
     for key, t in zip(_THRESHOLD_KEYS, targets, strict=True):
         # Small tolerance: pooled means of exact fractions carry rounding error.
