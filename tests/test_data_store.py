@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -599,3 +600,20 @@ def test_errors_and_repr_hide_the_password(tmp_path):
     with Store(f"sqlite:///{tmp_path / 'x.db'}") as store:
         assert store.dialect == "sqlite"
         assert repr(store) == f"Store('sqlite:///{tmp_path / 'x.db'}')"
+
+
+def test_snapshot_meta_is_written_as_strict_json(store):
+    """NaN inside an array of meta was written as the non-JSON token NaN; now null, like every JSON the package writes."""
+    meta = {
+        "band": np.array([0.5, np.nan]),
+        "scale": np.float32(1.5),
+        "at": pd.Timestamp("2024-03-04 10:00", tz="UTC"),
+        "path": Path("runs") / "a.json",
+    }
+    store.write_snapshot("ES", T0, "v1", {"x": np.zeros(2)}, meta=meta)
+    with store._engine.connect() as conn:
+        raw = conn.execute(select(snapshots_table.c.meta)).scalar_one()
+    assert "NaN" not in raw
+    decoded = json.loads(raw)
+    assert decoded["band"] == [0.5, None] and decoded["scale"] == 1.5
+    assert decoded["at"] == "2024-03-04T10:00:00+00:00" and decoded["path"] == str(Path("runs") / "a.json")

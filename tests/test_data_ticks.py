@@ -241,8 +241,14 @@ def test_invalid_timestamps_raise():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(bar_seconds=0), dict(bar_seconds=-60), dict(bar_seconds=1.5), dict(bar_seconds=True),
-     dict(price="close"), dict(on_out_of_order="ignore")],
+    [
+        dict(bar_seconds=0),
+        dict(bar_seconds=-60),
+        dict(bar_seconds=1.5),
+        dict(bar_seconds=True),
+        dict(price="close"),
+        dict(on_out_of_order="ignore"),
+    ],
 )
 def test_bad_configuration_raises(kwargs):
     with pytest.raises(ConfigError):
@@ -286,8 +292,11 @@ def test_out_of_order_report_keeps_tick_out_of_bars_and_records_it():
 
 # ----------------------------------------------------------------- vectorised
 def ticks_frame(stamps, prices, sizes, bids=None, asks=None) -> pd.DataFrame:
-    data = {"timestamp": pd.to_datetime(np.asarray(stamps, dtype=np.int64), unit="ns", utc=True),
-            "price": prices, "size": sizes}
+    data = {
+        "timestamp": pd.to_datetime(np.asarray(stamps, dtype=np.int64), unit="ns", utc=True),
+        "price": prices,
+        "size": sizes,
+    }
     if bids is not None:
         data["bid"] = bids
         data["ask"] = asks

@@ -73,6 +73,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.dml import Insert
 
+from volresearch._util import json_default
 from volresearch.errors import ConfigError, DataError, VolresearchError
 
 __all__ = [
@@ -253,8 +254,7 @@ class Store:
         if self._dialect not in _UPSERT_INSERTS:
             supported = ", ".join(sorted(_UPSERT_INSERTS))
             raise ConfigError(
-                f"database URL {self._display_url!r} uses dialect {self._dialect!r}; "
-                f"Store supports {supported}"
+                f"database URL {self._display_url!r} uses dialect {self._dialect!r}; Store supports {supported}"
             )
         if self._dialect == "sqlite":
             _make_sqlite_parent(parsed)
@@ -641,9 +641,7 @@ class Store:
             conditions.append(table.c.dist == _check_name(dist, "dist"))
         latest = select(func.max(table.c.calibration_date)).where(*conditions).scalar_subquery()
         stmt = (
-            select(*table.columns)
-            .where(*conditions, table.c.calibration_date == latest)
-            .order_by(table.c.param_name)
+            select(*table.columns).where(*conditions, table.c.calibration_date == latest).order_by(table.c.param_name)
         )
         with self._begin() as conn:
             rows = conn.execute(stmt).mappings().all()
@@ -783,8 +781,7 @@ class Store:
         if len(rows) > 1:
             versions = [row["model_version"] for row in rows]
             raise DataError(
-                f"several particle snapshots match {wanted} "
-                f"(model versions {versions}); pass model_version=",
+                f"several particle snapshots match {wanted} (model versions {versions}); pass model_version=",
                 column="model_version",
                 rule="ambiguous",
             )
@@ -898,8 +895,7 @@ def _epoch_seconds(
     if remainder:
         if rounding == "exact":
             raise DataError(
-                f"{what} {stamp.isoformat()} has a fractional second; the store keeps "
-                "whole epoch seconds",
+                f"{what} {stamp.isoformat()} has a fractional second; the store keeps whole epoch seconds",
                 column=what,
                 rule="subsecond",
             )
@@ -976,9 +972,7 @@ def _bars_to_rows(symbol: str, bars: pd.DataFrame) -> list[dict[str, Any]]:
         if name in _PRICE_COLUMNS:
             bad = np.flatnonzero(~finite)
             if bad.size:
-                raise DataError(
-                    "bar prices must be finite", row=bad.tolist(), column=name, rule="finite"
-                )
+                raise DataError("bar prices must be finite", row=bad.tolist(), column=name, rule="finite")
             values[name] = array.tolist()
             continue
         bad = np.flatnonzero(np.isinf(array))
@@ -1038,26 +1032,13 @@ def _float_or_nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def _json_default(value: object) -> Any:
-    """Convert numpy and pandas objects that :mod:`json` cannot encode."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (pd.Timestamp, datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"object of type {type(value).__name__} is not JSON serialisable")
-
-
 def _dump_meta(meta: Mapping[str, Any] | None) -> str | None:
     if meta is None:
         return None
     if not isinstance(meta, Mapping):
         raise DataError(f"meta must be a mapping, got {type(meta).__name__}", column="meta")
     try:
-        return json.dumps(dict(meta), sort_keys=True, default=_json_default)
+        return json.dumps(dict(meta), sort_keys=True, default=json_default)
     except (TypeError, ValueError) as exc:
         raise DataError(f"meta is not JSON-serialisable: {exc}", column="meta", rule="json") from exc
 
@@ -1069,9 +1050,7 @@ def _load_meta(text: str | None) -> dict[str, Any] | None:
 def _pack_arrays(arrays: Mapping[str, np.ndarray]) -> bytes:
     """Serialise named arrays with ``numpy.savez_compressed`` (no pickle)."""
     if not isinstance(arrays, Mapping):
-        raise DataError(
-            f"arrays must be a mapping of name -> array, got {type(arrays).__name__}", column="arrays"
-        )
+        raise DataError(f"arrays must be a mapping of name -> array, got {type(arrays).__name__}", column="arrays")
     checked: dict[str, np.ndarray] = {}
     for name, value in arrays.items():
         if not isinstance(name, str) or not name:

@@ -210,9 +210,7 @@ class TickAggregator:
             or not isinstance(bar_seconds, (int, np.integer))
             or bar_seconds <= 0
         ):
-            raise ConfigError(
-                f"bar_seconds must be a positive integer number of seconds, got {bar_seconds!r}"
-            )
+            raise ConfigError(f"bar_seconds must be a positive integer number of seconds, got {bar_seconds!r}")
         if price not in ("last", "mid"):
             raise ConfigError(f"price must be 'last' or 'mid', got {price!r}")
         if on_out_of_order not in ("raise", "report"):
@@ -376,11 +374,7 @@ class TickAggregator:
         sizes = _float_column(columns, "size", n, base, required=False)
 
         with np.errstate(invalid="ignore"):
-            invalid = (
-                (ns == _NAT)
-                | ~(np.isfinite(prices) & (prices > 0))
-                | ~(np.isfinite(sizes) & (sizes >= 0))
-            )
+            invalid = (ns == _NAT) | ~(np.isfinite(prices) & (prices > 0)) | ~(np.isfinite(sizes) & (sizes >= 0))
             if bids is not None and asks is not None:
                 invalid |= ~(np.isfinite(bids) & (bids > 0)) | ~(np.isfinite(asks) & (asks > 0))
         bad = np.flatnonzero(invalid)
@@ -517,10 +511,7 @@ def bars_to_frame(bars: Iterable[Bar]) -> pd.DataFrame:
     bars = list(bars)
     starts = np.array([bar.timestamp.value for bar in bars], dtype=np.int64)
     index = pd.DatetimeIndex(pd.to_datetime(starts, unit="ns", utc=True)).as_unit("ns").rename("timestamp")
-    data = {
-        name: np.array([getattr(bar, name) for bar in bars], dtype=np.float64)
-        for name in _BAR_FRAME_COLUMNS
-    }
+    data = {name: np.array([getattr(bar, name) for bar in bars], dtype=np.float64) for name in _BAR_FRAME_COLUMNS}
     return pd.DataFrame(data, index=index)
 
 
@@ -546,8 +537,7 @@ def _scalar_ns(value: object, position: int) -> int:
         return int(value)
     if isinstance(value, (float, np.floating)):
         raise DataError(
-            f"tick at position {position} has float timestamp {value!r}; "
-            "pass int epoch nanoseconds or a Timestamp",
+            f"tick at position {position} has float timestamp {value!r}; pass int epoch nanoseconds or a Timestamp",
             row=position,
             column="timestamp",
             rule="time",
@@ -628,9 +618,7 @@ def _batch_columns(ticks: pd.DataFrame | Mapping[str, Any]) -> dict[str, Any]:
 
 def _batch_length(columns: dict[str, Any]) -> int:
     if "timestamp" not in columns:
-        raise DataError(
-            "ticks have no timestamp column (or DatetimeIndex)", column="timestamp", rule="columns"
-        )
+        raise DataError("ticks have no timestamp column (or DatetimeIndex)", column="timestamp", rule="columns")
     lengths = {}
     for name, values in columns.items():
         if values is None:
@@ -669,9 +657,7 @@ def _array_ns(values: Any, base: int) -> np.ndarray:
     try:
         index = pd.DatetimeIndex(pd.to_datetime(array, utc=True, **options))
     except (TypeError, ValueError) as exc:
-        raise DataError(
-            f"tick timestamps cannot be read as times: {exc}", column="timestamp", rule="time"
-        ) from exc
+        raise DataError(f"tick timestamps cannot be read as times: {exc}", column="timestamp", rule="time") from exc
     return index.as_unit("ns").asi8.copy()
 
 
