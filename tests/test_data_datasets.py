@@ -72,3 +72,12 @@ def test_open_bars_unknown_string_lists_datasets():
     with pytest.raises(DataError, match="neither an embedded dataset nor an existing file.*sp500") as info:
         open_bars("no_such_thing")
     assert info.value.rule == "unknown_source"
+
+
+def test_open_bars_passes_the_time_overrides(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("when,stamp,open,high,low,close\nx,02|01|2024 14h30,1,2,0.5,1.5\nx,02|01|2024 14h31,1,2,0.5,1.5\n")
+    bars = open_bars(path, time_column="stamp", date_format="%d|%m|%Y %Hh%M")
+    assert bars.index[0] == pd.Timestamp("2024-01-02 14:30", tz="UTC")
+    frame = pd.DataFrame({"k": ["02|01|2024 14h30"], "open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0]})
+    assert open_bars(frame, time_column="k", date_format="%d|%m|%Y %Hh%M").index[0].hour == 14

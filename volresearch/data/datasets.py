@@ -171,7 +171,13 @@ def load(name: str, **kwargs: Any) -> pd.DataFrame:
     return bars
 
 
-def open_bars(source: str | os.PathLike[str] | pd.DataFrame, *, tz: str | None = None) -> pd.DataFrame:
+def open_bars(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    tz: str | None = None,
+    time_column: str | None = None,
+    date_format: str | None = None,
+) -> pd.DataFrame:
     """Bars from a dataset name, a file path or a DataFrame.
 
     A string is first looked up among :data:`DATASETS`; otherwise it must be
@@ -183,6 +189,10 @@ def open_bars(source: str | os.PathLike[str] | pd.DataFrame, *, tz: str | None =
         Dataset name, path, or DataFrame.
     tz
         Zone of naive time stamps in files and frames (ignored for datasets).
+    time_column, date_format
+        Override time-column detection and the time format of files and
+        frames (see :func:`~volresearch.data.loading.load_bars`; ignored for
+        datasets).
 
     Raises
     ------
@@ -192,7 +202,7 @@ def open_bars(source: str | os.PathLike[str] | pd.DataFrame, *, tz: str | None =
         anything :func:`~volresearch.data.loading.load_bars` raises.
     """
     if isinstance(source, pd.DataFrame):
-        return load_bars(source, tz=tz)
+        return load_bars(source, tz=tz, time_column=time_column, date_format=date_format)
     if isinstance(source, str) and source in DATASETS:
         return load(source)
     path = Path(source)
@@ -202,7 +212,7 @@ def open_bars(source: str | os.PathLike[str] | pd.DataFrame, *, tz: str | None =
             file=str(source),
             rule="unknown_source",
         )
-    return load_bars(path, tz=tz)
+    return load_bars(path, tz=tz, time_column=time_column, date_format=date_format)
 
 
 # ``datasets.list()`` reads naturally in notebooks.  Defined last so the
