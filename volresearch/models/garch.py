@@ -13,16 +13,22 @@ that makes a fit trustworthy on any bar size:
 1. **Scaling.**  Returns are multiplied by a power of ten ``s`` so that their
    standard deviation lies in [1, 10); ``arch``'s optimiser is reliable there
    and not on raw one-minute returns.
-2. **Confirmation.**  The optimiser's success flag is not trusted alone: the
-   model is re-estimated at a second scale (``10 s``) from the first optimum,
-   and the fit with the highest log-likelihood *in common, unscaled units*
-   (``LL_r = LL_{sr} + n ln s``) wins.  If neither passes the checks, several
-   starting points are tried before giving up.
+2. **Attempts.**  The optimiser's success flag is not trusted alone: the
+   model is also estimated at a second scale (``10 s``) from a genuinely
+   different starting point, and from further starting points unless two
+   attempts pass and agree.  Attempts are compared in *common, unscaled*
+   log-likelihood units (``LL_r = LL_{sr} + n ln s``) and the best among
+   those that pass every check is kept (:mod:`volresearch.models.fitting`).
 3. **Checks.**  Optimiser flag, finite parameters, positive variance path,
    covariance stationarity (``alpha + beta + gamma E[z^2 1(z<0)] < 1``, or
-   ``|beta| < 1`` for EGARCH), and a sane mean (``|mu|`` below one standard
-   deviation per bar).  A failing fit raises :class:`~volresearch.errors.FitError`
-   with every reason; it is never returned as if it were good.
+   ``|beta| < 1`` for EGARCH), an unconditional volatility within 1/5..5
+   times the window's realised volatility, standardised residuals of variance
+   near 1, no shape parameter at an optimiser bound, an optimiser that moved,
+   and a plausible mean (its t-statistic and the drift it implies over the
+   forecast horizon).  A failing fit raises :class:`~volresearch.errors.FitError`
+   with every reason; it is never returned as if it were good.  Warnings that
+   do not reject a fit (near-integrated persistence, a mean that drives the
+   forecast) are kept in :attr:`Fit.flags` for every surface to show.
 
 Parameters come back in **per-bar log-return units**: ``mu`` in log return
 per bar, ``omega`` in squared log return per bar (GARCH/GJR) or in log
