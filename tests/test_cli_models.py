@@ -117,8 +117,10 @@ def test_rejected_fit_without_fallback_exits_1(capsys, tmp_path):
     r = rng.standard_normal(300) * 1e-3
     r[::7] *= 60
     close = 100 * np.exp(np.cumsum(r))
-    rows = [f"2024-01-0{2 + i // 1000} {9 + (i % 1000) // 60:02d}:{i % 60:02d},{c},{c},{c},{c},1" for i, c in
-            enumerate(close)]
+    rows = [
+        f"2024-01-0{2 + i // 1000} {9 + (i % 1000) // 60:02d}:{i % 60:02d},{c},{c},{c},{c},1"
+        for i, c in enumerate(close)
+    ]
     bad = tmp_path / "wild.csv"
     bad.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
     assert main(["fit", str(bad), "--model", "gjr", "--dist", "sged", "--no-fallback"]) == 1

@@ -134,8 +134,9 @@ def test_variance_path_and_non_finite_estimates_are_problems(sample):
     cv[3] = 0.0
     assert any("variance path" in p for p in check(spec, sane(), sample, conditional_volatility=cv)[0])
     assert any("omega" in p for p in check(spec, sane(omega=-1e-9), sample)[0])
-    problems, _ = check(ModelSpec("egarch", "normal", "zero"), {"mu": 0, "omega": 0.0, "alpha": 0.1,
-                                                                "gamma": 0.0, "beta": 1.0}, sample)
+    problems, _ = check(
+        ModelSpec("egarch", "normal", "zero"), {"mu": 0, "omega": 0.0, "alpha": 0.1, "gamma": 0.0, "beta": 1.0}, sample
+    )
     assert any("EGARCH not stationary" in p for p in problems)
 
 
@@ -227,3 +228,22 @@ def test_gappy_etf_never_yields_an_absurd_accepted_fit():
     ratio = fit.unconditional_vol_per_bar / float(np.std(r))
     assert 1 / 5 <= ratio <= 5
     assert 0.5 <= float(np.var(fit.std_resid)) <= 2.0
+
+
+def test_an_optimiser_error_is_recorded_as_a_problem(monkeypatch):
+    real = fitting.arch_model
+
+    def failing(spec, y):
+        model = real(spec, y)
+
+        def fit(*args, **kwargs):
+            raise np.linalg.LinAlgError("singular matrix")
+
+        model.fit = fit
+        return model
+
+    monkeypatch.setattr(fitting, "arch_model", failing)
+    attempt = fitting.run_attempt(ModelSpec("garch", "normal"), gjr_returns(300, seed=9), 1e3, None, "default")
+    assert not attempt.ok and attempt.loglik == -math.inf
+    assert attempt.problems == ("arch raised LinAlgError: singular matrix",)
+    assert attempt.to_dict(ModelSpec("garch", "normal"))["loglik"] is None

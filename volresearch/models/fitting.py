@@ -434,10 +434,10 @@ def run_attempt(
     spec: ModelSpec, r: np.ndarray, scale: float, start: np.ndarray | None, label: str, *, horizon: int = 1
 ) -> Attempt:
     """Fit ``spec`` to ``r * scale`` from ``start`` (per-bar units; ``arch``'s own when ``None``) and check it."""
-    if start is None:
-        start = arch_starting_values(spec, r)
     model = arch_model(spec, r * scale)
     try:
+        if start is None:
+            start = arch_starting_values(spec, r)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = model.fit(disp="off", starting_values=to_scaled(spec, start, scale), show_warning=False)
@@ -494,7 +494,8 @@ def estimate(spec: ModelSpec, r: np.ndarray, *, horizon: int = 1) -> Estimate:
     scale = choose_scale(r)
     first = run_attempt(spec, r, scale, None, "default", horizon=horizon)
     alts = [a for a in alternative_starts(spec, r) if not _same_point(a, first.start_values)]
-    attempts = [first, run_attempt(spec, r, scale * 10.0, alts[0], "confirm x10 from start 1", horizon=horizon)]
+    confirm = alts[0] if alts else alternative_starts(spec, r)[0]
+    attempts = [first, run_attempt(spec, r, scale * 10.0, confirm, "confirm x10 from start 1", horizon=horizon)]
 
     def agreed() -> bool:
         good = sorted((a.loglik for a in attempts if a.ok), reverse=True)
