@@ -10,8 +10,20 @@ import pytest
 from volresearch.cli import main
 
 INDA = Path(__file__).resolve().parents[2] / "shared" / "data" / "INDA_1min.csv"
-KEYS = {"model", "dist", "params", "loglik", "aic", "bic", "converged", "persistence",
-        "unconditional_vol_per_bar", "scale", "method", "diagnostics"}
+KEYS = {
+    "model",
+    "dist",
+    "params",
+    "loglik",
+    "aic",
+    "bic",
+    "converged",
+    "persistence",
+    "unconditional_vol_per_bar",
+    "scale",
+    "method",
+    "diagnostics",
+}
 
 
 def run_json(capsys, *args):
@@ -38,9 +50,9 @@ def test_fit_text_output(capsys):
 
 def test_bad_data_exits_2_naming_the_row(capsys, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("timestamp,open,high,low,close,volume\n"
-                   "2024-01-02 14:30,10,11,9,10.5,100\n"
-                   "2024-01-02 14:31,10,11,9,-3,100\n")
+    bad.write_text(
+        "timestamp,open,high,low,close,volume\n2024-01-02 14:30,10,11,9,10.5,100\n2024-01-02 14:31,10,11,9,-3,100\n"
+    )
     code = main(["fit", str(bad), "--json"])
     err = capsys.readouterr().err
     assert code == 2 and "row" in err and "1" in err

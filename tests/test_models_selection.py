@@ -104,6 +104,10 @@ def test_news_impact_curve_matches_the_recursion(pair):
     sd = math.sqrt(eg.unconditional_variance)
     z = c["shock"].to_numpy() / sd
     q = eg.params
-    want = np.exp(q["omega"] + q["alpha"] * (np.abs(z) - math.sqrt(2 / math.pi)) + q["gamma"] * z
-                  + q["beta"] * math.log(eg.unconditional_variance))
+    want = np.exp(
+        q["omega"]
+        + q["alpha"] * (np.abs(z) - math.sqrt(2 / math.pi))
+        + q["gamma"] * z
+        + q["beta"] * math.log(eg.unconditional_variance)
+    )
     np.testing.assert_allclose(c["variance"], want)
