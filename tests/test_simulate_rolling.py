@@ -168,6 +168,14 @@ def test_noise_estimate_recovers_known_microstructure_noise():
     assert est == pytest.approx(NOISE_SD, rel=0.15)
     e = np.random.default_rng(1).standard_normal(5001)
     assert estimate_noise_sd(e[1:] + 0.5 * e[:-1]) == 0.0  # positively autocorrelated returns: no noise
+    # gap returns (every 100th, 30x larger, and adjacent to noisy bars) are left out when flagged
+    r = np.diff(y)[:20_000].copy()
+    r[::100] = 30e-3 * np.random.default_rng(2).standard_normal(r[::100].size)
+    r[1::100] -= r[::100]  # a gap return followed by a reversal would read as huge "noise"
+    one_bar = np.ones(r.size, dtype=bool)
+    one_bar[::100] = False
+    assert estimate_noise_sd(r) > 3 * NOISE_SD
+    assert estimate_noise_sd(r, one_bar=one_bar) == pytest.approx(NOISE_SD, rel=0.25)
     assert estimate_noise_sd(np.array([1.0, 2.0])) == 0.0
 
 

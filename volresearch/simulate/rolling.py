@@ -65,7 +65,7 @@ _LN4 = 4.0 * math.log(2.0)
 NOISE_FLOOR_FRACTION = 0.01
 
 
-def estimate_noise_sd(returns: np.ndarray) -> float:
+def estimate_noise_sd(returns: np.ndarray, *, one_bar: np.ndarray | None = None) -> float:
     """Standard deviation of microstructure noise in log prices, by Roll's rule.
 
     If the observed log price is ``y_t = x_t + e_t`` with ``x`` a martingale and
@@ -76,20 +76,28 @@ def estimate_noise_sd(returns: np.ndarray) -> float:
     Parameters
     ----------
     returns
-        Log returns per bar (non-finite values are dropped).
+        Log returns per bar.
+    one_bar
+        Optional boolean mask, ``True`` where the return spans exactly one
+        session bar; pairs involving a gap return (a break, a weekend, a
+        missing stretch) are left out.  Pairs with a non-finite return are
+        always left out.
 
     Returns
     -------
     float
         Noise standard deviation in log-price units (0 when the returns show
-        no negative autocorrelation or there are fewer than 3).
+        no negative autocorrelation or fewer than 2 pairs remain).
     """
     r = np.asarray(returns, dtype=np.float64)
-    r = r[np.isfinite(r)]
-    if r.size < 3:
+    ok = np.isfinite(r)
+    if one_bar is not None:
+        ok &= np.asarray(one_bar, dtype=bool)
+    pair = ok[1:] & ok[:-1]
+    if int(pair.sum()) < 2:
         return 0.0
-    d = r - r.mean()
-    acov = float(np.dot(d[1:], d[:-1]) / r.size)
+    d = r - r[ok].mean()
+    acov = float(np.sum((d[1:] * d[:-1])[pair]) / pair.sum())
     return math.sqrt(max(0.0, -acov))
 
 
@@ -213,7 +221,7 @@ class RollingForecaster:
         self._fwd_key = philox_key(self.seed + 1)
         self.noise_floor = NOISE_FLOOR_FRACTION * self._typical_vol()
         if noise_sd is None:
-            noise_sd = estimate_noise_sd(self._fit_returns())
+            noise_sd = estimate_noise_sd(self._fit_returns(), one_bar=self._one_bar_mask())
         if not (math.isfinite(float(noise_sd)) and float(noise_sd) >= 0.0):
             raise SimulationError(f"noise_sd must be a finite non-negative log-price s.d., got {noise_sd!r}")
         self.noise_sd = max(float(noise_sd), self.noise_floor)
@@ -238,6 +246,14 @@ class RollingForecaster:
         vol = np.asarray(getattr(self.fit, "conditional_volatility", ()), dtype=np.float64)
         z = np.asarray(getattr(self.fit, "std_resid", ()), dtype=np.float64)
         return vol * z if vol.shape == z.shape else np.empty(0)
+
+    def _one_bar_mask(self) -> np.ndarray | None:
+        """``True`` for the fit's returns that span one bar (time stamps one bar apart), ``None`` without times."""
+        idx = self.fit.index
+        if not isinstance(idx, pd.DatetimeIndex) or len(idx) < 3:
+            return None
+        gaps = np.diff(idx.as_unit("ns").asi8) / 1e9
+        return np.concatenate([[False], np.abs(gaps - self.bar_seconds) < 1e-6 * self.bar_seconds])
 
     def _typical_vol(self) -> float:
         vol = np.asarray(getattr(self.fit, "conditional_volatility", ()), dtype=np.float64)
