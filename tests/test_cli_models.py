@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
@@ -82,22 +81,30 @@ def test_simulate_reports_the_mean_with_its_standard_error(capsys):
 def test_source_options_reach_the_loader(capsys, tmp_path, monkeypatch):
     path = minute_file(tmp_path, seed=2)
     seen = []
-    accepted = set(inspect.signature(load_bars).parameters)
+    real = common.open_bars
 
     def recording(source, **kwargs):
         seen.append(kwargs)
-        return load_bars(source, **{k: v for k, v in kwargs.items() if k in accepted})
+        return real(source, **kwargs)
 
-    monkeypatch.setattr(common, "load_bars", recording)
+    monkeypatch.setattr(common, "open_bars", recording)
     args = ["--time-column", "timestamp", "--date-format", "%Y-%m-%d %H:%M:%S", "--tz", "UTC"]
     assert main(["fit", str(path), "--model", "garch", "--json", *args]) == 0
     assert main(["data", "validate", str(path), *args]) in (0, 1)
     capsys.readouterr()
     assert seen == [{"tz": "UTC", "time_column": "timestamp", "date_format": "%Y-%m-%d %H:%M:%S"}] * 2
-    # without the options the loader is called as before (datasets and files alike)
+    # without the options the loader is called as before
     seen.clear()
     assert main(["fit", str(path), "--model", "garch", "--json"]) == 0
-    assert seen == []
+    assert seen == [{"tz": None}]
+
+
+def test_time_column_and_date_format_read_an_unusual_file(capsys, tmp_path):
+    path = minute_file(tmp_path, seed=4, header="when", fmt="%Y%m%d %H%M%S", name="odd.csv")
+    args = ["--time-column", "when", "--date-format", "%Y%m%d %H%M%S"]
+    assert main(["fit", str(path), "--model", "garch", "--json", *args]) == 0
+    payload, _ = json_out(capsys)
+    assert payload["start"].startswith("2024-03-04 14:31") and payload["mean"] == "zero"
 
 
 def test_bare_value_errors_are_reported_cleanly(capsys, monkeypatch):

@@ -11,13 +11,11 @@ for intraday bars, constant otherwise; see
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from volresearch.data import load_bars, open_bars
-from volresearch.data.datasets import DATASETS
+from volresearch.data import open_bars
 from volresearch.models.returns import default_mean
 
 __all__ = ["add_source_arguments", "load_source", "add_mean_argument", "resolve_mean", "MEAN_CHOICES"]
@@ -42,8 +40,8 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def load_source(args: argparse.Namespace, source: Any = None) -> pd.DataFrame:
     """Bars of ``source`` (default ``args.path``): an embedded dataset name or a CSV/Parquet file.
 
-    ``--time-column`` and ``--date-format`` are passed to
-    :func:`volresearch.data.load_bars` only when given.
+    ``--tz``, ``--time-column`` and ``--date-format`` go to
+    :func:`volresearch.data.open_bars` (``time_column``/``date_format`` only when given).
 
     Raises
     ------
@@ -59,10 +57,7 @@ def load_source(args: argparse.Namespace, source: Any = None) -> pd.DataFrame:
         )
         if value is not None
     }
-    tz = getattr(args, "tz", None)
-    if not options or isinstance(source, pd.DataFrame) or str(source) in DATASETS or not Path(source).is_file():
-        return open_bars(source, tz=tz)  # datasets, frames and unknown sources (a clear DataError)
-    return load_bars(Path(source), tz=tz, **options)
+    return open_bars(source, tz=getattr(args, "tz", None), **options)
 
 
 def add_mean_argument(parser: argparse.ArgumentParser) -> None:
