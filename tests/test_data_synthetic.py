@@ -131,3 +131,25 @@ def test_bad_arguments():
         synthetic_bars("CL")
     with pytest.raises(DataError, match="days must be a positive integer"):
         synthetic_bars("ES", days=0)
+
+
+def test_sessions_follow_the_cme_holiday_calendar():
+    """Synthetic bars kept trading through CME early closes and counted holidays against ``days``."""
+    from volresearch.data.calendar import get_calendar
+
+    bars = synthetic_bars("ES", days=10, seed=0)  # 2024-01-08 .. 2024-01-19, Martin Luther King Jr. Day inside
+    cal = get_calendar("cme_globex")
+    assert cal.is_open(bars.index).all()
+    mlk = bars.loc["2024-01-14 23:00":"2024-01-15 22:59"]
+    assert len(mlk) == 1140 and mlk.index[-1] == pd.Timestamp("2024-01-15 17:59", tz="UTC")
+    assert len(bars) == 9 * 1380 + 1140
+    report = validate_bars(bars, calendar="cme_globex")
+    assert report.off_session_bars == 0 and report.missing_bar_pct == 0.0
+    xmas = synthetic_bars("ES", days=3, start="2024-12-24", seed=0)
+    dates = pd.DatetimeIndex(xmas.index.tz_convert("America/New_York").date).unique()
+    assert pd.Timestamp("2024-12-25") in dates  # the 26th's session opens on the evening of the 25th
+    assert cal.sessions(xmas.index[0], xmas.index[-1]).index.tolist() == [
+        pd.Timestamp("2024-12-24"),
+        pd.Timestamp("2024-12-26"),
+        pd.Timestamp("2024-12-27"),
+    ]

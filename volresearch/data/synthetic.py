@@ -136,14 +136,15 @@ def _tick_round(prices: np.ndarray, tick: float) -> np.ndarray:
 
 
 def _session_index(days: int, start: object) -> pd.DatetimeIndex:
+    """Bar starts of the first ``days`` CME Globex sessions whose trading date is ``start`` or later."""
     cal = get_calendar("cme_globex")
-    dates = pd.bdate_range(pd.Timestamp(start).normalize(), periods=days)  # type: ignore[arg-type]
-    if len(dates) == 0:
-        raise DataError(f"no trading date from start={start!r}", rule="option")
-    first = (dates[0] - pd.Timedelta(days=2)).tz_localize(_NEW_YORK)
-    last = (dates[-1] + pd.Timedelta(days=1)).tz_localize(_NEW_YORK)
-    sessions = cal.sessions(first, last)
-    sessions = sessions[sessions.index.isin(dates)]
+    first = pd.Timestamp(start).normalize()  # type: ignore[arg-type]
+    first = first.tz_localize(_NEW_YORK) if first.tzinfo is None else first.tz_convert(_NEW_YORK)
+    span = pd.Timedelta(days=2 * days + 14)
+    sessions = cal.sessions(first, first + span)
+    sessions = sessions[sessions.index >= first.tz_localize(None).normalize()].iloc[:days]
+    if len(sessions) < days:
+        raise DataError(f"fewer than {days} trading sessions from start={start!r}", rule="option")
     return cal.expected_index(sessions["open"].iloc[0], sessions["close"].iloc[-1] - pd.Timedelta(1, "ns"), 60)
 
 
@@ -162,10 +163,10 @@ def synthetic_bars(
         ``"ES"``, ``"NQ"``, ``"GC"`` or ``"SI"``; tick size and price level
         come from ``instruments.yaml``, dynamics from :data:`PROFILES`.
     days
-        Number of trading sessions (weekdays, each opening 18:00 ET the
-        evening before), >= 1.
+        Number of trading sessions of the ``cme_globex`` calendar (each
+        opening 18:00 ET the evening before; CME holidays skipped), >= 1.
     start
-        First trading date; a weekend date moves to the next Monday.
+        First trading date; a weekend or holiday moves to the next session.
     seed
         Seed or generator; the same seed gives the same bars.
 
@@ -173,7 +174,8 @@ def synthetic_bars(
     -------
     pandas.DataFrame
         Bar schema (UTC ``timestamp`` index, float64 ``open high low close
-        volume``), 1380 bars per session.  ``attrs``: ``synthetic`` True,
+        volume``), 1380 bars per full session (fewer on CME early closes,
+        e.g. 1140 on Martin Luther King Jr. Day).  ``attrs``: ``synthetic`` True,
         ``source`` ``"synthetic:ES"``, ``symbol`` ``"ES-SYN"``, ``truth`` (the
         :class:`SyntheticProfile` as a dict, plus ``reference_price`` and
         ``tick_size``).
