@@ -320,3 +320,13 @@ def test_usdjpy_is_inferred_as_fx_and_lies_inside_its_sessions():
     assert cal.name == "fx_24x5"
     assert cal.is_open(bars.index).all()
     assert not get_calendar("cme_globex").is_open(bars.index).all()  # bars in the Globex break
+
+
+def test_extended_hours_end_at_17_on_nyse_early_closes():
+    cal = get_calendar("us_equity_extended")
+    day = cal.sessions("2024-11-29 12:00", "2024-11-29 12:00")
+    assert day["open"].iloc[0] == _utc("2024-11-29 09:00")  # 04:00 ET
+    assert day["close"].iloc[0] == _utc("2024-11-29 22:00")  # 17:00 ET instead of 20:00
+    assert cal.sessions("2024-11-28 12:00", "2024-11-28 12:00").empty  # Thanksgiving
+    daily = get_calendar("us_equity_daily").sessions("2024-11-29 12:00", "2024-11-29 12:00")
+    assert daily["close"].iloc[0] == _utc("2024-11-30 00:00")  # a daily bar is not shortened

@@ -300,3 +300,26 @@ def test_headerless_file_with_a_leading_symbol_column(tmp_path):
     bars = load_bars(_write(tmp_path / "sym.csv", "\n".join(lines) + "\n"))
     _check(bars)
     assert "time in column 2" in bars.attrs["load_notes"][0]
+
+
+def test_zip_single_line_and_float_compact_dates(tmp_path):
+    import zipfile
+
+    text = "Timestamp_UTC;Open;High;Low;Close\n2024-01-02 14:30:00;100;101.5;99.5;101\n"
+    path = tmp_path / "one.csv.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("one.csv", text)
+    assert load_bars(path).index.equals(STAMPS[:1])
+    one_line = _write(tmp_path / "one_line.csv", "2024-01-02 14:30:00,100,101.5,99.5,101,10\n")
+    assert load_bars(one_line).index.equals(STAMPS[:1])
+    frame = pd.DataFrame({"day": [20240102.0, 20240103.0], "close": [1.0, 2.0]})
+    bars = load_bars(frame, date_format="%Y%m%d")
+    assert list(bars.index) == [pd.Timestamp("2024-01-02", tz="UTC"), pd.Timestamp("2024-01-03", tz="UTC")]
+
+
+def test_unknown_zone_and_bad_format_name_the_column():
+    frame = pd.DataFrame({"timestamp_local": ["2024-01-02 09:30"], "close": [1.0]})
+    with pytest.raises(DataError, match="cannot use time zone 'Mars/Base'") as info:
+        load_bars(frame, tz="Mars/Base")
+    assert info.value.column == "timestamp_local"
+    assert load_bars(frame, tz="America/New_York").index[0] == STAMPS[0]

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -329,8 +328,3 @@ def day_first(text: pd.Series) -> bool | None:
     if orders[0] != orders[1]:
         return orders[0]
     return parts[1].iloc[0] != "/"
-
-
-def names_of(columns: Sequence[object]) -> list[str]:
-    """Column labels as strings, for messages."""
-    return [str(c) for c in columns]
