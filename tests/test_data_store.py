@@ -617,3 +617,17 @@ def test_snapshot_meta_is_written_as_strict_json(store):
     decoded = json.loads(raw)
     assert decoded["band"] == [0.5, None] and decoded["scale"] == 1.5
     assert decoded["at"] == "2024-03-04T10:00:00+00:00" and decoded["path"] == str(Path("runs") / "a.json")
+
+
+def test_postgres_binaries_are_found_on_path_or_in_debian_folders(monkeypatch, tmp_path):
+    import conftest
+
+    fake = tmp_path / "usr" / "lib" / "postgresql" / "16" / "bin"
+    fake.mkdir(parents=True)
+    for name in ("initdb", "pg_ctl"):
+        (fake / name).write_text("")
+    monkeypatch.setattr(conftest.shutil, "which", lambda name: None)
+    monkeypatch.setattr(conftest.glob, "glob", lambda pattern: [str(fake / "initdb")])
+    assert conftest.find_postgres_bin() == fake
+    monkeypatch.setattr(conftest.glob, "glob", lambda pattern: [])
+    assert conftest.find_postgres_bin() is None
