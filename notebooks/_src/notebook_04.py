@@ -6,6 +6,7 @@ from make_notebook import write_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# fmt: off
 write_notebook(ROOT / "04_paths_and_particle_filter.ipynb", [
     ("md", """
 # 04 · Monte Carlo paths and the particle filter: the rolling 24-hour forecast
@@ -14,11 +15,17 @@ A fitted GJR-GARCH with skewed-GED innovations simulates thousands of one-minute
 driven by **its own** shocks (so volatility clusters inside the fan). A particle filter keeps the
 model's state current bar by bar, and after every bar the full 24 hours ahead are regenerated.
 The series is the embedded **synthetic** ES-like futures data (labelled as such).
+
+The mean is zero by default (`mean = "auto"` gives a zero mean for intraday bars): a constant mean
+estimated from a few thousand minutes is mostly noise, and over 1,440 bars that noise alone would move
+the directional bias score by about sqrt(horizon / fit bars) standard deviations. Set `mean =
+"constant"` to estimate one; its standard error is then shown next to the bias it drives.
 """),
     ("params", """
 dataset = "es_synthetic"
 model = "gjr"
 dist = "sged"
+mean = "auto"         # "auto": zero for intraday bars, constant for daily; or "zero" / "constant"
 fit_bars = 8000       # bars used to fit the model
 n_paths = 5000
 horizon = 1440        # one-minute steps: 24 trading hours
@@ -33,6 +40,7 @@ import pandas as pd
 
 from volresearch.data import datasets
 from volresearch.models import ModelSpec, fit_garch
+from volresearch.models.returns import default_mean
 from volresearch.plots import ess_plot, fan_chart
 from volresearch.signals import analyze_distribution
 from volresearch.simulate import RollingForecaster
@@ -40,8 +48,14 @@ from volresearch.simulate import RollingForecaster
 hv.extension("bokeh")
 bars = datasets.load(dataset)
 print(bars.attrs["source"], "synthetic:", bars.attrs["synthetic"], len(bars), "bars")
-fit = fit_garch(bars.iloc[:fit_bars], ModelSpec(model, dist))
+fit = fit_garch(bars.iloc[:fit_bars], ModelSpec(model, dist, default_mean(bars, mean)))
 print(fit.summary())
+"""),
+    ("check", """
+print(f"{fit.spec.label}, {fit.spec.mean} mean: method {fit.method}, converged {fit.converged}, "
+      f"{fit.n_obs} returns, log-likelihood {fit.loglik:.1f}, persistence {fit.persistence:.4f}")
+for name, value in fit.params.items():
+    print(f"  {name:<6} {value:11.4g}  se {fit.std_errors.get(name, float('nan')):.3g}")
 """),
     ("md", """
 ## The 24-hour fan
@@ -67,6 +81,26 @@ print(analysis.summary())
 fan.summary()
 """),
     ("md", """
+The terminal distribution and the directional bias, rounded. When the fit has a constant mean, its
+standard error is shown next to the bias: the estimated drift over the horizon, in units of the
+terminal spread, is part of the bias score, and its standard error says how much of it is noise.
+"""),
+    ("check", """
+a = analysis
+print(f"{a.n_paths} paths, {horizon} steps from {a.current_price:.2f}: mean {a.mean:.2f}, std {a.std:.2f}, "
+      f"P(up) {a.prob_above:.1%}")
+print("quantiles:", ", ".join(f"{level:.0%} {value:.2f}" for level, value in a.quantiles.items()))
+print(f"bias {a.bias} (score {a.bias_score:+.3f}, threshold {a.bias_threshold:g})")
+if fit.spec.mean == "constant":
+    mu, mu_se = fit.params["mu"], fit.std_errors["mu"]
+    spread = a.std / a.current_price  # standard deviation of the horizon log return, about
+    print(f"constant mean mu = {mu:.3g} per bar (se {mu_se:.2g}, t = {mu / mu_se:.1f}): over {horizon} bars it adds "
+          f"{mu * horizon / spread:+.3f} to the bias score (se {mu_se * horizon / spread:.3f})")
+else:
+    print("zero mean: the bias comes from the simulated volatility dynamics and skew alone")
+print(fan.summary().select_dtypes("number").round(2).to_string())
+"""),
+    ("md", """
 ## Keeping it current: replaying bars through the particle filter
 Each bar advances the particles by the bars elapsed (a missing minute is two steps; the maintenance
 break counts only trading bars), weights them by the close in log space, resamples when the effective
@@ -76,7 +110,12 @@ sample size falls below N/2, and regenerates the full 24 hours ahead.
 rf = RollingForecaster(fit, n_particles=n_particles, seed=seed, tick_size=0.25)
 replay = rf.replay(bars.iloc[fit_bars : fit_bars + replay_bars])
 per_bar = replay.drop_duplicates("timestamp").set_index("timestamp")
-print(f"resampled on {per_bar['resampled'].mean():.0%} of bars; median ESS {per_bar['ess'].median():.0f} of {n_particles}")
+"""),
+    ("check", """
+print(f"{len(per_bar)} bars replayed; resampled on {int(per_bar['resampled'].sum())} of them; "
+      f"median ESS {per_bar['ess'].median():.0f} of {n_particles}")
+"""),
+    ("code", """
 ess_plot(per_bar["ess"], n_particles=n_particles)
 """),
     ("md", "## Forecast versus realised\nThe 60-minute-ahead 90% band made after each bar, against the close that was realised 60 trading minutes later."),
@@ -88,7 +127,11 @@ pos = np.arange(fit_bars, fit_bars + len(f60)) + h
 ok = pos < len(closes)
 f60 = f60[ok].assign(realised=closes[pos[ok]])
 inside = ((f60["realised"] >= f60["p5"]) & (f60["realised"] <= f60["p95"])).mean()
+"""),
+    ("check", """
 print(f"realised inside the 90% band: {inside:.1%} of {len(f60)} (overlapping) forecasts")
+"""),
+    ("code", """
 x = np.arange(len(f60))
 (hv.Area((x, f60["p5"], f60["p95"]), vdims=["p5", "p95"], label="90% band").opts(alpha=0.3)
  * hv.Curve((x, f60["p50"]), label="median")
