@@ -143,6 +143,7 @@ def test_gappy_etf_fit_is_never_an_absurd_accepted_fit(capsys):
     sd = float(np.std(np.diff(np.log(closes))))
     if payload["method"] == "garch":
         assert 1 / 5 <= payload["unconditional_vol_per_bar"] / sd <= 5
+        assert 0.5 <= payload["std_resid_variance"] <= 2.0
     else:  # rejected with its reason, and the cascade answered
         assert payload["converged"] is False and payload["rejected"] == "garch-t"
         assert "fit failed every check" in payload["reason"] and "rejected" in err

@@ -65,6 +65,7 @@ def fit_payload(fit: Fit) -> dict[str, Any]:
         "persistence",
         "near_integrated",
         "flags",
+        "std_resid_variance",
         "half_life",
         "unconditional_vol_per_bar",
         "unconditional_vol_annualised",

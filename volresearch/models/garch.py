@@ -437,6 +437,7 @@ class Fit:
             "persistence": self.persistence,
             "near_integrated": self.near_integrated,
             "flags": list(self.all_flags),
+            "std_resid_variance": _json_float(np.var(self.std_resid)) if self.std_resid.size else None,
             "half_life": _json_float(self.half_life),
             "unconditional_vol_per_bar": _json_float(self.unconditional_vol_per_bar),
             "unconditional_vol_annualised": _json_float(self.unconditional_vol_annualised),
