@@ -68,7 +68,7 @@ def test_no_bars_in_the_daily_break_or_on_weekends():
     bars = synthetic_bars("GC", days=10, start="2024-03-04", seed=2)  # spans the US DST change of 2024-03-10
     local = bars.index.tz_convert("America/New_York")
     minute = local.hour * 60 + local.minute
-    weekday = local.dayofweek
+    weekday = local.day_of_week
     assert not ((minute >= 17 * 60) & (minute < 18 * 60)).any()
     assert not (weekday == 5).any()
     assert not ((weekday == 6) & (minute < 18 * 60)).any()
