@@ -21,6 +21,7 @@ from volresearch.models.robust import (
     ewma_variance,
     ewma_volatility,
     historical_volatility,
+    rolling_historical_volatility,
     rolling_volatility,
 )
 
@@ -153,3 +154,18 @@ def test_real_one_minute_data_gives_fewer_than_one_percent_nan():
     assert est is not None and est.method in {"garch", "ewma", "historical"}
     if est.method == "garch":
         assert est.fit.converged and est.fit.persistence < 1
+
+
+def test_rolling_historical_volatility_is_the_windowed_root_mean_square():
+    rng = np.random.default_rng(3)
+    r = rng.standard_normal(200) * 0.01
+    out = rolling_historical_volatility(r, 20)
+    assert np.isnan(out[:19]).all()
+    for t in (19, 57, 199):
+        assert out[t] == pytest.approx(np.sqrt(np.mean(r[t - 19 : t + 1] ** 2)), rel=1e-10)
+    assert rolling_historical_volatility(np.zeros(10), 3)[2:].tolist() == [0.0] * 8
+    with pytest.raises(ConfigError):
+        rolling_historical_volatility(r, 0)
+    # the last window of the whole sample is the scalar estimator of the prices
+    prices = 100 * np.exp(np.concatenate([[0.0], np.cumsum(r)]))
+    assert rolling_historical_volatility(r, r.size)[-1] == pytest.approx(historical_volatility(prices), rel=1e-10)

@@ -13,8 +13,10 @@ from volresearch.models.robust import (
     VOLATILITY_FLOOR,
     VolatilityEstimate,
     conditional_volatility,
+    ewma_variance,
     ewma_volatility,
     historical_volatility,
+    rolling_historical_volatility,
     rolling_volatility,
 )
 from volresearch.models.selection import compare_fits, likelihood_ratio_test, news_impact_curve
@@ -34,6 +36,7 @@ __all__ = [
     "choose_scale",
     "compare_fits",
     "conditional_volatility",
+    "ewma_variance",
     "ewma_volatility",
     "fit_garch",
     "get_distribution",
@@ -41,5 +44,6 @@ __all__ = [
     "likelihood_ratio_test",
     "load_default_params",
     "news_impact_curve",
+    "rolling_historical_volatility",
     "rolling_volatility",
 ]

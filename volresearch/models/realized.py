@@ -81,8 +81,21 @@ THETA_RATIO = (math.pi / 2.0) ** 2 + math.pi - 5.0
 _LN2 = math.log(2.0)
 
 DAILY_COLUMNS = (
-    "rv", "rv_sub", "bv", "tq", "rs_pos", "rs_neg", "jump", "jump_stat", "jump_pvalue", "jump_flag",
-    "parkinson", "garman_klass", "gap_return", "open_to_close", "n_returns",
+    "rv",
+    "rv_sub",
+    "bv",
+    "tq",
+    "rs_pos",
+    "rs_neg",
+    "jump",
+    "jump_stat",
+    "jump_pvalue",
+    "jump_flag",
+    "parkinson",
+    "garman_klass",
+    "gap_return",
+    "open_to_close",
+    "n_returns",
 )
 
 
@@ -93,8 +106,13 @@ def library_versions() -> dict[str, str]:
 
     import volresearch
 
-    return {"volresearch": volresearch.__version__, "arch": arch.__version__, "numpy": np.__version__,
-            "pandas": pd.__version__, "scipy": scipy.__version__}
+    return {
+        "volresearch": volresearch.__version__,
+        "arch": arch.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scipy": scipy.__version__,
+    }
 
 
 # ------------------------------------------------------------ array kernels
@@ -198,10 +216,15 @@ def range_estimators(bars: pd.DataFrame) -> pd.DataFrame:
         if col not in bars.columns:
             raise DataError(f"range estimators need an {col!r} column", column=col, rule="columns")
     o, h, lo, c = (bars[col].to_numpy(dtype=np.float64) for col in ("open", "high", "low", "close"))
-    bad = ~(np.isfinite(o) & np.isfinite(h) & np.isfinite(lo) & np.isfinite(c)) | (np.minimum.reduce([o, h, lo, c]) <= 0)
+    bad = ~(np.isfinite(o) & np.isfinite(h) & np.isfinite(lo) & np.isfinite(c)) | (
+        np.minimum.reduce([o, h, lo, c]) <= 0
+    )
     if bad.any():
-        raise DataError("OHLC prices must be finite and positive", row=[int(i) for i in np.flatnonzero(bad)[:10]],
-                        rule="nonpositive")
+        raise DataError(
+            "OHLC prices must be finite and positive",
+            row=[int(i) for i in np.flatnonzero(bad)[:10]],
+            rule="nonpositive",
+        )
     hl = np.log(h / lo)
     co = np.log(c / o)
     return pd.DataFrame(
@@ -212,7 +235,11 @@ def range_estimators(bars: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- per day
 def daily_measures(
-    returns: pd.DataFrame, *, subsample: int = 5, alpha: float = 0.05, bars: pd.DataFrame | None = None,
+    returns: pd.DataFrame,
+    *,
+    subsample: int = 5,
+    alpha: float = 0.05,
+    bars: pd.DataFrame | None = None,
     calendar: Any = None,
 ) -> pd.DataFrame:
     """Per-day realised measures from a :func:`session_returns` frame.
@@ -257,24 +284,35 @@ def daily_measures(
             z, p = jump_statistic(rv, bv, tq, r.size)
             row = rows[day]
             row.update(
-                rv=rv, rv_sub=subsampled_rv(r, slot, nb, subsample), bv=bv, tq=tq,
-                rs_pos=float(np.sum(r[r > 0] ** 2)), rs_neg=float(np.sum(r[r < 0] ** 2)),
-                jump=max(rv - bv, 0.0) if np.isfinite(bv) else math.nan, jump_stat=z, jump_pvalue=p,
+                rv=rv,
+                rv_sub=subsampled_rv(r, slot, nb, subsample),
+                bv=bv,
+                tq=tq,
+                rs_pos=float(np.sum(r[r > 0] ** 2)),
+                rs_neg=float(np.sum(r[r < 0] ** 2)),
+                jump=max(rv - bv, 0.0) if np.isfinite(bv) else math.nan,
+                jump_stat=z,
+                jump_pvalue=p,
                 jump_flag=float(p < alpha) if np.isfinite(p) else math.nan,
-                open_to_close=float(r.sum()), n_returns=int(r.size),
+                open_to_close=float(r.sum()),
+                n_returns=int(r.size),
             )
     out = pd.DataFrame.from_dict(rows, orient="index", columns=list(DAILY_COLUMNS))
     out.index = pd.DatetimeIndex(out.index, name="session").as_unit("ns")
-    if bars is not None and calendar is not None and len(out) and all(
-        c in bars.columns for c in ("open", "high", "low", "close")
+    if (
+        bars is not None
+        and calendar is not None
+        and len(out)
+        and all(c in bars.columns for c in ("open", "high", "low", "close"))
     ):
         pos, _, _, sessions = session_slots(bars.index, calendar, returns.attrs.get("bar_seconds", 60.0))
         inside = pos >= 0
         b = bars.loc[inside, ["open", "high", "low", "close"]].copy()
         labels = pd.DatetimeIndex(sessions.index)[pos[inside]]
         b["session"] = np.asarray(labels.tz_localize(None) if labels.tz is not None else labels)
-        agg = b.groupby("session", sort=True).agg(open=("open", "first"), high=("high", "max"),
-                                                  low=("low", "min"), close=("close", "last"))
+        agg = b.groupby("session", sort=True).agg(
+            open=("open", "first"), high=("high", "max"), low=("low", "min"), close=("close", "last")
+        )
         day = range_estimators(agg)
         out["parkinson"] = day["parkinson"].reindex(out.index).to_numpy()
         out["garman_klass"] = day["garman_klass"].reindex(out.index).to_numpy()
@@ -335,27 +373,40 @@ class RealizedMeasures:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (:meth:`from_dict` inverts it)."""
         d = self._daily
-        return jsonable({
-            "kind": "realized_measures",
-            "calendar": self.calendar,
-            "bar_seconds": self.bar_seconds,
-            "subsample": self.subsample,
-            "max_missing": self.max_missing,
-            "alpha": self.alpha,
-            "metadata": self.metadata,
-            "daily": {"session": [t.strftime("%Y-%m-%d") for t in d.index],
-                      **{c: d[c].to_numpy(dtype=np.float64) for c in DAILY_COLUMNS}},
-        })
+        return jsonable(
+            {
+                "kind": "realized_measures",
+                "calendar": self.calendar,
+                "bar_seconds": self.bar_seconds,
+                "subsample": self.subsample,
+                "max_missing": self.max_missing,
+                "alpha": self.alpha,
+                "metadata": self.metadata,
+                "daily": {
+                    "session": [t.strftime("%Y-%m-%d") for t in d.index],
+                    **{c: d[c].to_numpy(dtype=np.float64) for c in DAILY_COLUMNS},
+                },
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RealizedMeasures:
         """Rebuild from :meth:`to_dict` output."""
         daily = data["daily"]
-        frame = pd.DataFrame({c: float_array(daily[c]) for c in DAILY_COLUMNS},
-                             index=pd.DatetimeIndex(pd.to_datetime(daily["session"]), name="session").as_unit("ns"))
+        frame = pd.DataFrame(
+            {c: float_array(daily[c]) for c in DAILY_COLUMNS},
+            index=pd.DatetimeIndex(pd.to_datetime(daily["session"]), name="session").as_unit("ns"),
+        )
         frame["n_returns"] = frame["n_returns"].astype(np.int64)
-        return cls(frame, str(data["calendar"]), float(data["bar_seconds"]), int(data["subsample"]),
-                   int(data["max_missing"]), float(data["alpha"]), dict(data.get("metadata", {})))
+        return cls(
+            frame,
+            str(data["calendar"]),
+            float(data["bar_seconds"]),
+            int(data["subsample"]),
+            int(data["max_missing"]),
+            float(data["alpha"]),
+            dict(data.get("metadata", {})),
+        )
 
 
 def realized_measures(

@@ -45,6 +45,7 @@ __all__ = [
     "ewma_variance",
     "ewma_volatility",
     "historical_volatility",
+    "rolling_historical_volatility",
     "conditional_volatility",
     "rolling_volatility",
 ]
@@ -156,6 +157,41 @@ def historical_volatility(prices: Sequence[float] | np.ndarray | pd.Series) -> f
         return None
     v = float(np.sqrt(np.mean(r * r)))
     return v if math.isfinite(v) else None
+
+
+def rolling_historical_volatility(returns: np.ndarray | Sequence[float], window: int) -> np.ndarray:
+    r"""Rolling zero-mean volatility :math:`\sqrt{\frac1w \sum_{j=0}^{w-1} r_{t-j}^2}`, look-ahead free.
+
+    Element ``t`` uses ``returns[t-w+1 : t+1]`` only; the first ``w - 1``
+    elements are NaN.  The same zero-mean estimator as
+    :func:`historical_volatility`, over a moving window.
+
+    Parameters
+    ----------
+    returns
+        Log returns per bar.
+    window
+        Returns per window, ``1 <= window <= len(returns)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Log return per bar, same length as ``returns``.
+
+    Raises
+    ------
+    ConfigError
+        ``window`` out of range.
+    """
+    r = np.ascontiguousarray(returns, dtype=float)
+    w = int(window)
+    if not 1 <= w <= r.size:
+        raise ConfigError(f"window must satisfy 1 <= window <= {r.size}, got {w}")
+    csum = np.concatenate([[0.0], np.cumsum(r * r)])
+    out = np.full(r.size, np.nan)
+    out[w - 1 :] = (csum[w:] - csum[:-w]) / w
+    # prefix sums keep element t a function of returns[:t+1]; clip the rounding residue of an all-zero window
+    return np.sqrt(np.maximum(out, 0.0))
 
 
 def _returns_or_none(prices: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray | None:
