@@ -17,6 +17,12 @@
 * :mod:`~volresearch.validate.walkforward` (layout in ``walkforward_plan``,
   execution in ``walkforward_run``, results in ``walkforward_results``) and
   :mod:`~volresearch.validate.compare`: out-of-sample evaluation of models.
+* :mod:`~volresearch.validate.buckets`: coverage and PIT uniformity per
+  time-of-day bucket (4-hour UTC windows, session segments) with the worst
+  bucket's deviation.
+* :mod:`~volresearch.validate.reference`: ``arch``'s own simulation forecast
+  (GJR-skew-t by default, optionally with a crude time-of-day scaling) on the
+  walk-forward's exact windows, scored by the same metrics.
 """
 
 from __future__ import annotations
@@ -132,3 +138,9 @@ __all__ += [
     "walk_forward_grid",
     "walk_forward_windows",
 ]
+
+# conditional calibration and the reference competitor
+from volresearch.validate.buckets import BucketCalibration, calibration_by_bucket  # noqa: E402
+from volresearch.validate.reference import ReferenceResult, arch_reference  # noqa: E402
+
+__all__ += ["BucketCalibration", "ReferenceResult", "arch_reference", "calibration_by_bucket"]

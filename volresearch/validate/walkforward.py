@@ -115,8 +115,10 @@ each window is reported alongside (``crps_skill``).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +130,7 @@ from volresearch.errors import ConfigError, DataError, SimulationError
 from volresearch.models import ModelSpec
 from volresearch.models.returns import default_mean
 from volresearch.validate._common import DEFAULT_LEVELS
+from volresearch.validate.buckets import DEFAULT_MIN_COUNT, is_intraday
 from volresearch.validate.calibration import CalibrationReport
 from volresearch.validate.walkforward_plan import (  # noqa: F401  (private names kept for importers)
     CHUNK_VALUES,
@@ -404,7 +407,10 @@ def _assemble(prep: _Prepared, outputs: Sequence[_WindowOutput]) -> WalkForwardR
         efficiency=eff,
         label=prep.label,
         n_returns=int(prep.returns.size),
-        meta={"periods_per_year": prep.tasks[0].periods_per_year if prep.tasks else math.nan},
+        meta={
+            "periods_per_year": prep.tasks[0].periods_per_year if prep.tasks else math.nan,
+            "intraday": is_intraday(index),
+        },
     )
 
 
@@ -460,6 +466,11 @@ def walk_forward(
     client: Any = None,
     scheduler: Any = None,
     label: str | None = None,
+    reference: str | None = None,
+    reference_spec: ModelSpec | str = "gjr-skewt",
+    reference_options: Mapping[str, Any] | None = None,
+    calendar: Any = None,
+    min_count: int = DEFAULT_MIN_COUNT,
 ) -> WalkForwardResult:
     """Walk-forward out-of-sample evaluation of a GARCH-family ensemble forecaster.
 
@@ -511,6 +522,23 @@ def walk_forward(
         None runs serially.  Results are identical either way.
     label
         Name of the series in summaries.
+    reference
+        Run a reference competitor on exactly the same windows, refit points
+        and origins (:mod:`volresearch.validate.reference`): ``"arch"``
+        (``arch``'s own simulation forecast of ``reference_spec``) or
+        ``"arch-diurnal"`` (the same after a crude 30-minute time-of-day
+        scaling); None (default) runs none.
+    reference_spec
+        Model of the reference: a label (``"gjr-skewt"``, default) or
+        ``"same"`` for the evaluated model's spec (refused where ``arch`` lacks
+        its law, e.g. ``sged``).
+    reference_options
+        ``n_sims`` (default ``n_paths``), ``diurnal_minutes`` (30).
+    calendar
+        Session calendar (name or TradingCalendar) for coverage by session
+        segment (first hour, middle, last hour); None skips it.
+    min_count
+        Forecasts a time-of-day bucket needs to count for the worst bucket.
 
     Returns
     -------
@@ -528,7 +556,42 @@ def walk_forward(
         refit_every=refit_every, n_paths=n_paths, levels=levels, seed=seed, baseline=baseline,
         baseline_options=baseline_options, expanding=expanding, mean=mean,
     )  # fmt: skip
-    return _assemble(prep, _execute(prep.tasks, client, scheduler))
+    if reference not in (None, "arch", "arch-diurnal"):
+        raise ConfigError(f"reference must be None, 'arch' or 'arch-diurnal', got {reference!r}")
+    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+        raise ConfigError(f"min_count must be a positive integer, got {min_count!r}")
+    cal = None
+    if calendar is not None:
+        from volresearch.data.calendar import get_calendar
+
+        cal = get_calendar(calendar)
+    run_reference: Callable[[], Any] | None = None
+    if reference is not None:
+        from volresearch.validate.reference import _check_reference_options, _run_reference, arch_spec
+
+        opts = dict(reference_options or {})
+        unknown = set(opts) - {"n_sims", "diurnal_minutes"}
+        if unknown:
+            raise ConfigError(f"unknown reference options {sorted(unknown)}; use n_sims, diurnal_minutes")
+        n_sims = opts.get("n_sims", prep.cfg.n_paths)
+        minutes = opts.get("diurnal_minutes", 30)
+        _check_reference_options(n_sims, minutes, min_count)
+        rspec = (
+            arch_spec(prep.spec)
+            if reference_spec == "same"
+            else arch_spec(_resolve_spec(reference_spec, prep.spec.mean, prep.returns.index))
+        )
+        run_reference = functools.partial(
+            _run_reference, prep.returns, prep.plan, prep.cfg, rspec, n_sims=int(n_sims),
+            diurnal=reference == "arch-diurnal", diurnal_minutes=int(minutes), min_count=int(min_count),
+        )  # fmt: skip
+
+    result = _assemble(prep, _execute(prep.tasks, client, scheduler))
+    extra: dict[str, Any] = {"min_count": int(min_count)}
+    if cal is not None:
+        extra["calendar"] = cal.name
+    ref = run_reference().with_model_crps(result.crps) if run_reference is not None else None
+    return dataclasses.replace(result, meta={**result.meta, **extra}, reference=ref, calendar=cal)
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from volresearch._util import jsonable
 from volresearch.models import ModelSpec
+from volresearch.validate.buckets import DEFAULT_MIN_COUNT, BucketCalibration, calibration_by_bucket
 from volresearch.validate.calibration import CalibrationReport
 from volresearch.validate.walkforward_plan import level_name
+
+if TYPE_CHECKING:
+    from volresearch.data.calendar import TradingCalendar
+    from volresearch.validate.reference import ReferenceResult
 
 __all__ = ["WalkForwardResult", "forecast_metrics"]
 
@@ -71,6 +77,16 @@ class WalkForwardResult:
         and their ratio (see the module docstring).
     label
         Name of the series (grids), or None.
+    n_returns
+        Log returns in the series.
+    meta
+        ``periods_per_year``, ``intraday`` (bars shorter than a day),
+        ``min_count`` and ``calendar`` (name) when given.
+    reference
+        :class:`~volresearch.validate.reference.ReferenceResult` of the
+        reference competitor on the same windows, or None.
+    calendar
+        Session calendar for :attr:`session_buckets`, or None.
     """
 
     spec: ModelSpec
@@ -88,6 +104,64 @@ class WalkForwardResult:
     label: str | None = None
     n_returns: int = 0
     meta: Mapping[str, Any] = field(default_factory=dict)
+    reference: ReferenceResult | None = field(default=None, compare=False)
+    calendar: TradingCalendar | None = field(default=None, compare=False)
+
+    def calibration_by_bucket(
+        self, scheme: str = "utc4h", *, calendar: Any = None, by: str = "origin", min_count: int | None = None
+    ) -> BucketCalibration:
+        """Coverage of every level and PIT uniformity per time-of-day bucket.
+
+        Parameters
+        ----------
+        scheme
+            ``"utc4h"`` (4-hour windows of the UTC day, or ``"utc<H>h"``) or
+            ``"session"`` (segments of ``calendar``'s sessions, default the
+            walk-forward's calendar).
+        calendar
+            Calendar for ``scheme="session"``.
+        by
+            Time of each forecast: ``"origin"`` or ``"target_end"``.
+        min_count
+            Forecasts a bucket needs to count for the worst bucket (default:
+            the walk-forward's, 100).
+
+        Returns
+        -------
+        BucketCalibration
+        """
+        if by not in ("origin", "target_end"):
+            raise ValueError(f"by must be 'origin' or 'target_end', got {by!r}")
+        cal = calendar if calendar is not None else self.calendar
+        return calibration_by_bucket(
+            self.forecasts[by],
+            self.hits,
+            self.forecasts["pit"].to_numpy(),
+            scheme=scheme,
+            calendar=cal,
+            min_count=int(min_count if min_count is not None else self.meta.get("min_count", DEFAULT_MIN_COUNT)),
+            n_members=int(self.config["n_paths"]),
+        )
+
+    @cached_property
+    def buckets(self) -> BucketCalibration | None:
+        """Calibration by 4-hour UTC bucket of the origin for intraday bars, else None."""
+        if not self.meta.get("intraday", False) or not len(self.forecasts):
+            return None
+        return self.calibration_by_bucket("utc4h")
+
+    @cached_property
+    def session_buckets(self) -> BucketCalibration | None:
+        """Calibration by session segment of the origin when a calendar was given (intraday bars), else None."""
+        if self.calendar is None or not self.meta.get("intraday", False) or not len(self.forecasts):
+            return None
+        return self.calibration_by_bucket("session")
+
+    @property
+    def worst_bucket_deviation_95(self) -> float:
+        """Largest ``|coverage_95 - 0.95|`` over 4-hour buckets with enough forecasts (NaN: daily bars or none)."""
+        b = self.buckets
+        return b.worst_deviation(0.95) if b is not None and 0.95 in b.levels else math.nan
 
     @property
     def levels(self) -> tuple[float, ...]:
@@ -217,6 +291,19 @@ class WalkForwardResult:
             "stability": _records(self.stability.reset_index()),
             "meta": dict(self.meta),
         }
+        b = self.buckets
+        if b is not None and 0.95 in b.levels:
+            d["coverage_95_by_bucket"] = b.coverage_by_bucket(0.95)
+            d["worst_bucket_deviation_95"] = b.worst_deviation(0.95)
+            d["worst_bucket_95"] = b.worst_bucket(0.95)
+            d["calibration_by_bucket"] = b.to_dict()
+        sb = self.session_buckets
+        if sb is not None and 0.95 in sb.levels:
+            d["coverage_95_by_session_segment"] = sb.coverage_by_bucket(0.95)
+            d["worst_session_segment_deviation_95"] = sb.worst_deviation(0.95)
+            d["calibration_by_session_segment"] = sb.to_dict()
+        if self.reference is not None:
+            d["reference"] = self.reference.to_dict()
         if include_forecasts:
             d["forecasts"] = _records(self.forecasts)
         return jsonable(d)
@@ -242,6 +329,11 @@ class WalkForwardResult:
             f"  efficiency = OOS / IS log-score gain over the unconditional law = {self.out_of_sample_score:+.4f}"
             f" / {self.in_sample_score:+.4f} nats per bar = {self.efficiency:.3f} (target > 0.5)",
         ]
+        for b in (self.buckets, self.session_buckets):
+            if b is not None and 0.95 in b.levels:
+                lines.append(b.summary(0.95))
+        if self.reference is not None:
+            lines.append(self.reference.summary())
         for fb in self.fallbacks.itertuples(index=False):
             lines.append(
                 f"  window {fb.window} ({fb.oos_start_time} to {fb.oos_end_time}): {fb.requested} -> "
@@ -277,7 +369,8 @@ def forecast_metrics(result: WalkForwardResult) -> dict[str, Any]:
     (independence of the 95% violations, the project criterion),
     ``christoffersen_cc_pvalue_95`` (joint conditional coverage), ``qlike``,
     ``qlike_naive``, ``mse``, ``mse_naive``, ``in_sample_score``,
-    ``out_of_sample_score``, ``efficiency``, ``passed``.  Missing values are
+    ``out_of_sample_score``, ``efficiency``, ``worst_bucket_deviation_95``
+    (4-hour UTC buckets, intraday bars; NaN otherwise), ``passed``.  Missing values are
     NaN (None in JSON).
     """
     rep = result.report
@@ -316,6 +409,7 @@ def forecast_metrics(result: WalkForwardResult) -> dict[str, Any]:
             "in_sample_score": result.in_sample_score,
             "out_of_sample_score": result.out_of_sample_score,
             "efficiency": result.efficiency,
+            "worst_bucket_deviation_95": result.worst_bucket_deviation_95,
             "passed": bool(rep.passed),
         }
     )
