@@ -44,17 +44,41 @@ def test_globex_weekend_break_early_close_and_missing_minutes() -> None:
     out = session_returns(_bars(list(stamps), list(closes), list(opens)), "cme_globex", bar_seconds=60)
     assert out.attrs["outside"] == 1
     assert list(out["kind"]) == [
-        "regular", "gap", "regular", "intraday_gap", "gap", "gap", "regular", "gap", "regular",
+        "regular",
+        "gap",
+        "regular",
+        "intraday_gap",
+        "gap",
+        "gap",
+        "regular",
+        "gap",
+        "regular",
     ]
     assert list(out["slot"]) == [
-        22 * 60 + 59, 0, 1, 4, 15,
+        22 * 60 + 59,
+        0,
+        1,
+        4,
+        15,
         # 2024-11-29 session opens 2024-11-28 23:00 UTC: 17:58 is 18 h 58 min later
-        18 * 60 + 58, 18 * 60 + 59, 0, 1,
+        18 * 60 + 58,
+        18 * 60 + 59,
+        0,
+        1,
     ]
     assert list(out["n_bars"]) == [1, 1, 1, 3, 1, 1, 1, 1, 1]
     sessions = [str(d.date()) for d in out["session"]]
-    assert sessions == ["2024-11-27", "2024-11-28", "2024-11-28", "2024-11-28", "2024-11-28",
-                        "2024-11-29", "2024-11-29", "2024-12-02", "2024-12-02"]
+    assert sessions == [
+        "2024-11-27",
+        "2024-11-28",
+        "2024-11-28",
+        "2024-11-28",
+        "2024-11-28",
+        "2024-11-29",
+        "2024-11-29",
+        "2024-12-02",
+        "2024-12-02",
+    ]
     # Values by hand.
     r = out["return"].to_numpy()
     assert r[0] == pytest.approx(math.log(101 / 100), abs=1e-15)
@@ -91,8 +115,14 @@ def test_without_open_the_whole_gap_return_is_gap() -> None:
 
 def test_half_day_slots_come_from_the_clock() -> None:
     # NYSE: 2024-11-29 closes at 13:00 ET (18:00 UTC); rows are missing in between.
-    stamps = ["2024-11-27 14:30", "2024-11-27 14:31", "2024-11-27 20:59", "2024-11-29 14:30", "2024-11-29 14:45",
-              "2024-11-29 17:59"]
+    stamps = [
+        "2024-11-27 14:30",
+        "2024-11-27 14:31",
+        "2024-11-27 20:59",
+        "2024-11-29 14:30",
+        "2024-11-29 14:45",
+        "2024-11-29 17:59",
+    ]
     out = session_returns(_bars(stamps, [100, 101, 102, 103, 104, 105]), "us_equity_rth", bar_seconds=60)
     assert list(out["slot"]) == [1, 389, 0, 15, 209]
     assert list(out["kind"]) == ["regular", "gap", "gap", "gap", "gap"]
@@ -103,13 +133,19 @@ def test_intra_session_break_from_calendar_columns() -> None:
         """Sessions 01:00-07:00 UTC with a lunch break 03:30-04:30."""
 
         def sessions(self, start: object, end: object) -> pd.DataFrame:
-            days = pd.date_range(pd.Timestamp(start).tz_convert(None).normalize(),
-                                 pd.Timestamp(end).tz_convert(None).normalize(), freq="D")
+            days = pd.date_range(
+                pd.Timestamp(start).tz_convert(None).normalize(),
+                pd.Timestamp(end).tz_convert(None).normalize(),
+                freq="D",
+            )
             base = days.tz_localize("UTC")
             return pd.DataFrame(
-                {"open": base + pd.Timedelta(hours=1), "close": base + pd.Timedelta(hours=7),
-                 "break_start": base + pd.Timedelta(hours=3, minutes=30),
-                 "break_end": base + pd.Timedelta(hours=4, minutes=30)},
+                {
+                    "open": base + pd.Timedelta(hours=1),
+                    "close": base + pd.Timedelta(hours=7),
+                    "break_start": base + pd.Timedelta(hours=3, minutes=30),
+                    "break_end": base + pd.Timedelta(hours=4, minutes=30),
+                },
                 index=pd.DatetimeIndex(days, name="date"),
             )
 

@@ -20,8 +20,13 @@ def _simulate_log_rv(n: int, rng: np.random.Generator, params: dict[str, float] 
     burn = 300
     y = np.full(n + burn, params["const"] / (1 - params["har_1"] - params["har_5"] - params["har_22"]))
     for t in range(22, n + burn):
-        y[t] = (params["const"] + params["har_1"] * y[t - 1] + params["har_5"] * y[t - 5 : t].mean()
-                + params["har_22"] * y[t - 22 : t].mean() + SIGMA * rng.standard_normal())
+        y[t] = (
+            params["const"]
+            + params["har_1"] * y[t - 1]
+            + params["har_5"] * y[t - 5 : t].mean()
+            + params["har_22"] * y[t - 22 : t].mean()
+            + SIGMA * rng.standard_normal()
+        )
     return y[burn:]
 
 
@@ -75,8 +80,13 @@ def test_forecast_matches_simulated_continuations(log_rv: np.ndarray) -> None:
     s = np.sqrt(res.sigma2)
     out = np.empty((n_paths, h))
     for step in range(h):
-        nxt = (p["const"] + p["har_1"] * paths[:, -1] + p["har_5"] * paths[:, -5:].mean(axis=1)
-               + p["har_22"] * paths[:, -22:].mean(axis=1) + s * rng.standard_normal(n_paths))
+        nxt = (
+            p["const"]
+            + p["har_1"] * paths[:, -1]
+            + p["har_5"] * paths[:, -5:].mean(axis=1)
+            + p["har_22"] * paths[:, -22:].mean(axis=1)
+            + s * rng.standard_normal(n_paths)
+        )
         out[:, step] = nxt
         paths = np.concatenate([paths[:, 1:], nxt[:, None]], axis=1)
     for step in (1, 5, 22, 30):
@@ -125,15 +135,21 @@ def test_har_j_and_semivariance_match_arch_and_lstsq(log_rv: np.ndarray) -> None
     share = rng.uniform(0.3, 0.7, rv.size)
     pos, neg = rv * share, rv * (1 - share)
     sv = fit_har(rv, semivariance=(pos, neg))
-    xs = pd.DataFrame({"rs_pos": np.concatenate(([0.0], np.log(pos)[:-1])),
-                       "rs_neg": np.concatenate(([0.0], np.log(neg)[:-1]))})
+    xs = pd.DataFrame(
+        {"rs_pos": np.concatenate(([0.0], np.log(pos)[:-1])), "rs_neg": np.concatenate(([0.0], np.log(neg)[:-1]))}
+    )
     direct = HARX(pd.Series(log_rv, name="y"), x=xs, lags=[5, 22], hold_back=22).fit(disp="off")
     got = [sv.params[n] for n in ("const", "har_5", "har_22", "rs_pos", "rs_neg")]
     np.testing.assert_allclose(got, direct.params.to_numpy()[:5], rtol=0, atol=1e-10)
     X, target = _hand_design(log_rv, [np.log(pos), np.log(neg)], lags=(5, 22))
     np.testing.assert_allclose(got, np.linalg.lstsq(X, target, rcond=None)[0], rtol=0, atol=1e-10)
-    one = (sv.params["const"] + sv.params["har_5"] * log_rv[-5:].mean() + sv.params["har_22"] * log_rv[-22:].mean()
-           + sv.params["rs_pos"] * np.log(pos[-1]) + sv.params["rs_neg"] * np.log(neg[-1]))
+    one = (
+        sv.params["const"]
+        + sv.params["har_5"] * log_rv[-5:].mean()
+        + sv.params["har_22"] * log_rv[-22:].mean()
+        + sv.params["rs_pos"] * np.log(pos[-1])
+        + sv.params["rs_neg"] * np.log(neg[-1])
+    )
     assert sv.forecast(1)["mean"].iloc[0] == pytest.approx(one, abs=1e-12)
 
 

@@ -139,8 +139,15 @@ def _brownian_bars(rng: np.random.Generator, n_bars: int, sigma: float, sub: int
     lo = 0.5 * (a + b - np.sqrt((b - a) ** 2 - 2 * var * np.log(u2)))
     start = np.log(100.0)
     index = pd.date_range("2024-01-02 14:30", periods=n_bars, freq="min", tz="UTC")
-    return pd.DataFrame({"open": np.exp(start + path[:, 0]), "high": np.exp(start + hi.max(axis=1)),
-                         "low": np.exp(start + lo.min(axis=1)), "close": np.exp(start + path[:, -1])}, index=index)
+    return pd.DataFrame(
+        {
+            "open": np.exp(start + path[:, 0]),
+            "high": np.exp(start + hi.max(axis=1)),
+            "low": np.exp(start + lo.min(axis=1)),
+            "close": np.exp(start + path[:, -1]),
+        },
+        index=index,
+    )
 
 
 def test_range_estimators_unbiased_for_brownian_bars() -> None:

@@ -202,8 +202,7 @@ def session_returns(
     index = _utc_index(frame.index)
     if len(index) > 1 and not bool(np.all(np.diff(index.asi8) > 0)):
         bad = np.flatnonzero(np.diff(index.asi8) <= 0) + 1
-        raise DataError("bar time stamps must be strictly increasing", row=[int(b) for b in bad[:10]],
-                        rule="order")
+        raise DataError("bar time stamps must be strictly increasing", row=[int(b) for b in bad[:10]], rule="order")
     close = frame["close"].to_numpy(dtype=np.float64)
     has_open = "open" in frame.columns
     opn = frame["open"].to_numpy(dtype=np.float64) if has_open else None
@@ -212,8 +211,12 @@ def session_returns(
             continue
         badv = ~np.isfinite(values) | (values <= 0)
         if badv.any():
-            raise DataError("prices must be finite and positive to take log returns",
-                            row=[int(r) for r in np.flatnonzero(badv)[:10]], column=name, rule="nonpositive")
+            raise DataError(
+                "prices must be finite and positive to take log returns",
+                row=[int(r) for r in np.flatnonzero(badv)[:10]],
+                column=name,
+                rule="nonpositive",
+            )
     if bar_seconds is None:
         bar_seconds = infer_bar_seconds(index)
         if bar_seconds is None:
