@@ -26,8 +26,8 @@ N = 390
 JUMP_SLOT = 200
 
 
-def true_factor(monday: bool = False) -> np.ndarray:
-    x = (np.arange(N) + 0.5) / N
+def true_factor(monday: bool = False, n: int = N) -> np.ndarray:
+    x = (np.arange(n) + 0.5) / n
     s = 0.5 + 5.0 * (x - 0.55) ** 2 + 0.3 * np.exp(-((x - 0.3) ** 2) / 0.002)  # U-shape with a midday bump
     s[0] *= 6.0 if monday else 3.0  # spike at the open
     return s / s.mean()
@@ -40,14 +40,17 @@ def synthetic(
     jump_size: float = 10.0,
     drop: float = 0.02,
     monday_spike: bool = False,
+    calendar: str = "us_equity_rth",
+    start: str = "2023-01-03",
+    n: int = N,
 ) -> tuple[pd.DataFrame, pd.Series, np.ndarray]:
     """One-minute NYSE bars: GARCH daily variance x diurnal factor x Student-t(5), jumps at slot 200.
 
     Returns bars, the true daily variance h_d (variance per full session day) and the true factor.
     """
     rng = np.random.default_rng(seed)
-    cal = get_calendar("us_equity_rth")
-    idx = cal.expected_index("2023-01-03", "2025-06-30", 60)
+    cal = get_calendar(calendar)
+    idx = cal.expected_index(start, "2025-06-30", 60)
     pos, slot, _, sessions = session_slots(idx, cal, 60)
     keep = pos < n_days
     idx, pos, slot = idx[keep], pos[keep], slot[keep]
@@ -58,12 +61,12 @@ def synthetic(
     h[0] = mean_h
     for d in range(1, n_days):
         h[d] = mean_h * (1 - a - b) + a * h[d - 1] * rng.standard_normal() ** 2 + b * h[d - 1]
-    s_true = true_factor()
-    s_mon = true_factor(monday=True)
+    s_true = true_factor(n=n)
+    s_mon = true_factor(monday=True, n=n)
     weekday = np.asarray(days.day_of_week)
     s_bar = np.where((weekday[pos] == 0) & monday_spike, s_mon[slot], s_true[slot])
     u = rng.standard_t(5, size=len(idx)) / math.sqrt(5 / 3)
-    sd = np.sqrt(h[pos] * s_bar / N)
+    sd = np.sqrt(h[pos] * s_bar / n)
     r = sd * u
     jump_days = rng.random(n_days) < jump_prob
     at = (slot == JUMP_SLOT) & jump_days[pos]
@@ -144,6 +147,19 @@ def test_given_daily_variance_and_half_days(data: tuple[pd.DataFrame, pd.Series,
     got = fit.factor_at(stamps)
     np.testing.assert_array_equal(got[:3], fit.factor[[0, 30, 209]])
     assert np.isnan(got[3]) and np.isnan(got[4])  # after the early close; a Saturday
+
+
+def test_globex_sessions_across_dst_and_early_closes() -> None:
+    # CME Globex: 1380 one-minute slots from 18:00 ET, the open moving from 23:00 to 22:00 UTC in March;
+    # Presidents' Day 2024 (an early close) lies inside the sample.
+    n = 1380
+    bars, _, s_true = synthetic(n_days=90, seed=12, calendar="cme_globex", start="2024-01-02", n=n)
+    fit = fit_diurnal(bars, "cme_globex", fourier=6, n_boot=0)
+    assert fit.n_slots == n
+    err = _mare(fit.factor, s_true)
+    assert err < 0.06, err  # measured 2.7% with 90 days
+    stamps = pd.DatetimeIndex(["2024-03-07 23:00", "2024-03-11 22:00", "2024-03-11 22:59"], tz="UTC")
+    np.testing.assert_array_equal(fit.factor_at(stamps), fit.factor[[0, 0, 59]])
 
 
 def test_weekday_effect(data: tuple[pd.DataFrame, pd.Series, np.ndarray]) -> None:

@@ -163,3 +163,21 @@ def test_roundtrip_and_errors(log_rv: np.ndarray) -> None:
         fit_har(np.concatenate([np.exp(log_rv[:100]), [0.0]]))
     with pytest.raises(DataError):
         fit_har(np.exp(log_rv[:20]))
+
+
+def test_from_realized_measures() -> None:
+    from volresearch.models.realized import realized_measures
+
+    rng = np.random.default_rng(9)
+    idx = pd.date_range("2024-01-01", periods=60 * 48, freq="30min", tz="UTC")
+    day = np.repeat(np.exp(_simulate_log_rv(60, rng) / 2), 48)
+    close = 100 * np.exp(np.cumsum(rng.standard_normal(idx.size) * day * 0.01))
+    bars = pd.DataFrame({"open": close, "high": close, "low": close, "close": close}, index=idx)
+    rm = realized_measures(bars, "crypto_24x7")
+    d = rm.daily
+    a = fit_har(rm, jumps=True, semivariance=True)
+    b = fit_har(d["rv"], jumps=d["jump"], semivariance=(d["rs_pos"], d["rs_neg"]))
+    assert a.params == b.params
+    assert a.metadata["options"] == {"jumps": True, "semivariance": True, "measure": "rv"}
+    c = fit_har(rm, measure="bv")
+    assert c.metadata["data_hash"] != a.metadata["data_hash"]
