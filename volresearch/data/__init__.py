@@ -24,6 +24,7 @@ from volresearch.data.calendar import (
 )
 from volresearch.data.datasets import list_datasets, open_bars
 from volresearch.data.loading import load_bars
+from volresearch.data.session_returns import RETURN_KINDS, session_returns, session_slots
 from volresearch.data.synthetic import synthetic_bars
 from volresearch.data.validation import Issue, QualityReport, Repair, validate_bars
 
@@ -44,4 +45,7 @@ __all__ = [
     "open_bars",
     "list_datasets",
     "synthetic_bars",
+    "session_returns",
+    "session_slots",
+    "RETURN_KINDS",
 ]
