@@ -278,6 +278,72 @@ class Fit:
     def end(self) -> Any:
         return self.index[-1]
 
+    # ------------------------------------------------------------- model interface
+    @property
+    def model(self) -> str:
+        """Registry name of the model, e.g. ``"gjr-sged"`` (see :mod:`volresearch.models.base`)."""
+        return self.spec.label
+
+    @property
+    def kernel(self) -> str:
+        """Id of the path kernel: the variance recursion, ``"garch"``, ``"gjr"`` or ``"egarch"``."""
+        return self.spec.model
+
+    @property
+    def dist(self) -> str:
+        """Name of the innovation law."""
+        return self.spec.dist
+
+    @property
+    def bar_seconds(self) -> float:
+        """Seconds per bar of the sample (most common spacing; 86,400 without a time index)."""
+        if "bar_seconds" not in self._cache:
+            step = None
+            if isinstance(self.index, pd.DatetimeIndex) and len(self.index) > 2:
+                from volresearch.data.calendar import infer_bar_seconds
+
+                step = infer_bar_seconds(self.index)
+            self._cache["bar_seconds"] = float(step) if step else 86_400.0
+        return self._cache["bar_seconds"]
+
+    @property
+    def calendar(self) -> str | None:
+        """Calendar preset of the sample: ``meta["calendar"]`` when recorded, else inferred from the index."""
+        if "calendar" not in self._cache:
+            name = self.meta.get("calendar")
+            if name is None and isinstance(self.index, pd.DatetimeIndex) and len(self.index) > 2:
+                from volresearch.data.calendar import infer_calendar
+
+                name = infer_calendar(self.index)[0].name
+            self._cache["calendar"] = None if name is None else str(name)
+        return self._cache["calendar"]
+
+    def simulation_params(self) -> dict[str, float]:
+        """Parameters as the path kernel takes them: ``mu, omega, alpha, gamma, beta`` and the law's shape.
+
+        Per-bar log-return units (``omega`` in log variance for EGARCH); ``mu = 0`` for a zero mean.
+        """
+        params = {k: float(v) for k, v in self.params.items()}
+        params.setdefault("mu", 0.0)
+        params.setdefault("gamma", 0.0)
+        return params
+
+    def filter_state(self) -> dict[str, Any]:
+        """State at the end of the sample that a filter or a simulation continues from.
+
+        ``last_price`` (price), ``last_resid`` (``e_T``, log return per bar),
+        ``last_variance`` (``sigma^2_T``) and ``next_variance``
+        (``sigma^2_{T+1}``, squared log return per bar), ``end`` (time of the last bar).
+        """
+        last_var = float(self.conditional_volatility[-1] ** 2) if self.conditional_volatility.size else math.nan
+        return {
+            "last_price": self.last_price,
+            "last_resid": self.last_resid,
+            "last_variance": last_var,
+            "next_variance": self.next_variance,
+            "end": self.end,
+        }
+
     # ------------------------------------------------------------- forecasting
     def forecast(self, horizon: int, *, n_paths: int = 20_000, seed: int = 0) -> pd.DataFrame:
         """Variance path ``E_T[sigma^2_{T+h}]`` for ``h = 1..horizon``.

@@ -1,0 +1,368 @@
+"""The model registry: one name per model, joining its fit, its result type and its path kernel.
+
+Surfaces (CLI, validate, report, dashboard, notebooks, the rolling forecaster)
+look models up here by name instead of branching on strings::
+
+    from volresearch.registry import fit_model, simulate_model, load_result
+
+    result = fit_model("intraday-gjr-t", bars)          # any registered name
+    fan = simulate_model(result, 10_000, 1440, seed=7)   # kernel chosen by result.kernel
+    same = load_result(result.to_dict())                 # JSON round trip
+
+It sits above :mod:`volresearch.models` (which knows nothing of simulation:
+a result exposes :meth:`~volresearch.models.base.ModelResult.simulation_params`,
+:meth:`~volresearch.models.base.ModelResult.filter_state` and a ``kernel``
+id as plain data) and :mod:`volresearch.simulate` (which owns the kernels).
+
+Three tables, each a dict filled by ``register*`` calls (no if/elif):
+
+* :data:`MODELS`: name -> :class:`ModelEntry` (``fit(bars, **options)``
+  returning a result, the result type, the kernel id, bar sizes it suits);
+* :data:`KERNELS`: kernel id -> ``simulate(result, n_paths, horizon, seed, *,
+  start, calendar, mode, state, **options)``;
+* :data:`RESULT_TYPES`: the ``kind`` written by ``to_dict`` -> result class.
+
+Built-in models: every GARCH-family label ``<model>-<dist>`` (model in
+``garch, gjr, egarch``, law in ``normal, t, skewt, ged, sged``) and
+``intraday-<model>-<dist>`` (the multiplicative-component intraday GARCH),
+plus the alias ``intraday`` for :data:`DEFAULT_INTRADAY_MODEL`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from volresearch.errors import ConfigError, SimulationError
+from volresearch.models.base import missing_members, result_kind
+
+__all__ = [
+    "DEFAULT_DAILY_MODEL",
+    "DEFAULT_INTRADAY_MODEL",
+    "KERNELS",
+    "MODELS",
+    "RESULT_TYPES",
+    "ModelEntry",
+    "available_models",
+    "default_model",
+    "fit_model",
+    "get_model",
+    "load_result",
+    "model_label",
+    "register",
+    "register_kernel",
+    "register_result_type",
+    "simulate_model",
+]
+
+#: Default model for daily (and longer) bars.
+DEFAULT_DAILY_MODEL = "gjr-sged"
+#: Default model for bars shorter than a day: the multiplicative intraday GARCH with a GJR ``q`` and
+#: Student-t innovations (a plain GJR-SGED on one-minute futures was over-dispersed where GJR-t was calibrated).
+DEFAULT_INTRADAY_MODEL = "intraday-gjr-t"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model.
+
+    Attributes
+    ----------
+    name
+        Registry name (``"gjr-sged"``, ``"intraday-gjr-t"``).
+    family
+        ``"garch"``, ``"intraday"``, ... (models of one family share a fitting routine).
+    fit
+        ``fit(bars, **options) -> result``; raises :class:`~volresearch.errors.FitError` on failure.
+    result_type
+        Class of the result (:class:`~volresearch.models.base.ModelResult`).
+    kernel
+        Id of the kernel that simulates its results (a key of :data:`KERNELS`).
+    description
+        One line for listings.
+    intraday, daily
+        Bar sizes the model suits.
+    """
+
+    name: str
+    family: str
+    fit: Callable[..., Any]
+    result_type: type
+    kernel: str
+    description: str
+    intraday: bool = True
+    daily: bool = True
+
+
+MODELS: dict[str, ModelEntry] = {}
+KERNELS: dict[str, Callable[..., Any]] = {}
+RESULT_TYPES: dict[str, type] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(entry: ModelEntry, *, replace: bool = False) -> ModelEntry:
+    """Add ``entry`` to :data:`MODELS` (``replace`` to overwrite an existing name)."""
+    if entry.name in MODELS and not replace:
+        raise ConfigError(f"model {entry.name!r} is already registered")
+    missing = missing_members(entry.result_type)
+    if missing:
+        raise ConfigError(f"result type {entry.result_type.__name__} of {entry.name!r} lacks {missing}")
+    MODELS[entry.name] = entry
+    return entry
+
+
+def register_kernel(kernel_id: str, simulate: Callable[..., Any], *, replace: bool = False) -> None:
+    """Add a path kernel adapter to :data:`KERNELS`."""
+    if kernel_id in KERNELS and not replace:
+        raise ConfigError(f"kernel {kernel_id!r} is already registered")
+    KERNELS[kernel_id] = simulate
+
+
+def register_result_type(kind: str, cls: type) -> None:
+    """Map the ``kind`` written by ``cls.to_dict`` to ``cls`` for :func:`load_result`."""
+    RESULT_TYPES[kind] = cls
+
+
+def available_models(*, intraday: bool | None = None) -> list[str]:
+    """Registered names, sorted (only those suiting intraday / daily bars when asked)."""
+    names = [
+        n for n, e in MODELS.items() if intraday is None or (e.intraday if intraday else e.daily)
+    ]  # fmt: skip
+    return sorted(names)
+
+
+def get_model(name: str) -> ModelEntry:
+    """The entry of ``name`` (aliases resolved).
+
+    Raises
+    ------
+    ConfigError
+        Unknown name; the message lists every available name.
+    """
+    key = _ALIASES.get(str(name).lower(), str(name).lower())
+    try:
+        return MODELS[key]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(available_models())}") from None
+
+
+def model_label(model: str, dist: str | None = None) -> str:
+    """Registry name from a ``--model``/``--dist`` pair (``gjr``, ``sged`` -> ``gjr-sged``); names pass through."""
+    if dist is None or "-" in model or model in _ALIASES:
+        return model
+    return f"{model}-{dist}"
+
+
+def default_model(bars: Any) -> str:
+    """:data:`DEFAULT_INTRADAY_MODEL` for bars shorter than a day, else :data:`DEFAULT_DAILY_MODEL`."""
+    index = bars if isinstance(bars, pd.Index) else getattr(bars, "index", None)
+    if isinstance(index, pd.DatetimeIndex) and len(index) > 2:
+        from volresearch.data.calendar import infer_bar_seconds
+
+        step = infer_bar_seconds(index)
+        if step is not None and step < 86_400:
+            return DEFAULT_INTRADAY_MODEL
+    return DEFAULT_DAILY_MODEL
+
+
+def fit_model(name: str, bars: Any, **options: Any) -> Any:
+    """Fit the registered model ``name`` to ``bars`` (options go to its fit function)."""
+    return get_model(name).fit(bars, **options)
+
+
+def simulate_model(
+    result: Any,
+    n_paths: int = 10_000,
+    horizon: int = 1440,
+    seed: int | np.random.Generator | None = 0,
+    *,
+    start: Any = None,
+    calendar: Any = None,
+    mode: Literal["bands", "matrix"] = "bands",
+    state: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Any:
+    """Simulate price paths of a fitted result with the kernel registered for ``result.kernel``.
+
+    Parameters
+    ----------
+    result
+        A fitted result (:class:`~volresearch.models.base.ModelResult`).
+    n_paths, horizon, seed
+        Paths, steps (bars) and seed of the per-path streams.
+    start
+        Time of step 0 (default: the result's last bar).
+    calendar
+        Calendar labelling the steps (default: the result's own for models that follow the clock;
+        none for the GARCH family, whose steps are then spaced by the bar length).
+    mode
+        ``"bands"`` (:class:`~volresearch.simulate.Fan`) or ``"matrix"`` (:class:`~volresearch.simulate.Paths`).
+    state
+        Overrides of :meth:`filter_state` (e.g. a filtered ``next_variance`` and ``last_price``).
+    options
+        Passed to the kernel adapter (``quantiles``, ``n_sample_paths``, ``last_price``...).
+    """
+    kernel = getattr(result, "kernel", None)
+    if kernel not in KERNELS:
+        raise ConfigError(f"no kernel {kernel!r} registered; known: {', '.join(sorted(KERNELS))}")
+    return KERNELS[kernel](
+        result, n_paths, horizon, seed, start=start, calendar=calendar, mode=mode, state=state, **options
+    )
+
+
+def load_result(d: Mapping[str, Any]) -> Any:
+    """Restore any registered result type from its JSON dictionary (its ``type`` or ``kind`` field)."""
+    kind = result_kind(d)
+    if kind not in RESULT_TYPES:
+        raise ConfigError(f"unknown result type {kind!r}; known: {', '.join(sorted(RESULT_TYPES))}")
+    return RESULT_TYPES[kind].from_dict(d)
+
+
+# --------------------------------------------------------------------------- built-in kernels
+def _seed(seed: int | np.random.Generator | None) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63))
+    return int(seed)
+
+
+def _garch_kernel(
+    result: Any,
+    n_paths: int,
+    horizon: int,
+    seed: Any,
+    *,
+    start: Any,
+    calendar: Any,
+    mode: str,
+    state: Mapping[str, Any] | None,
+    **options: Any,
+) -> Any:
+    from volresearch.simulate.engine import innovation_table
+    from volresearch.simulate.paths import simulate_paths
+
+    st = {**result.filter_state(), **dict(state or {})}
+    price = float(options.pop("last_price", st["last_price"]))
+    if not (math.isfinite(price) and price > 0):
+        raise SimulationError("a starting price is needed: the fit was made on returns; pass last_price=")
+    params = result.simulation_params()
+    return simulate_paths(
+        result.kernel,
+        params,
+        ppf_table=innovation_table(result.dist, params),
+        n_paths=n_paths,
+        horizon=horizon,
+        x0=math.log(price),
+        sigma2_1=st["next_variance"],
+        seed=seed,
+        mode=mode,  # type: ignore[arg-type]
+        start=st["end"] if start is None else start,
+        bar_seconds=result.bar_seconds,
+        calendar=calendar,
+        **options,
+    )
+
+
+def _intraday_kernel(
+    result: Any,
+    n_paths: int,
+    horizon: int,
+    seed: Any,
+    *,
+    start: Any,
+    calendar: Any,
+    mode: str,
+    state: Mapping[str, Any] | None,
+    **options: Any,
+) -> Any:
+    from volresearch.simulate.engine import innovation_table
+    from volresearch.simulate.kernels.intraday import simulate_intraday
+    from volresearch.simulate.paths import MODELS as KERNEL_CODES
+    from volresearch.simulate.results import session_step_times
+
+    st = {**result.filter_state(), **dict(state or {})}
+    price = float(options.pop("last_price", st["last_price"]))
+    t0 = st["end"] if start is None else start
+    cal = result.calendar if calendar is None else calendar
+    times = session_step_times(cal, t0, int(horizon), result.bar_seconds)
+    mult = result.variance_multiplier(times[1:], previous=times[0])
+    params = result.simulation_params()
+    seed_int = _seed(seed)
+    return simulate_intraday(
+        KERNEL_CODES[result.kernel.removeprefix("intraday-")],
+        params,
+        mult,
+        ppf_table=innovation_table(result.dist, params),
+        n_paths=n_paths,
+        x0=math.log(price),
+        q1=st["q_next"],
+        seed=seed_int,
+        mode=mode,  # type: ignore[arg-type]
+        start=times[0],
+        bar_seconds=result.bar_seconds,
+        step_times=times,
+        meta={"model": result.model, "calendar": getattr(cal, "name", cal), "multiplier": "h_d s_i / sum s"},
+        **options,
+    )
+
+
+def _register_builtins() -> None:
+    from volresearch.models.distributions import DISTRIBUTIONS
+    from volresearch.models.fitting import VOLATILITY_MODELS
+    from volresearch.models.garch import Fit, ModelSpec, fit_garch
+    from volresearch.models.intraday import IntradayFit, fit_intraday
+    from volresearch.models.returns import default_mean
+
+    def garch_fit(model: str, dist: str) -> Callable[..., Any]:
+        def fit(bars: Any, *, mean: str = "auto", **options: Any) -> Fit:
+            return fit_garch(bars, ModelSpec(model, dist, default_mean(bars, mean)), **options)  # type: ignore[arg-type]
+
+        return fit
+
+    def intraday_fit(model: str, dist: str) -> Callable[..., Any]:
+        def fit(bars: Any, *, mean: str = "zero", **options: Any) -> IntradayFit:
+            options.pop("horizon", None)  # a daily-bar option of the GARCH family
+            return fit_intraday(bars, model=model, dist=dist, mean="zero" if mean == "auto" else mean, **options)
+
+        return fit
+
+    for model in VOLATILITY_MODELS:
+        register_kernel(model, _garch_kernel)
+        register_kernel(f"intraday-{model}", _intraday_kernel)
+        for dist, info in DISTRIBUTIONS.items():
+            register(
+                ModelEntry(
+                    name=f"{model}-{dist}",
+                    family="garch",
+                    fit=garch_fit(model, dist),
+                    result_type=Fit,
+                    kernel=model,
+                    description=f"{model.upper()} with {info.description} innovations (arch-backed, robust)",
+                )
+            )
+            register(
+                ModelEntry(
+                    name=f"intraday-{model}-{dist}",
+                    family="intraday",
+                    fit=intraday_fit(model, dist),
+                    result_type=IntradayFit,
+                    kernel=f"intraday-{model}",
+                    description=(
+                        f"multiplicative intraday GARCH: daily variance x diurnal factor x {model.upper()} "
+                        f"with {info.description} innovations"
+                    ),
+                    daily=False,
+                )
+            )
+    _ALIASES["intraday"] = DEFAULT_INTRADAY_MODEL
+    register_result_type("volresearch.Fit", Fit)
+    register_result_type("volresearch.IntradayFit", IntradayFit)
+
+
+_register_builtins()
