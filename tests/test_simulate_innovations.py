@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy import integrate, stats
 
 from volresearch.errors import SimulationError
@@ -19,6 +20,8 @@ from volresearch.simulate._rng import (
 )
 from volresearch.simulate.engine import innovation_table
 from volresearch.simulate.innovations import build_ppf_table
+from volresearch.simulate.kernels import table_z
+from volresearch.simulate.paths import simulate_paths
 
 CELL = 2.0**-53  # the deepest cell of one generator word: v < 2**-53
 
@@ -146,3 +149,63 @@ def test_student_t_ppf_functions_used_by_the_engine_are_exact_in_the_tail():
     v = np.array([2.0**-40, 2.0**-30])
     np.testing.assert_allclose(isf_function("t", {"nu": nu})(v), _scale(nu) * stats.t.isf(v, nu), rtol=1e-10)
     np.testing.assert_allclose(ppf_function("t", {"nu": nu})(v), _scale(nu) * stats.t.ppf(v, nu), rtol=1e-10)
+
+
+@njit
+def _kernel_z(words, coef, p_min, m_bits, tail, key, streams, counters):  # noqa: ANN001, ANN202
+    out = np.empty(words.shape[0])
+    for i in range(words.shape[0]):
+        out[i] = table_z(words[i], coef, p_min, m_bits, tail, key, streams[i], counters[i])
+    return out
+
+
+def _conditional_tail_check(z: np.ndarray, nu: float, v_top: float, levels: tuple[float, ...]) -> None:
+    """Given ``v < v_top`` (uniform), ``P(|z| > isf(p v_top)) = p`` for the standardised t(nu)."""
+    n = z.size
+    for p in levels:
+        c = _scale(nu) * stats.t.isf(p * v_top, nu)
+        frac = np.mean(np.abs(z) > c)
+        assert abs(frac - p) < 5 * math.sqrt(p * (1 - p) / n) + 1e-6, (p, frac)
+
+
+@pytest.mark.parametrize("nu", [2.05, 2.1])
+def test_kernel_draws_beyond_the_table_follow_the_student_tail(nu):
+    """The path kernels' word -> z map, conditioned on the words below the table, is the t law there."""
+    table = innovation_table("t", {"nu": nu})
+    key = philox_key(2024)
+    rng = np.random.default_rng(9)
+    n = 1_000_000
+    side = rng.integers(0, 2, n).astype(np.uint64)
+    # every word below the table: k uniform on [0, 2**(p_min - 1)), i.e. v uniform on (0, u_lo)
+    k = rng.integers(0, 1 << (table.p_min - 1), n).astype(np.uint64)
+    words = (side << np.uint64(63)) | (k << np.uint64(11)) | rng.integers(0, 2**11, n).astype(np.uint64)
+    streams = rng.integers(0, 2**40, n).astype(np.uint64)
+    counters = rng.integers(0, 2**40, n).astype(np.uint64)
+    z = _kernel_z(words, *table.kernel_args, key, streams, counters)
+    assert np.all(np.sign(z) == np.where(side == 1, 1, -1))
+    _conditional_tail_check(z, nu, table.u_lo, (0.5, 0.2, 0.05, 0.01, 1e-3))
+    # the deepest cell of one word (v < 2**-53), sampled exactly by the kernels
+    cell = np.zeros(n, dtype=np.uint64) | (side << np.uint64(63))
+    zc = _kernel_z(cell, *table.kernel_args, key, streams, counters)
+    _conditional_tail_check(zc, nu, CELL, (0.5, 0.1, 0.01, 1e-3, 1e-4))
+
+
+@pytest.mark.parametrize("nu", [2.05, 2.1])
+def test_kernel_paths_report_exact_tails_and_keep_the_variance(nu):
+    """Simulated paths of a heavy-tailed law say how the tail was sampled; the kernels lose none of it."""
+    table = innovation_table("t", {"nu": nu})
+    assert table.truncated_variance > 0.1  # what a one-word sampler would lose
+    fan = simulate_paths(
+        "garch",
+        {"mu": 0.0, "omega": 1e-6, "alpha": 0.05, "beta": 0.9},
+        ppf_table=table,
+        n_paths=64,
+        horizon=4,
+        x0=0.0,
+        sigma2_1=1e-5,
+        seed=1,
+        mode="bands",
+    )
+    tails = fan.meta["innovations"]
+    assert tails["tail_sampling"] == "exact" and tails["kernel_variance"] == table.variance
+    assert tails["tail_index"] == [pytest.approx(nu, rel=1e-6)] * 2

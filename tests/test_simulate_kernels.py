@@ -164,28 +164,63 @@ def test_tables_are_read_only(tables: dict) -> None:
 
 
 @njit
-def _table_z_many(words: np.ndarray, coef: np.ndarray, p_min: int, m_bits: int, tail: np.ndarray) -> np.ndarray:
+def _table_z_many(
+    words: np.ndarray,
+    coef: np.ndarray,
+    p_min: int,
+    m_bits: int,
+    tail: np.ndarray,
+    key: np.ndarray,
+    streams: np.ndarray,
+    counters: np.ndarray,
+) -> np.ndarray:
     out = np.empty(words.shape[0])
     for i in range(words.shape[0]):
-        out[i] = K.table_z(words[i], coef, p_min, m_bits, tail)
+        out[i] = K.table_z(words[i], coef, p_min, m_bits, tail, key, streams[i], counters[i])
     return out
 
 
 def _deep_words(rng: np.random.Generator) -> np.ndarray:
-    """Words whose tail distance lies below the table (and at its edges)."""
+    """Words whose tail distance lies below the table (and at its edges), the deepest cell included."""
     ks = [0, 1, 2, 3, 2**10, 2**20 - 1, 2**38, 2**39 - 1, 2**39, 2**39 + 1, 2**40, 2**52 - 1]
     ks += list(rng.integers(0, 2**39, size=200))
     ks_arr = np.array(ks, dtype=np.uint64)
-    low = ks_arr << np.uint64(11)
-    return np.concatenate([low, low | np.uint64(1 << 63)])
+    low = (ks_arr << np.uint64(11)) | rng.integers(0, 2**11, size=ks_arr.size, dtype=np.uint64)
+    return np.concatenate([low, low | np.uint64(1 << 63), np.zeros(50, np.uint64), np.full(50, 1 << 63, np.uint64)])
 
 
 @pytest.mark.parametrize("name", list(DISTS))
 def test_table_z_kernel_equals_twin(tables: dict, name: str) -> None:
     rng = np.random.default_rng(8)
     words = np.concatenate([rng.integers(0, 2**64, size=20_000, dtype=np.uint64), _deep_words(rng)])
+    streams = rng.integers(0, 2**40, size=words.size, dtype=np.uint64)
+    counters = rng.integers(0, 2**40, size=words.size, dtype=np.uint64)
+    key = np.array([3, 5], dtype=np.uint64)
     args = tables[name].kernel_args
-    assert np.array_equal(_table_z_many(words, *args), K.table_z_numpy(words, *args))
+    got = _table_z_many(words, *args, key, streams, counters)
+    assert np.array_equal(got, K.table_z_numpy(words, *args, key, streams, counters))
+    assert np.array_equal(got, tables[name].from_words_exact(words, key, streams, counters))
+    # the deepest cell is refined: its words take many values, unlike the one-word law
+    cell = ((words >> np.uint64(11)) & np.uint64((1 << 52) - 1)) == 0
+    assert np.unique(got[cell]).size > 50 and np.unique(tables[name].from_words(words[cell])).size <= 2
+
+
+def test_continuation_below_the_table_is_the_table_law(tables: dict) -> None:
+    """Below the table the kernels evaluate the same law as ``PpfTable.ppf``: ``y = log2(v / u_lo)``."""
+    rng = np.random.default_rng(4)
+    for name in DISTS:
+        table = tables[name]
+        ks = rng.integers(1, 1 << (table.p_min - 1), size=2000, dtype=np.uint64)  # v below u_lo, not the cell
+        words = np.concatenate([ks << np.uint64(11), (ks << np.uint64(11)) | np.uint64(1 << 63)])
+        v = np.ldexp(np.concatenate([2 * ks + 1, 2 * ks + 1]).astype(np.float64), -54)
+        u = np.where(words >> np.uint64(63) == 1, 1.0 - v, v)
+        z = table.from_words(words)
+        ref = table.ppf(np.where(u < 0.5, u, 0.5))  # lower side: exact v
+        np.testing.assert_allclose(z[: ks.size], ref[: ks.size], rtol=1e-12)
+        # upper side through the mirrored coordinate (1 - v is not exact as a double)
+        side1 = table.tail[1]
+        y = np.log2(v[ks.size :] / table.u_lo)
+        np.testing.assert_allclose(z[ks.size :], side1[0] + side1[1] * np.exp(-side1[2] * y) + side1[3] * y, rtol=1e-12)
 
 
 def test_tail_continuation_is_monotone_and_continuous(tables: dict) -> None:

@@ -26,8 +26,8 @@ Tail treatment.  The lowest tabulated octave starts at
 ``u_lo = 2**floor(log2(u_min))``.  A draw with ``v < u_lo`` (probability
 ``2 u_lo`` per draw, 1.8e-12 for the default ``u_min = 1e-12``: about one
 draw in 3.8e4 simulations of 10,000 x 1,440 paths) continues the table in
-the octave coordinate ``y = log2(v / u_lo)`` (piecewise linear in the
-mantissa): geometrically, ``z = z_lo exp(-g y)`` with ``exp(g)`` the ratio
+the octave coordinate ``y = log2(v / u_lo)`` (exactly, the kernels take
+the logarithm of the word's mantissa there): geometrically, ``z = z_lo exp(-g y)`` with ``exp(g)`` the ratio
 of ``z`` across the outermost tabulated octave, which follows power-law
 tails (Student-type: within 1% for t(5) down to ``u = 2**-54``) and
 overshoots a Gaussian tail by less than 0.3 at ``u = 1e-16``; linearly
@@ -42,9 +42,12 @@ defined with the continuation running on to ``v -> 0``, and the deepest cell
 is sampled exactly by drawing further uniforms from a side stream of the same
 path (:func:`~volresearch.simulate._rng.deep_tail_uniforms`):
 ``v = 2**-53 U'`` with ``U'`` uniform, the continuation evaluated at
-``y = log2(v / u_lo)``.  :meth:`PpfTable.from_words_exact` does this;
-``truncated_variance`` reports the variance a sampler that stops at one word
-(``from_words``, the path kernels) misses, so a truncation is never silent.
+``y = log2(v / u_lo)``.  The path kernels
+(:func:`~volresearch.simulate.kernels.table_z`) and
+:meth:`PpfTable.from_words_exact` do this, so simulated paths carry the
+whole variance of the law; ``truncated_variance`` reports the variance a
+sampler that stops at one word (:meth:`PpfTable.from_words`, a diagnostic)
+would miss.
 For a Student-type tail the continuation is the power law of the tail
 itself (``z ~ v**(-1/nu)``), exact far beyond the table.
 
@@ -69,7 +72,7 @@ import numpy as np
 from .._util import readonly
 from ..errors import SimulationError
 from . import _kernels
-from ._rng import StreamState, deep_tail_uniforms_numpy
+from ._rng import StreamState
 
 __all__ = ["PpfTable", "build_ppf_table"]
 
@@ -123,11 +126,12 @@ class PpfTable:
     fourth_moment
         ``E[z**4]`` (``inf`` for a tail index <= 4).
     sampled_variance
-        Variance of what a one-word sampler (:meth:`from_words`, the path
-        kernels) draws: the deepest cell ``v < 2**-53`` at one value.
+        Variance of what a one-word sampler (:meth:`from_words`) draws: the
+        deepest cell ``v < 2**-53`` at one value.
     truncated_variance
-        ``variance - sampled_variance``: the part only :meth:`from_words_exact`
-        reaches (0 to rounding for light tails).
+        ``variance - sampled_variance``: the part only exact deep-cell
+        sampling reaches (:meth:`from_words_exact`, the path kernels; 0 to
+        rounding for light tails).
     tail_index
         ``(lower, upper)`` power-law index of the continuation
         (``z ~ v**(-1/index)``); ``inf`` for a tail that is not a power law.
@@ -165,7 +169,11 @@ class PpfTable:
         return self.coef, self.p_min, self.m_bits, self.tail
 
     def from_words(self, words: np.ndarray) -> np.ndarray:
-        """Innovations of generator words, exactly as the kernels compute them."""
+        """Innovations of generator words under the one-word law (deepest cell at one value).
+
+        As the kernels compute them for every word but the deepest cell
+        (``k = 0``), which the kernels refine (:meth:`from_words_exact`).
+        """
         return _kernels.table_z_numpy(words, self.coef, self.p_min, self.m_bits, self.tail)
 
     def from_words_exact(
@@ -189,21 +197,11 @@ class PpfTable:
         Returns
         -------
         numpy.ndarray
-            ``float64`` innovations.
+            ``float64`` innovations, bit for bit those of the path kernels.
         """
-        words = np.asarray(words, dtype=np.uint64)
-        z = self.from_words(words)
-        k = (words >> np.uint64(11)) & np.uint64((1 << 52) - 1)
-        deep = np.flatnonzero(k == 0)
-        if deep.size:
-            u2 = deep_tail_uniforms_numpy(
-                key, np.broadcast_to(streams, words.shape)[deep], np.broadcast_to(counters, words.shape)[deep]
-            )
-            side = (words[deep] >> np.uint64(63)).astype(np.intp)
-            y = np.log2(u2) - 53.0 - (self.p_min - 54)
-            tl = self.tail[side]
-            z[deep] = tl[:, 0] + tl[:, 1] * np.exp(-tl[:, 2] * y) + tl[:, 3] * y
-        return z
+        return _kernels.table_z_numpy(
+            words, self.coef, self.p_min, self.m_bits, self.tail, np.asarray(key, dtype=np.uint64), streams, counters
+        )
 
     def ppf(self, u: np.ndarray | float) -> np.ndarray:
         """Evaluate the table at probabilities ``u`` in ``(0, 1)`` (numpy).
@@ -262,6 +260,21 @@ class PpfTable:
         state = StreamState.create(seed, n_paths)
         out = np.empty((n_steps, n_paths), dtype=np.float64)
         _kernels.draw_innovations(state.key, state.stream, state.counter, *self.kernel_args, out)
+        return out
+
+    def meta(self) -> dict[str, object]:
+        """What simulation metadata records about the law (JSON-safe).
+
+        The moments of :meth:`moments`, plus how the kernels sample the far
+        tail (``tail_sampling``: ``"exact"``, the deepest cell refined from
+        the side stream), the variance the kernels draw with
+        (``kernel_variance``, the law's own) and the power-law index of each
+        tail (``None`` for a tail that is not a power law).
+        """
+        out: dict[str, object] = dict(self.moments())
+        out["tail_sampling"] = "exact"
+        out["kernel_variance"] = self.variance
+        out["tail_index"] = [x if math.isfinite(x) else None for x in self.tail_index]
         return out
 
     def moments(self) -> dict[str, float]:

@@ -248,7 +248,7 @@ def simulate_paths(
         "mode": mode,
         "n_paths": n_paths,
         "horizon": horizon,
-        "innovations": ppf_table.moments(),
+        "innovations": ppf_table.meta(),
     }
     if mode == "matrix":
         dt = np.dtype(dtype)

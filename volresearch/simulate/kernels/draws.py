@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._rng import clz64, philox4x64, stream_words_numpy
+from .._rng import clz64, deep_tail_uniforms, deep_tail_uniforms_numpy, philox4x64, stream_words_numpy
 
 __all__ = ["PATH_BLOCK", "draw_innovations", "draw_innovations_numpy", "table_z", "table_z_numpy"]
 
@@ -28,7 +28,16 @@ _POW2NEG = np.ldexp(1.0, -np.arange(64)).astype(np.float64)
 # innovations: word -> z through the tabulated inverse cdf
 # --------------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def table_z(word: np.uint64, coef: np.ndarray, p_min: int, m_bits: int, tail: np.ndarray) -> float:
+def table_z(
+    word: np.uint64,
+    coef: np.ndarray,
+    p_min: int,
+    m_bits: int,
+    tail: np.ndarray,
+    key: np.ndarray,
+    stream: np.uint64,
+    n: np.uint64,
+) -> float:
     """Map one generator word to an innovation through a ppf table (numba).
 
     The word stands for ``u`` (side bit ``s``, tail distance
@@ -39,8 +48,16 @@ def table_z(word: np.uint64, coef: np.ndarray, p_min: int, m_bits: int, tail: np
     ``z`` is the interval's cubic in the fraction ``f`` of ``t``
     (``c0 + f (c1 + f (c2 + f c3))``), read from ``coef[s]``.  Below the
     table (``p < p_min``, probability ``2**(p_min - 54)`` per side) the tail
-    continues in the octave coordinate ``y = p - p_min + t < 0`` as
-    ``z = a + c exp(-g y) + b y`` with ``tail[s] = (a, c, g, b)``.
+    continues in the octave coordinate ``y = log2(v / u_lo) =
+    (p - p_min) + log2(1 + t)`` as ``z = a + c exp(-g y) + b y`` with
+    ``tail[s] = (a, c, g, b)``: exactly the law of
+    :meth:`~volresearch.simulate.innovations.PpfTable.ppf`.
+
+    The word with ``k = 0`` stands for the whole cell ``v < 2**-53``; that
+    cell is sampled exactly: ``v = 2**-53 U'`` with ``U'`` from the side
+    stream of word ``n`` of ``stream``
+    (:func:`~volresearch.simulate._rng.deep_tail_uniforms`), so
+    ``y = log2(U') - 53 - (p_min - 54)``.
 
     Parameters
     ----------
@@ -52,6 +69,9 @@ def table_z(word: np.uint64, coef: np.ndarray, p_min: int, m_bits: int, tail: np
         Lowest tabulated octave and log2 of intervals per octave.
     tail
         ``(2, 4)`` tail continuation parameters.
+    key, stream, n
+        Philox key, stream id and index of ``word`` in its stream (they
+        seed the refinement of the deepest cell).
 
     Returns
     -------
@@ -69,12 +89,33 @@ def table_z(word: np.uint64, coef: np.ndarray, p_min: int, m_bits: int, tail: np
         f = np.float64(r & ((np.uint64(1) << np.uint64(s)) - np.uint64(1))) * _POW2NEG[s]
         g = ((p - p_min) << m_bits) + i
         return coef[side, g, 0] + f * (coef[side, g, 1] + f * (coef[side, g, 2] + f * coef[side, g, 3]))
-    y = np.float64(p - p_min) + np.float64(r) * _POW2NEG[p]
+    if k == np.uint64(0):
+        y = (math.log2(deep_tail_uniforms(key, stream, n)) - 53.0) - np.float64(p_min - 54)
+    else:
+        y = np.float64(p - p_min) + math.log2(1.0 + np.float64(r) * _POW2NEG[p])
     return tail[side, 0] + tail[side, 1] * math.exp(-tail[side, 2] * y) + tail[side, 3] * y
 
 
-def table_z_numpy(words: np.ndarray, coef: np.ndarray, p_min: int, m_bits: int, tail: np.ndarray) -> np.ndarray:
-    """Numpy twin of :func:`table_z` for an array of words."""
+def table_z_numpy(
+    words: np.ndarray,
+    coef: np.ndarray,
+    p_min: int,
+    m_bits: int,
+    tail: np.ndarray,
+    key: np.ndarray | None = None,
+    streams: np.ndarray | None = None,
+    counters: np.ndarray | None = None,
+) -> np.ndarray:
+    """Numpy twin of :func:`table_z` for an array of words.
+
+    ``key``, ``streams`` and ``counters`` (stream id and word index of every
+    word, broadcast to the shape of ``words``) refine the deepest cell as the
+    kernels do.  Without them that cell stays at the one value a single word
+    gives it (``v = 2**-54``): the one-word law, for diagnostics
+    (:attr:`~volresearch.simulate.innovations.PpfTable.sampled_variance`).
+    Logarithms and exponentials below the table go through :mod:`math`, the
+    libm of the compiled kernel.
+    """
     words = np.asarray(words, dtype=np.uint64)
     side = (words >> np.uint64(63)).astype(np.intp)
     k = (words >> np.uint64(11)) & _MASK52
@@ -95,7 +136,22 @@ def table_z_numpy(words: np.ndarray, coef: np.ndarray, p_min: int, m_bits: int, 
     deep = ~body
     if deep.any():
         pd_, rd, sd = p[deep], r[deep], side[deep]
-        y = (pd_ - p_min).astype(np.float64) + rd.astype(np.float64) * _POW2NEG[pd_]
+        t = rd.astype(np.float64) * _POW2NEG[pd_]
+        y = np.array(
+            [float(q - p_min) + math.log2(1.0 + t_) for q, t_ in zip(pd_.tolist(), t.tolist(), strict=True)],
+            dtype=np.float64,
+        )
+        cell = k[deep] == 0
+        if key is not None and cell.any():
+            if streams is None or counters is None:
+                raise ValueError("streams and counters must accompany key")
+            at = np.flatnonzero(deep)[cell]
+            u2 = deep_tail_uniforms_numpy(
+                key,
+                np.broadcast_to(np.asarray(streams, dtype=np.uint64), words.shape).ravel()[at],
+                np.broadcast_to(np.asarray(counters, dtype=np.uint64), words.shape).ravel()[at],
+            )
+            y[cell] = [(math.log2(u_) - 53.0) - float(p_min - 54) for u_ in u2.tolist()]
         zt = [
             tail[s_, 0] + tail[s_, 1] * math.exp(-tail[s_, 2] * y_) + tail[s_, 3] * y_
             for s_, y_ in zip(sd.tolist(), y.tolist(), strict=True)
@@ -144,7 +200,7 @@ def _draw_block(
                 buf[jj, 2] = b2
                 buf[jj, 3] = b3
             cn[jj] = c + np.uint64(1)
-            out[t, j0 + jj] = table_z(buf[jj, np.intp(lane)], coef, p_min, m_bits, tail)
+            out[t, j0 + jj] = table_z(buf[jj, np.intp(lane)], coef, p_min, m_bits, tail, key, stream[j0 + jj], c)
     for jj in range(nb):
         counter[j0 + jj] = cn[jj]
 
@@ -185,4 +241,5 @@ def draw_innovations_numpy(
 ) -> np.ndarray:
     """Numpy twin of :func:`draw_innovations`; returns ``(n, paths)``."""
     words = stream_words_numpy(key, stream, counter, n)
-    return table_z_numpy(words, coef, p_min, m_bits, tail)
+    idx = np.asarray(counter, dtype=np.uint64)[None, :] + np.arange(n, dtype=np.uint64)[:, None]
+    return table_z_numpy(words, coef, p_min, m_bits, tail, key, np.asarray(stream, dtype=np.uint64)[None, :], idx)

@@ -39,6 +39,7 @@ __all__ = [
     "SQRT_2_OVER_PI",
     "advance_states",
     "advance_states_numpy",
+    "advance_states_serial",
     "simulate_matrix",
     "simulate_matrix_numpy",
     "step_variance",
@@ -177,7 +178,7 @@ def _run_paths(
                 buf[jj, 3] = b3
             word = buf[jj, np.intp(lane)]
             cn[jj] = c + np.uint64(1)
-            z = table_z(word, coef, p_min, m_bits, tail)
+            z = table_z(word, coef, p_min, m_bits, tail, key, stream[j0 + jj], c)
             v = vs[jj]
             e = math.sqrt(v) * z
             xn = xs[jj] + (mu + e)
@@ -308,6 +309,40 @@ def advance_states(
     )  # fmt: skip
 
 
+@njit(cache=True)
+def advance_states_serial(
+    model_code: int,
+    mu: float,
+    omega: float,
+    alpha: float,
+    gamma: float,
+    beta: float,
+    x: np.ndarray,
+    sigma2: np.ndarray,
+    n_steps: int,
+    key: np.ndarray,
+    stream: np.ndarray,
+    counter: np.ndarray,
+    coef: np.ndarray,
+    p_min: int,
+    m_bits: int,
+    tail: np.ndarray,
+) -> None:
+    """:func:`advance_states` on the calling thread only (same blocks, same numbers bit for bit).
+
+    For short calls (a particle filter's one-step predict of a few thousand
+    paths) the start-up of parallel threads costs more than the work; a
+    path's numbers depend only on its stream, so the result is identical.
+    """
+    n = x.shape[0]
+    no_out = np.empty((0, 0), dtype=np.float64)
+    for j0 in range(0, n, PATH_BLOCK):
+        _run_paths(
+            j0, min(n, j0 + PATH_BLOCK), n_steps, model_code, mu, omega, alpha, gamma, beta, x, sigma2, key,
+            stream, counter, coef, p_min, m_bits, tail, no_out, 0, False,
+        )  # fmt: skip
+
+
 # --------------------------------------------------------------------------
 # numpy twins of the path kernels
 # --------------------------------------------------------------------------
@@ -342,7 +377,8 @@ def simulate_matrix_numpy(
     s2 = np.array(sigma2, dtype=np.float64)
     counter = np.array(counter, dtype=np.uint64)
     words = stream_words_numpy(key, stream, counter, steps)
-    z = table_z_numpy(words, coef, p_min, m_bits, tail)
+    idx = counter[None, :] + np.arange(steps, dtype=np.uint64)[:, None]
+    z = table_z_numpy(words, coef, p_min, m_bits, tail, key, np.asarray(stream, dtype=np.uint64)[None, :], idx)
     out = np.empty((steps + 1, x.shape[0]))
     out[0] = x
     for t in range(steps):
