@@ -10,7 +10,13 @@ from scipy import stats
 
 from volresearch.errors import SimulationError
 from volresearch.simulate._kernels import GJR
-from volresearch.simulate._pf_kernels import inverse_cdf, inverse_cdf_numpy, reweight, reweight_numpy
+from volresearch.simulate._pf_kernels import (
+    inverse_cdf,
+    inverse_cdf_numpy,
+    reweight,
+    reweight_numpy,
+    systematic_ancestors,
+)
 from volresearch.simulate.innovations import build_ppf_table
 from volresearch.simulate.particle_filter import (
     LOG_PARKINSON_MEAN,
@@ -306,3 +312,70 @@ def test_bad_options():
         ParticleFilter(StochVolStateSpace(0, 0.5, 1, 10), resampling="residual")  # type: ignore[arg-type]
     with pytest.raises(SimulationError, match="ess_threshold"):
         ParticleFilter(StochVolStateSpace(0, 0.5, 1, 10), ess_threshold=2)
+
+
+# ----------------------------------------------------------------------------- fused update
+
+
+def _generic_step(pf: ParticleFilter, obs: PriceObservation, n_steps: int):
+    """Predict then update through the model's separate methods (the path every model has)."""
+    pf.predict(n_steps)
+    return pf.update(obs)
+
+
+@pytest.mark.parametrize("n_steps", [1, 3])
+@pytest.mark.parametrize("rv_weight", [None, LOG_PARKINSON_SD])
+def test_fused_step_equals_predict_then_weight(n_steps, rv_weight):
+    a = ParticleFilter(_garch_model(n=700, rv_weight=rv_weight), seed=5, ess_threshold=0.0)
+    b = ParticleFilter(_garch_model(n=700, rv_weight=rv_weight), seed=5, ess_threshold=0.0)
+    rng = np.random.default_rng(6)
+    closes = 100 * np.exp(np.cumsum(2e-4 * rng.standard_normal(12)))
+    for c in closes:
+        obs = PriceObservation(c, 1e-4, 4e-8)
+        ra, rb = a.step(obs, n_steps=n_steps), _generic_step(b, obs, n_steps)
+        # the particles are bit for bit those of the path kernels; the weights agree to rounding
+        for k, v in b.model.state_arrays().items():
+            np.testing.assert_array_equal(a.model.state_arrays()[k], v, err_msg=k)
+        np.testing.assert_allclose(a.log_w, b.log_w, rtol=1e-11, atol=1e-11)
+        assert ra.loglik_increment == pytest.approx(rb.loglik_increment, rel=1e-12, abs=1e-9)
+        assert ra.ess == pytest.approx(rb.ess, rel=1e-10) and ra.steps == n_steps
+    assert a.n_steps == b.n_steps == n_steps * closes.size
+    np.testing.assert_allclose(a.weights, np.exp(b.log_w), rtol=1e-10)
+
+
+def test_systematic_ancestors_from_linear_weights_equal_searchsorted():
+    rng = np.random.default_rng(12)
+    for n in (1, 7, 1000):
+        w = rng.gamma(0.3, size=n)
+        w /= w.sum()
+        u = float(rng.uniform())
+        out = np.empty(n, dtype=np.int64)
+        systematic_ancestors(w, u, out)
+        ref = np.minimum(np.searchsorted(np.cumsum(w), (np.arange(n) + u) / n, side="right"), n - 1)
+        np.testing.assert_array_equal(out, ref)
+
+
+def test_filter_is_identical_serial_parallel_and_for_any_thread_count(monkeypatch):
+    import numba
+
+    import volresearch.simulate.particle_filter as pf_module
+
+    rng = np.random.default_rng(8)
+    closes = 100 * np.exp(np.cumsum(2e-4 * rng.standard_normal(15)))
+    runs = []
+    before = numba.get_num_threads()
+    try:
+        for threshold, threads in ((10**9, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
+            monkeypatch.setattr(pf_module, "PARALLEL_MIN_PARTICLES", threshold)
+            numba.set_num_threads(threads)
+            f = ParticleFilter(_garch_model(n=900, rv_weight=1.0), seed=3)
+            res = [f.step(PriceObservation(c, 1e-4, 4e-8), n_steps=1 + i % 3) for i, c in enumerate(closes)]
+            f.predict(2)  # the plain predict takes the same choice of kernel
+            runs.append((res, f.snapshot()[0]))
+    finally:
+        numba.set_num_threads(before)
+    for res, arrays in runs[1:]:
+        assert res == runs[0][0]
+        for k, v in arrays.items():
+            np.testing.assert_array_equal(v, runs[0][1][k], err_msg=k)
+    assert any(r.resampled for r in runs[0][0])

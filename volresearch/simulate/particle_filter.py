@@ -25,6 +25,17 @@ log space and with the exact mean of the log range (:data:`LOG_PARKINSON_MEAN`).
 :class:`StochVolStateSpace` is the textbook stochastic-volatility model used
 to check the filter against an outside implementation.
 
+Speed.  :meth:`ParticleFilter.step` on a :class:`GarchStateSpace` runs one
+fused kernel (:func:`~volresearch.simulate._pf_kernels.garch_filter_step`):
+predict, weight and log-sum-exp in one pass over the particles, into spare
+arrays that are swapped in on success (no copies, no allocations per call),
+and systematic resampling from the linear weights that pass produced.  Below
+:data:`PARALLEL_MIN_PARTICLES` it runs on the calling thread: a one-step
+update of thousands of particles is shorter than the start-up of parallel
+threads, which on a busy machine costs milliseconds.  The particles' numbers
+depend only on their streams, so serial and parallel kernels, and any thread
+count, give identical results.
+
 Every step is transactional: when :meth:`ParticleFilter.step` or
 :meth:`ParticleFilter.update` raises, particles, weights, counters and the
 random streams are exactly as before the call, so retrying or skipping the
@@ -45,10 +56,18 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from volresearch.errors import SimulationError
-from volresearch.simulate._kernels import advance_states
-from volresearch.simulate._pf_kernels import gaussian_loglik, inverse_cdf, reweight
+from volresearch.simulate._pf_kernels import (
+    _LOG_PARKINSON_MEAN,
+    garch_filter_step,
+    garch_filter_step_parallel,
+    gaussian_loglik,
+    inverse_cdf,
+    reweight,
+    systematic_ancestors,
+)
 from volresearch.simulate._rng import StreamState
 from volresearch.simulate.innovations import PpfTable
+from volresearch.simulate.kernels import advance_states, advance_states_serial
 
 __all__ = [
     "ParticleFilter",
@@ -59,17 +78,23 @@ __all__ = [
     "RESAMPLING_SCHEMES",
     "LOG_PARKINSON_MEAN",
     "LOG_PARKINSON_SD",
+    "PARALLEL_MIN_PARTICLES",
 ]
 
 #: ``E[log(R^2 / (4 ln 2))]`` for ``R`` the range of a standard Brownian motion on ``[0, 1]``: the log of a
 #: bar's Parkinson variance exceeds ``log sigma^2`` by this on average (it is negative: Jensen).  Computed
 #: from Feller's (1951) density of the range, ``f(r) = 8 sum_k (-1)^(k-1) k^2 phi(k r)``, by quadrature:
 #: ``E[log R] = 0.425676``, ``Var[log R] = 0.0821807`` (Alizadeh, Brandt and Diebold 2002 quote 0.43, 0.29^2).
-LOG_PARKINSON_MEAN = -0.168429318682069
+LOG_PARKINSON_MEAN = _LOG_PARKINSON_MEAN
 #: Standard deviation of ``log(R^2 / (4 ln 2))`` (same source): the natural scale of the realised-variance term.
 LOG_PARKINSON_SD = 0.5733434496810648
 
 Scheme = Literal["systematic", "stratified", "multinomial"]
+
+#: Particle count from which a filter update runs on several threads.  Below it the update runs on the calling
+#: thread: a one-step update is a few microseconds of work per thousand particles, less than waking a pool of
+#: threads on a busy machine (measured by ``benchmarks/bench_filter.py``; results are identical either way).
+PARALLEL_MIN_PARTICLES = 100_000
 
 
 def _positions_systematic(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -162,6 +187,8 @@ class ParticleFilter:
         self._scratch = np.empty(self.n)
         self._loglik = np.empty(self.n)
         self._idx = np.empty(self.n, dtype=np.int64)
+        self._w = np.empty(self.n)  # linear weights of the last fused step (valid while _w_fresh)
+        self._w_fresh = False
         self.loglik = 0.0
         self.n_steps = 0
         self.n_resamples = 0
@@ -209,12 +236,34 @@ class ParticleFilter:
     def step(self, obs: Any, n_steps: int = 1) -> StepResult:
         """``predict(n_steps)`` then ``update(obs)``, as one transaction.
 
+        A model with a fused update (``propose``/``commit``, as
+        :class:`GarchStateSpace`) does both in one pass into spare arrays and
+        installs them only on success, so nothing is copied or undone.
+
         Raises
         ------
         SimulationError
             As :meth:`update`; the prediction is undone too, so the particles,
             weights, counters and random streams are exactly as before the call.
         """
+        propose = getattr(self.model, "propose", None)
+        if propose is not None and n_steps >= 1:
+            inc, ess = propose(int(n_steps), obs, self.log_w, self._scratch, self._w)
+            if not math.isfinite(inc):
+                raise SimulationError(
+                    "every particle gave the observation zero likelihood; the observation noise is too small "
+                    "for the model or the data jumped beyond every particle (filter state unchanged)"
+                )
+            self.model.commit()  # type: ignore[attr-defined]
+            self.n_steps += int(n_steps)
+            self.log_w, self._scratch = self._scratch, self.log_w
+            self.loglik += inc
+            self.ess = float(ess)
+            resampled = ess < self.ess_threshold * self.n
+            if resampled:
+                self._w_fresh = True
+                self.resample()
+            return StepResult(float(inc), float(ess), bool(resampled), int(n_steps))
         saved = self.checkpoint()
         try:
             self.predict(n_steps)
@@ -239,8 +288,12 @@ class ParticleFilter:
 
     def resample(self) -> None:
         """Resample ancestors by the configured scheme and reset the weights."""
-        positions = RESAMPLING_SCHEMES[self.resampling](self.n, self.rng)
-        inverse_cdf(self.log_w, positions, self._idx)
+        fresh, self._w_fresh = self._w_fresh, False
+        if fresh and self.resampling == "systematic":
+            systematic_ancestors(self._w, self.rng.uniform(), self._idx)
+        else:
+            positions = RESAMPLING_SCHEMES[self.resampling](self.n, self.rng)
+            inverse_cdf(self.log_w, positions, self._idx)
         self.model.take(self._idx)
         self.log_w.fill(-math.log(self.n))
         self.n_resamples += 1
@@ -375,7 +428,15 @@ class GarchStateSpace:
         self.sigma2_prev = self.sigma2.copy()
         self.streams = StreamState.create(seed, self.n)
         self.rv_weight = rv_weight
+        self._allocate()
+
+    def _allocate(self) -> None:
+        """Spare state arrays: a fused update writes into them, :meth:`commit` swaps them in."""
         self._tmp = np.empty(self.n)
+        self._x_next = np.empty(self.n)
+        self._s2_next = np.empty(self.n)
+        self._prev_next = np.empty(self.n)
+        self._cn_next = np.empty(self.n, dtype=np.uint64)
 
     def predict(self, n_steps: int, rng: np.random.Generator) -> None:
         if n_steps > 1:
@@ -386,9 +447,42 @@ class GarchStateSpace:
 
     def _advance(self, n_steps: int) -> None:
         s = self.streams
-        advance_states(
+        kernel = advance_states if self.n >= PARALLEL_MIN_PARTICLES else advance_states_serial
+        kernel(
             self.code, *self.params, self.x, self.sigma2, n_steps, s.key, s.stream, s.counter, *self.table.kernel_args
         )
+
+    def propose(
+        self, n_steps: int, obs: PriceObservation, log_w: np.ndarray, out: np.ndarray, w_out: np.ndarray
+    ) -> tuple[float, float]:
+        """Predict ``n_steps`` and weight by ``obs`` in one pass, into spare arrays (state untouched).
+
+        ``out`` receives the normalised log-weights and ``w_out`` the
+        linear ones; returns ``(increment,
+        ESS)`` as :func:`~volresearch.simulate._pf_kernels.reweight`.  The
+        new particles take effect with :meth:`commit`; without it the model
+        is as before.  The particles are bit for bit those of :meth:`predict`;
+        the weights equal :meth:`log_likelihood` then ``reweight`` to rounding.
+        """
+        rv = obs.range_variance
+        use_rv = self.rv_weight is not None and math.isfinite(rv) and rv > 0
+        s = self.streams
+        kernel = garch_filter_step_parallel if self.n >= PARALLEL_MIN_PARTICLES else garch_filter_step
+        inc, ess = kernel(
+            int(n_steps), self.code, *self.params, self.x, self.sigma2, self.sigma2_prev, s.counter, s.key,
+            s.stream, *self.table.kernel_args, log_w, math.log(obs.close), float(obs.s_obs),
+            math.log(rv) if use_rv else 0.0, float(self.rv_weight) if use_rv else 0.0,
+            self._x_next, self._s2_next, self._prev_next, self._cn_next, out, w_out,
+        )  # fmt: skip
+        return float(inc), float(ess)
+
+    def commit(self) -> None:
+        """Install the particles of the last :meth:`propose` (the old arrays become the spares)."""
+        self.x, self._x_next = self._x_next, self.x
+        self.sigma2, self._s2_next = self._s2_next, self.sigma2
+        self.sigma2_prev, self._prev_next = self._prev_next, self.sigma2_prev
+        counter, self._cn_next = self._cn_next, self.streams.counter
+        self.streams = StreamState(self.streams.key, self.streams.stream, counter)
 
     def log_likelihood(self, obs: PriceObservation, out: np.ndarray) -> None:
         gaussian_loglik(self.x, math.log(obs.close), obs.s_obs, out)
@@ -400,9 +494,12 @@ class GarchStateSpace:
             out += self._tmp
 
     def take(self, idx: np.ndarray) -> None:
-        self.x = self.x[idx]
-        self.sigma2 = self.sigma2[idx]
-        self.sigma2_prev = self.sigma2_prev[idx]
+        np.take(self.x, idx, out=self._x_next)
+        np.take(self.sigma2, idx, out=self._s2_next)
+        np.take(self.sigma2_prev, idx, out=self._prev_next)
+        self.x, self._x_next = self._x_next, self.x
+        self.sigma2, self._s2_next = self._s2_next, self.sigma2
+        self.sigma2_prev, self._prev_next = self._prev_next, self.sigma2_prev
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -425,7 +522,7 @@ class GarchStateSpace:
             np.ascontiguousarray(arrays["counter"], dtype=np.uint64),
         )
         self.n = self.x.size
-        self._tmp = np.empty(self.n)
+        self._allocate()
 
 
 class StochVolStateSpace:
