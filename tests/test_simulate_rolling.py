@@ -16,8 +16,11 @@ from volresearch.data import datasets
 from volresearch.data.store import Store
 from volresearch.errors import DataError, SimulationError
 from volresearch.models import ModelSpec, fit_garch
+from volresearch.quantiles import quantile
+from volresearch.simulate.engine import simulation_params
 from volresearch.simulate.particle_filter import GarchStateSpace
-from volresearch.simulate.rolling import FORECAST_HORIZONS, RollingForecaster, estimate_noise_sd
+from volresearch.simulate.paths import simulate_paths
+from volresearch.simulate.rolling import FORECAST_HORIZONS, FORECAST_QUANTILES, RollingForecaster, estimate_noise_sd
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +242,14 @@ def test_failed_bar_leaves_state_unchanged_and_next_bar_is_as_if_it_never_came(f
         if obs.close > 1e6:
             out[:] = -np.inf
 
+    real_propose = GarchStateSpace.propose
+
+    def underflow_fused(self, n_steps, obs, log_w, out, w_out):  # the same in the fused update
+        inc, ess = real_propose(self, n_steps, obs, log_w, out, w_out)
+        return (-math.inf, 0.0) if obs.close > 1e6 else (inc, ess)
+
     monkeypatch.setattr(GarchStateSpace, "log_likelihood", underflow)
+    monkeypatch.setattr(GarchStateSpace, "propose", underflow_fused)
     bad = es.iloc[6005].copy()
     bad["close"] = bad["high"] = 1e9
     for _ in range(2):  # a retry must not advance the particles twice
@@ -329,3 +339,67 @@ def test_simulate_cli_from_saved_fit(capsys, tmp_path):
     assert main(["simulate", "--fit", str(f), "--paths", "1000", "--horizon", "20", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["model"] == "gjr" and payload["dist"] == "t" and set(payload["horizons"]) == {"15"}
+
+
+# ----------------------------------------------------------------------------- one simulation per bar
+
+
+def test_table_is_read_from_the_kept_fan_and_fan_reuses_it(fit, es):
+    rf = RollingForecaster(fit, n_particles=700, seed=12, horizons=(15, 60, 240), horizon_minutes=240)
+    for ts, row in es.iloc[6000:6004].iterrows():
+        fc = rf.process_bar(row, timestamp=ts)
+    fan = fc.fan
+    assert fan is not None and rf.last_fan is fan and fan.n_steps == 240
+    assert fan.step_times is not None and list(fan.times[1:]) == list(rf.calendar.next_bars(fc.timestamp, 240, 60))
+    # the same paths in matrix mode, from the filter's particles: the table's numbers are their statistics
+    model = rf.filter.model
+    w = rf.filter.weights
+    paths = simulate_paths(
+        fit.spec.model,
+        simulation_params(fit),
+        ppf_table=rf.table,
+        n_paths=700,
+        horizon=240,
+        x0=np.array(model.x),
+        sigma2_1=np.array(model.sigma2),
+        seed=fan.meta["seed"],
+        weights=w,
+    )
+    for h in (15, 60, 240):
+        prices = np.exp(paths.log_prices[h].astype(np.float64))
+        row = fc.table.loc[h]
+        q = quantile(prices, FORECAST_QUANTILES, weights=w)
+        np.testing.assert_array_equal(row[["p5", "p25", "p50", "p75", "p95"]].to_numpy(dtype=float), q)
+        assert row["mean"] == pytest.approx(float(np.dot(w, prices)), rel=1e-12)
+        assert row["std"] == pytest.approx(math.sqrt(float(np.dot(w, (prices - np.dot(w, prices)) ** 2))), rel=1e-9)
+        assert row["target_time"] == fan.times[h]
+        assert row["mean"] == fan.mean[h] and row["p95"] == fan.quantiles(0.95).iloc[h, 0]
+    # fan() with the defaults is the kept Fan (no new simulation); a shorter one follows the same paths
+    assert rf.fan() is fan
+    short = rf.fan(60)
+    np.testing.assert_array_equal(short.bands, fan.bands[:61])
+
+
+def test_zero_mean_fit_runs_through_process_bar_and_fan(fit, es):
+    params = {k: v for k, v in fit.params.items() if k != "mu"}
+    zfit = dataclasses.replace(fit, spec=dataclasses.replace(fit.spec, mean="zero"), params=params)
+    rf = RollingForecaster(zfit, n_particles=300, seed=13, horizons=(15, 60), horizon_minutes=60)
+    fc = rf.process_bar(es.iloc[6000], timestamp=es.index[6000])
+    assert fc.fan.meta["params"]["mu"] == 0.0
+    other = rf.fan(30, seed=99)
+    assert other.n_steps == 30 and other.meta["params"]["mu"] == 0.0
+    assert other.step_times is not None  # labelled in session time
+
+
+def test_restored_forecaster_gives_identical_fans(fit, es):
+    a = RollingForecaster(fit, n_particles=400, seed=14, horizons=(15, 60), horizon_minutes=60)
+    for ts, row in es.iloc[6000:6006].iterrows():
+        a.process_bar(row, timestamp=ts)
+    arrays, meta = a.snapshot()
+    b = RollingForecaster(fit, n_particles=400, seed=14, horizons=(15, 60), horizon_minutes=60)
+    b.restore(arrays, meta)
+    for ts, row in es.iloc[6006:6009].iterrows():
+        fa, fb = a.process_bar(row, timestamp=ts), b.process_bar(row, timestamp=ts)
+        pd.testing.assert_frame_equal(fa.table, fb.table, check_exact=True)
+        np.testing.assert_array_equal(fa.fan.bands, fb.fan.bands)
+        np.testing.assert_array_equal(fa.fan.sample_paths, fb.fan.sample_paths)

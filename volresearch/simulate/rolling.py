@@ -20,18 +20,22 @@ bar, :meth:`~RollingForecaster.process_bar`:
    the variance that drove the bar (with the exact mean of the log range).
    Resampling when ESS < N/2;
 3. regenerates forward paths from the weighted particle states for the full
-   horizon ahead (always 24 hours ahead for one-minute bars) and returns the
-   distribution of price at 15, 30, 60, 120, 240, 480, 720 and 1440 minutes
-   (steps counted in session bars, each labelled with its session time stamp
-   from the calendar's ``next_bars``): mean, std, p5, p25, p50, p75, p95,
-   with the ESS.
+   horizon ahead (always 24 hours ahead for one-minute bars) as one band-mode
+   :class:`~volresearch.simulate.paths.Fan` (one path per particle, particle
+   weights, steps labelled with their session time stamps from the
+   calendar's ``next_bars``), and returns, read from that Fan, the
+   distribution of price at 15, 30, 60, 120, 240, 480, 720 and 1440 minutes:
+   mean, std, p5, p25, p50, p75, p95, with the ESS.  The Fan is kept
+   (:attr:`BarForecast.fan`, :attr:`RollingForecaster.last_fan`), so a chart
+   or an engine shows the very numbers of the table without simulating
+   again.
 
 ``process_bar`` is a transaction: if it raises, particles, weights, counters,
 random streams, the last price and time and the bar count are as before, and
 the next bar gives exactly what it would have given had the failed bar never
 come.
 
-The forward paths use streams separate from the filter's (seeded by the
+The forward paths use a key separate from the filter's (seeded by the
 forecaster's seed and the bar count), so regenerating never disturbs the
 particles, and a replay with the same seed is reproduced exactly.
 """
@@ -47,10 +51,8 @@ import numpy as np
 import pandas as pd
 
 from volresearch.errors import DataError, SimulationError
-from volresearch.quantiles import level_name, quantile
-from volresearch.simulate._kernels import advance_states
-from volresearch.simulate._rng import philox_key
-from volresearch.simulate.engine import fit_bar_seconds, innovation_table
+from volresearch.quantiles import level_name
+from volresearch.simulate.engine import fit_bar_seconds, innovation_table, simulation_params
 from volresearch.simulate.particle_filter import GarchStateSpace, ParticleFilter, PriceObservation
 from volresearch.simulate.paths import DEFAULT_QUANTILES, MODELS, Fan, simulate_paths
 
@@ -60,6 +62,8 @@ __all__ = ["RollingForecaster", "BarForecast", "FORECAST_HORIZONS", "FORECAST_QU
 FORECAST_HORIZONS: tuple[int, ...] = (15, 30, 60, 120, 240, 480, 720, 1440)
 #: Quantile levels reported (named p5 .. p95).
 FORECAST_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: Paths kept in full in each bar's Fan (for charts).
+DEFAULT_SAMPLE_PATHS = 20
 _LN4 = 4.0 * math.log(2.0)
 #: Floor of the observation noise, as a fraction of the fit's median volatility per bar.
 NOISE_FLOOR_FRACTION = 0.01
@@ -115,7 +119,10 @@ class BarForecast:
         Filter diagnostics of the update on this bar.
     table
         Price distribution per horizon (minutes ahead): ``target_time, mean,
-        std, p5, p25, p50, p75, p95``.
+        std, p5, p25, p50, p75, p95``, read from :attr:`fan`.
+    fan
+        The band-mode forecast the table summarises (full horizon, one path
+        per particle, particle weights, session-time step labels).
     """
 
     timestamp: pd.Timestamp
@@ -125,6 +132,7 @@ class BarForecast:
     loglik_increment: float
     resampled: bool
     table: pd.DataFrame = field(repr=False)
+    fan: Fan | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +147,16 @@ class BarForecast:
                 for h, row in self.table.to_dict(orient="index").items()
             },
         }
+
+
+class _SessionLabels:
+    """The forecaster's session calendar as ``simulate_paths`` takes it, through its cache of bar times."""
+
+    def __init__(self, forecaster: RollingForecaster) -> None:
+        self._forecaster = forecaster
+
+    def next_bars(self, after: Any, n: int, bar_seconds: float) -> pd.DatetimeIndex:
+        return self._forecaster.step_times(pd.Timestamp(after), int(n))
 
 
 class RollingForecaster:
@@ -209,8 +227,9 @@ class RollingForecaster:
         self.rv_weight = rv_weight
         self.seed = int(seed)
         self.code = MODELS[fit.spec.model]
-        p = fit.params
-        self.params = (p.get("mu", 0.0), p["omega"], p["alpha"], p.get("gamma", 0.0), p["beta"])
+        self.sim_params = simulation_params(fit)
+        p = self.sim_params
+        self.params = (p["mu"], p["omega"], p["alpha"], p.get("gamma", 0.0), p["beta"])
         self.table = innovation_table(fit.spec.dist, fit.params)
         self._resampling = resampling
         self._ess_threshold = ess_threshold
@@ -218,7 +237,8 @@ class RollingForecaster:
         self.last_time: pd.Timestamp | None = None
         self.last_close: float | None = None
         self.n_bars = 0
-        self._fwd_key = philox_key(self.seed + 1)
+        #: The band-mode forecast after the latest bar (the source of its table).
+        self.last_fan: Fan | None = None
         self.noise_floor = NOISE_FLOOR_FRACTION * self._typical_vol()
         if noise_sd is None:
             noise_sd = estimate_noise_sd(self._fit_returns(), one_bar=self._one_bar_mask())
@@ -344,6 +364,7 @@ class RollingForecaster:
                 fc = self._forecast(filt, ts, obs.close, 0, float(self.n), 0.0, False, self.n_bars + 1)
                 self.filter, self.last_time, self.last_close = filt, ts, obs.close
                 self.n_bars += 1
+                self.last_fan = fc.fan
                 return fc
             filt = self._new_filter(math.log(self.fit.last_price), self.fit.next_variance)
             last_time: pd.Timestamp = fit_end
@@ -365,6 +386,7 @@ class RollingForecaster:
             raise
         self.filter, self.last_time, self.last_close = filt, ts, obs.close
         self.n_bars += 1
+        self.last_fan = fc.fan
         return fc
 
     def _forecast(
@@ -378,36 +400,59 @@ class RollingForecaster:
         resampled: bool,
         n_bars: int,
     ) -> BarForecast:
-        model = filt.model
-        x = np.array(model.x, copy=True)  # type: ignore[attr-defined]
-        s2 = np.array(model.sigma2, copy=True)  # type: ignore[attr-defined]
-        w = filt.weights
-        stream = np.arange(self.n, dtype=np.uint64) + np.uint64(n_bars) * np.uint64(self.n)
-        counter = np.zeros(self.n, dtype=np.uint64)
-        coef, p_min, m_bits, tail = self.table.kernel_args
-        labels = self.step_times(ts, self.horizon_steps_list[-1]) if self.horizon_steps_list else None
+        fan = self._simulate_fan(
+            filt, ts, self.horizon_steps, self._forward_seed(n_bars), DEFAULT_QUANTILES, DEFAULT_SAMPLE_PATHS
+        )
+        times = fan.times
+        cols = [level_name(lv) for lv in FORECAST_QUANTILES]
+        qs = fan.quantiles(FORECAST_QUANTILES).to_numpy()
         rows = []
-        done = 0
         for h, hs in zip(self.horizons, self.horizon_steps_list, strict=True):
-            advance_states(
-                self.code, *self.params, x, s2, hs - done, self._fwd_key, stream, counter, coef, p_min, m_bits, tail
-            )
-            done = hs
-            prices = np.exp(x)
-            mean = float(np.dot(w, prices))
-            std = math.sqrt(max(float(np.dot(w, (prices - mean) ** 2)), 0.0))
-            q = quantile(prices, FORECAST_QUANTILES, weights=w)
             rows.append(
                 {
                     "horizon": h,
-                    "target_time": labels[hs - 1],
-                    "mean": mean,
-                    "std": std,
-                    **{level_name(lv): float(v) for lv, v in zip(FORECAST_QUANTILES, q, strict=True)},
+                    "target_time": times[hs],
+                    "mean": float(fan.mean[hs]),
+                    "std": float(fan.std[hs]),
+                    **{c: float(v) for c, v in zip(cols, qs[hs], strict=True)},
                 }
             )
         table = pd.DataFrame(rows).set_index("horizon")
-        return BarForecast(ts, price, steps, float(ess), float(inc), bool(resampled), table)
+        return BarForecast(ts, price, steps, float(ess), float(inc), bool(resampled), table, fan)
+
+    def _forward_seed(self, n_bars: int) -> int:
+        """Seed of the forward paths made after bar ``n_bars`` (1-based)."""
+        return self.seed + 1 + int(n_bars)
+
+    def _simulate_fan(
+        self,
+        filt: ParticleFilter,
+        ts: pd.Timestamp,
+        horizon: int,
+        seed: int,
+        quantiles: Sequence[float],
+        n_sample_paths: int,
+    ) -> Fan:
+        """Band-mode paths from the filter's particles (one per particle, particle weights)."""
+        model = filt.model
+        calendar = _SessionLabels(self) if self.calendar is not None and hasattr(self.calendar, "next_bars") else None
+        return simulate_paths(
+            self.fit.spec.model,
+            self.sim_params,
+            ppf_table=self.table,
+            n_paths=self.n,
+            horizon=int(horizon),
+            x0=np.array(model.x, copy=True),  # type: ignore[attr-defined]
+            sigma2_1=np.array(model.sigma2, copy=True),  # type: ignore[attr-defined]
+            seed=seed,
+            mode="bands",
+            quantiles=quantiles,
+            start=ts,
+            bar_seconds=self.bar_seconds,
+            n_sample_paths=n_sample_paths,
+            weights=filt.weights,
+            calendar=calendar,
+        )
 
     def fan(
         self,
@@ -415,9 +460,14 @@ class RollingForecaster:
         *,
         seed: int | None = None,
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
-        n_sample_paths: int = 20,
+        n_sample_paths: int = DEFAULT_SAMPLE_PATHS,
     ) -> Fan:
         """The filtered predictive fan after the latest bar: one path per particle, particle weights.
+
+        With the default arguments this is the Fan :meth:`process_bar` made
+        for the latest bar (:attr:`last_fan`, the source of its table),
+        returned without simulating again; other arguments simulate from the
+        same particles (the default seed gives the same paths).
 
         Parameters
         ----------
@@ -427,27 +477,24 @@ class RollingForecaster:
             Seed of the forward paths (default: derived from the forecaster's
             seed and the bar count, as in :meth:`process_bar`).
         quantiles, n_sample_paths
-            As in :func:`~volresearch.simulate.paths.simulate_paths` band mode.
+            As in :func:`~volresearch.simulate.paths.simulate_paths` band mode;
+            the forecast levels (p5 .. p95) are always included.
         """
-        if self.filter is None:
+        if self.filter is None or self.last_time is None:
             raise SimulationError("no bar processed yet: nothing to forecast from")
-        model = self.filter.model
-        return simulate_paths(
-            self.fit.spec.model,
-            self.fit.params,
-            ppf_table=self.table,
-            n_paths=self.n,
-            horizon=int(horizon or self.horizon_steps),
-            x0=np.array(model.x, copy=True),  # type: ignore[attr-defined]
-            sigma2_1=np.array(model.sigma2, copy=True),  # type: ignore[attr-defined]
-            seed=self.seed + 1 + self.n_bars if seed is None else seed,
-            mode="bands",
-            quantiles=quantiles,
-            start=self.last_time,
-            bar_seconds=self.bar_seconds,
-            n_sample_paths=n_sample_paths,
-            weights=self.filter.weights,
-        )
+        horizon = int(horizon or self.horizon_steps)
+        seed = self._forward_seed(self.n_bars) if seed is None else int(seed)
+        levels = tuple(np.union1d(np.asarray(quantiles, dtype=np.float64), FORECAST_QUANTILES).tolist())
+        fan = self.last_fan
+        if (
+            fan is not None
+            and fan.n_steps == horizon
+            and fan.meta.get("seed") == seed
+            and np.all(np.isin(np.asarray(quantiles, dtype=np.float64), fan.levels))
+            and (0 if fan.sample_paths is None else fan.sample_paths.shape[1]) == min(n_sample_paths, self.n)
+        ):
+            return fan
+        return self._simulate_fan(self.filter, self.last_time, horizon, seed, levels, n_sample_paths)
 
     def replay(self, bars: pd.DataFrame, *, every: int = 1, progress: Any = None) -> pd.DataFrame:
         """Run :meth:`process_bar` over historical bars; return a tidy frame of forecasts.
