@@ -11,11 +11,15 @@ a free loopback port is driven with Playwright through Debian's ``chromium``:
 * replay plays, pauses and moves the bar time and the chart;
 * a malformed upload shows an error naming the file, row and column, and the
   page keeps working;
-* two browser contexts at once keep separate instruments, fits and replays.
+* two browser contexts at once keep separate instruments, fits and replays;
+* an uploaded one-minute FX-like file (prices on a 0.00005 grid) is fitted with
+  the "24 h" preset (a 1,440-bar fan on a session-time axis), and zones,
+  signal and the price-distribution table read at the tick's 5 decimals; the
+  replay shows the achieved rate next to the requested one.
 
 Screenshots go to ``$VOLRESEARCH_ARTIFACTS`` (default: a pytest temporary
 folder); with ``VOLRESEARCH_UPDATE_DOCS_SCREENSHOT=1`` the main one is also
-copied to ``docs/dashboard.png``.
+copied to ``docs/dashboard.png`` (and the FX one to ``docs/dashboard_fx.png``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,20 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
+FX_FIXTURE = ROOT / "tests" / "fixtures" / "eurlike_1min.csv"
+#: A price written with exactly five decimals (the 0.00005 tick), e.g. 1.10635.
+FIVE_DECIMALS = re.compile(r"\b1\.\d{5}\b")
+TWO_DECIMAL_PRICE = re.compile(r"\b1\.\d{2}\b(?!\d)")
+
+AXIS_LABELS_JS = """() => {
+  const out = [];
+  for (const doc of window.Bokeh.documents) {
+    for (const model of doc.all_models) {
+      if (model.constructor.__name__.endsWith("Axis") && model.axis_label) { out.push(model.axis_label); }
+    }
+  }
+  return out;
+}"""
 APP = ROOT / "dashboards" / "app.py"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -319,3 +337,65 @@ def test_two_sessions_do_not_share_state(server: str, browser: Any, artifacts: P
     finally:
         a.close()
         b.close()
+
+
+def test_fx_upload_24h_fan_at_tick_precision(server: str, browser: Any, artifacts: Path) -> None:
+    s = Session(browser, server).open()
+    try:
+        s.page.locator(".vr-upload input[type=file]").set_input_files(
+            files=[{"name": FX_FIXTURE.name, "mimeType": "text/csv", "buffer": FX_FIXTURE.read_bytes()}]
+        )
+        _wait_until(lambda: f"Loaded {FX_FIXTURE.name}" in s.status(), 60, "the FX upload to load")
+        assert "tick 0.00005" in s.status() and "5 decimals" in s.status(), s.status()
+
+        # The "24 h" preset sets a 1,440-bar horizon (one-minute bars).
+        s.page.locator(".vr-preset-1440 button").click()
+        _wait_until(
+            lambda: s.page.locator(".vr-horizon input").input_value().replace(",", "") == "1440", 20, "the 24 h preset"
+        )
+        chart = s.fit()
+        assert any("1440 bars" in t for t in chart["titles"]), chart["titles"]
+        labels = s.page.evaluate(AXIS_LABELS_JS)
+        assert any(label.startswith("session time (UTC)") for label in labels), labels
+
+        table = s.text(".vr-horizon-table table")
+        rows = [line for line in table.splitlines() if re.match(r"\d+\t", line)]
+        assert rows and rows[-1].split()[0] == "1440", table
+        for row in rows:  # mean and 5 quantiles at 5 decimals
+            assert len(FIVE_DECIMALS.findall(row)) == 6, row
+        assert not TWO_DECIMAL_PRICE.search(table), table
+        assert "0.00\t" not in table and not re.search(r"\s0\.00\s", table), table
+
+        zones = s.text(".vr-zones table")
+        assert len(FIVE_DECIMALS.findall(zones)) >= 3, zones
+        signal = s.text(".vr-signal div")
+        mean_line = next(line for line in signal.splitlines() if line.startswith("Mean"))
+        assert len(FIVE_DECIMALS.findall(mean_line)) == 3, mean_line  # mean, 5 % and 95 %
+        assert re.search(r"std 0\.\d{5,}\b", mean_line) and "std 0.00," not in mean_line, mean_line
+        assert "Confidence:" in signal
+        s.page.screenshot(path=str(artifacts / "dashboard_fx.png"), full_page=True)
+
+        # Replay: the achieved rate is shown next to the requested one.
+        t0 = s.bar_time()
+        s.click("vr-play")
+        _wait_until(lambda: s.bar_time() != t0, 60, "replay to move the bar time")
+        _wait_until(
+            lambda: "achieved" in s.text(".vr-replay-rate div") and "measuring" not in s.text(".vr-replay-rate div"),
+            60,
+            "the achieved replay rate",
+        )
+        rate = s.text(".vr-replay-rate div")
+        assert re.search(r"requested 2 bars/s, achieved \d+\.\d bars/s", rate), rate
+        s.click("vr-pause")
+        _wait_until(lambda: "paused" in s.text(".vr-replay-rate div"), 20, "the replay to pause")
+        # Paused: the fan is redrawn from every particle.
+        _wait_until(lambda: "lower resolution" not in s.text(".vr-replay-info div"), 60, "the full-resolution fan")
+        assert FIVE_DECIMALS.search(s.text(".vr-replay-info div"))
+        s.page.screenshot(path=str(artifacts / "dashboard_fx_replay.png"), full_page=True)
+        if os.environ.get("VOLRESEARCH_UPDATE_DOCS_SCREENSHOT") == "1":
+            shutil.copyfile(artifacts / "dashboard_fx.png", ROOT / "docs" / "dashboard_fx.png")
+            shutil.copyfile(artifacts / "dashboard_fx_replay.png", ROOT / "docs" / "dashboard_fx_replay.png")
+        assert s.errors == [], s.errors
+        assert s.non_local_requests() == [], s.non_local_requests()
+    finally:
+        s.close()

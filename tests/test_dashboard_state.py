@@ -11,6 +11,7 @@ follow the state without a server.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -466,3 +467,193 @@ def test_default_model_fits_every_embedded_dataset(name: str) -> None:
     assert state.error == ""
     assert state.fit_and_simulate(), state.error
     assert state.fit.converged and state.fit.persistence < 1
+
+
+# ----------------------------------------------------------------------------- the trader's own instrument
+FX_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "eurlike_1min.csv"
+FX_SMALL = {"n_paths": 400, "fit_window": 1_500, "replay_bars": 60, "n_particles": 200, "seed": 3}
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@pytest.fixture(scope="module")
+def fx_state() -> DashboardState:
+    """The FX-like fixture uploaded and fitted with a 1,440-bar horizon."""
+    state = DashboardState(load_initial=False, horizon=1_440, **FX_SMALL)
+    assert state.load_upload("eurlike_1min.csv", FX_FIXTURE.read_bytes()), state.error
+    assert state.fit_and_simulate(), state.error
+    return state
+
+
+def test_fx_prices_are_shown_at_the_inferred_tick(fx_state: DashboardState) -> None:
+    fmt = fx_state.price_format
+    assert fmt.tick == pytest.approx(0.00005) and fmt.decimals == 5
+    assert fmt.source == "price grid of the data"
+    assert "tick 0.00005" in fx_state.status or "tick 0.00005" in fmt.describe()
+    table = fx_state.horizon_table_text()
+    assert table.index[-1] == 1_440
+    for col in ("mean", "p5", "p25", "p50", "p75", "p95"):
+        assert all(_decimals(v) == 5 for v in table[col]), (col, table[col].tolist())
+    # The std is a small number: at least 3 significant digits and never zero.
+    raw_std = fx_state.forecast.table["std"]
+    for text, value in zip(table["std"], raw_std, strict=True):
+        assert float(text.replace(",", "")) == pytest.approx(value, rel=5e-3)
+        assert _decimals(text) >= 5
+    zones = fx_state.zone_table_text()
+    assert len(zones) == len(fx_state.forecast.analysis.zones) > 0
+    for col in ("low", "high", "center"):
+        assert all(_decimals(v) == 5 for v in zones[col])
+    # Two prices one tick apart never print the same.
+    assert fmt.price(1.08500) != fmt.price(1.08505)
+
+
+def test_known_symbol_takes_the_tick_from_the_instrument_table() -> None:
+    state = DashboardState(source="dataset:es_synthetic")
+    assert state.price_format.tick == 0.25 and state.price_format.decimals == 2
+    assert state.price_format.source.startswith("instrument table")
+
+
+def test_horizon_reaches_several_sessions_and_the_fit_window_the_data(fx_state: DashboardState) -> None:
+    assert fx_state.param.horizon.bounds[1] >= 5 * 1_440
+    presets = fx_state.horizon_presets()
+    assert presets["1 h"] == 60 and presets["4 h"] == 240 and presets["24 h"] == 1_440
+    # "next session": the last preset bar is the last bar of a session (a break follows it).
+    from volresearch.data.calendar import get_calendar
+    from volresearch.simulate.results import session_step_times
+
+    fit_part, _ = split_bars(fx_state.bars, fx_state.fit_window, fx_state.replay_bars)
+    n = presets["next session"]
+    calendar = get_calendar("fx_24x5")
+    origin = fit_part.index[-1]
+    steps = session_step_times(calendar, origin, n, 60.0)
+    sessions = calendar.sessions(origin, steps[-1] + pd.Timedelta("1min"))
+    closes = set(pd.to_datetime(sessions["close"], utc=True))
+    opens = pd.to_datetime(sessions["open"], utc=True)
+    # The last bar ends at a session close, that of the first session opening after the origin.
+    assert steps[-1] + pd.Timedelta("1min") in closes
+    first_later = sessions[opens > origin].iloc[0]
+    assert pd.Timestamp(first_later["close"]) == steps[-1] + pd.Timedelta("1min")
+    assert fx_state.apply_horizon_preset("24 h") == 1_440 and fx_state.horizon == 1_440
+    with pytest.raises(ValueError, match="horizon preset 'week'"):
+        fx_state.apply_horizon_preset("week")
+    limit = fx_state.fit_window_limit()
+    assert limit == len(fx_state.bars) - fx_state.replay_bars
+    other = DashboardState(load_initial=False, **FX_SMALL)
+    other.load_upload("eurlike_1min.csv", FX_FIXTURE.read_bytes())
+    other.fit_window = limit
+    fit_part, _ = split_bars(other.bars, other.fit_window, other.replay_bars)
+    assert len(fit_part) == limit
+
+
+def test_daily_bars_offer_no_intraday_presets() -> None:
+    state = DashboardState(source="dataset:sp500")
+    presets = state.horizon_presets()
+    assert "1 h" not in presets and "4 h" not in presets
+
+
+# ----------------------------------------------------------------------------- confidence against warnings
+def test_flagged_model_downgrades_confidence_with_the_reason(monkeypatch) -> None:
+    import dataclasses
+
+    import volresearch.dashboard.state as state_module
+    from volresearch.signals import ConfidenceCalculator, ConfidenceLevel, LevelThresholds
+
+    generous = ConfidenceCalculator(instruments={"default": LevelThresholds(1.0, 2.0, 3.0, 4.0)})
+    monkeypatch.setattr(state_module, "_calculator", lambda: generous)
+    clean = DashboardState(**SMALL)
+    assert clean.fit_and_simulate(), clean.error
+    assert clean.forecast.confidence.level == ConfidenceLevel.VERY_HIGH
+    assert not clean.forecast.confidence.downgraded
+
+    real_fit = state_module.fit_garch
+    note = "near-integrated: persistence 0.999950000 >= 1 - 0.0001; long-horizon variance forecasts are unreliable"
+
+    def flagged_fit(*args, **kwargs):
+        return dataclasses.replace(real_fit(*args, **kwargs), flags=(note,))
+
+    monkeypatch.setattr(state_module, "fit_garch", flagged_fit)
+    state = DashboardState(**SMALL)
+    assert state.fit_and_simulate(), state.error
+    conf = state.forecast.confidence
+    assert conf.raw_level == ConfidenceLevel.VERY_HIGH and conf.level == ConfidenceLevel.LOW
+    assert conf.downgraded and conf.downgrade_reasons == (note,)
+    assert not conf.can_enter
+    assert "downgraded from very_high" in state.status
+    # The same fan: only the level changed.
+    assert conf.std == clean.forecast.confidence.std
+    # Replayed forecasts carry the cap too.
+    assert state.replay_step()
+    assert state.forecast.confidence.level <= ConfidenceLevel.LOW and state.forecast.confidence.downgraded
+    # And the page says why, next to the level.
+    pytest.importorskip("panel")
+    from volresearch.dashboard.views import SignalPanel
+
+    panel = SignalPanel(state=state)
+    assert "Downgraded from very high" in panel.headline.object and "near-integrated" in panel.headline.object
+
+
+# ----------------------------------------------------------------------------- replay speed
+def test_batched_low_resolution_replay_matches_single_steps_after_refresh() -> None:
+    one = DashboardState(**SMALL)
+    assert one.fit_and_simulate()
+    for _ in range(5):
+        assert one.replay_step()
+    batch = DashboardState(**SMALL)
+    assert batch.fit_and_simulate()
+    job = batch.begin_replay_step(5, n_paths=100)
+    assert job is not None and job.n_bars == 5
+    from volresearch.dashboard import compute_replay_step
+
+    assert batch.finish_replay_step(compute_replay_step(job))
+    fc = batch.forecast
+    assert batch.replay_position == 5 and fc.bars_in_step == 5
+    assert not fc.full_resolution and fc.n_paths == 100
+    # Pausing redraws from every particle: the same fan as five single steps.
+    assert batch.refresh_full_resolution()
+    assert batch.replay_position == 5 and batch.forecast.full_resolution
+    assert batch.forecast.n_paths == one.forecast.n_paths == SMALL["n_particles"]
+    assert batch.forecast.origin == one.forecast.origin
+    pd.testing.assert_frame_equal(batch.forecast.table, one.forecast.table)
+    assert not batch.refresh_full_resolution()  # already full
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_replay_reports_the_achieved_rate_and_when_it_cannot_keep_up() -> None:
+    fitted = DashboardState(**{**SMALL, "replay_bars": 200})
+    assert fitted.fit_and_simulate(), fitted.error
+    clock = FakeClock()
+    fitted.clock = clock
+    fitted.replay_speed = 4.0
+    fitted.play_paths = 100
+    fitted.play()
+    assert fitted.replay_running and fitted.bars_due() == 0
+    for _ in range(3):
+        clock.t += 1.0
+        assert fitted.bars_due() == 4
+        assert fitted.replay_tick()
+    assert fitted.replay_position == 12
+    assert fitted.replay_rate == pytest.approx(4.0)
+    assert "requested 4 bars/s, achieved 4.0 bars/s" in fitted.replay_note
+    assert "cannot keep up" not in fitted.replay_note
+    assert not fitted.forecast.full_resolution and fitted.forecast.n_paths == 100
+    # A machine that delivers one step of 50 bars per 5 s against 20 bars/s requested.
+    fitted.replay_speed = 20.0
+    for _ in range(2):
+        clock.t += 5.0
+        n = fitted.bars_due()
+        assert n == 50  # the backlog beyond one step is dropped, not accumulated
+        assert fitted.replay_tick()
+    assert fitted.replay_rate == pytest.approx(10.0)
+    assert "achieved 10.0 bars/s" in fitted.replay_note and "cannot keep up" in fitted.replay_note
+    fitted.pause()
+    assert fitted.bars_due() == 0 and not fitted.replay_tick()
+    assert fitted.refresh_full_resolution() and fitted.forecast.full_resolution

@@ -228,7 +228,7 @@ def test_fan_chart_bands_are_nested_and_use_their_columns(forecast):
 
 
 def test_fan_chart_joins_history_to_the_fan(forecast):
-    fan = fan_chart(forecast["bands"], history=forecast["history"], realised=forecast["realised"])
+    fan = fan_chart(forecast["bands"], history=forecast["history"], realised=forecast["realised"], session_time=False)
     history = forecast["history"]
     last_t = history.index[-1].tz_convert(None).to_datetime64()
     for layer in (*_layers(fan, hv.Area), *_labelled(fan, "median"), *_labelled(fan, "realised")):
@@ -236,6 +236,92 @@ def test_fan_chart_joins_history_to_the_fan(forecast):
         assert layer.dimension_values(1)[0] == pytest.approx(history.iloc[-1])
     assert _layers(fan, hv.VLine)[0].data == last_t
     assert fan.get(0).kdims[0].label == "time (UTC)"
+
+
+def test_fan_chart_session_axis_joins_history_one_bar_before_the_fan(forecast):
+    fan = fan_chart(forecast["bands"], history=forecast["history"], realised=forecast["realised"])
+    history = forecast["history"]
+    hist_x = _labelled(fan, "history")[0].dimension_values(0)
+    np.testing.assert_array_equal(hist_x, np.arange(-len(history), 0))
+    for layer in (*_layers(fan, hv.Area), *_labelled(fan, "median"), *_labelled(fan, "realised")):
+        assert layer.dimension_values(0)[0] == -1
+        assert layer.dimension_values(0)[-1] == len(forecast["bands"]) - 1
+        assert layer.dimension_values(1)[0] == pytest.approx(history.iloc[-1])
+    assert fan.get(0).kdims[0].label == "session time (UTC)"  # no break in these bars
+
+
+def _session_forecast(calendar: str, start: str, horizon: int, history_bars: int) -> dict[str, object]:
+    """Bands on calendar-true step times after ``history_bars`` session bars ending at ``start``."""
+    from volresearch.data.calendar import get_calendar
+    from volresearch.simulate.results import session_step_times
+
+    cal = get_calendar(calendar)
+    steps = session_step_times(cal, pd.Timestamp(start, tz="UTC"), horizon, 60.0)
+    rng = np.random.default_rng(11)
+    paths = 1.085 * np.exp(np.cumsum(rng.normal(0, 2e-4, (horizon + 1, 300)), axis=0))
+    paths[0] = 1.085
+    bands = pd.DataFrame(np.quantile(paths, LEVELS, axis=1).T, index=steps, columns=LEVELS)
+    hist_idx = pd.date_range(end=steps[0], periods=history_bars, freq="min", tz="UTC")
+    history = pd.Series(1.085 + np.cumsum(rng.normal(0, 1e-4, history_bars)), index=hist_idx)
+    history.iloc[-1] = 1.085
+    # The realised path runs past the fan's last step: the chart must stop at the fan.
+    later = pd.date_range(steps[-1] + pd.Timedelta("1min"), periods=30, freq="min", tz="UTC")
+    realised = pd.Series(1.085 + np.cumsum(rng.normal(0, 1e-4, horizon + 31)), index=steps.append(later))
+    return {"bands": bands, "history": history, "realised": realised, "steps": steps}
+
+
+def test_fan_chart_session_axis_compresses_the_weekend_and_ends_at_the_fan() -> None:
+    case = _session_forecast("cme_globex", "2024-03-08 21:50", horizon=30, history_bars=40)
+    steps: pd.DatetimeIndex = case["steps"]  # type: ignore[assignment]
+    fan = fan_chart(case["bands"], history=case["history"], realised=case["realised"])
+    # One unit per session bar: the fan spans exactly its steps although ~48 h pass over the weekend.
+    assert (steps[-1] - steps[0]) > pd.Timedelta("40h")
+    for layer in (*_layers(fan, hv.Area), *_labelled(fan, "median")):
+        np.testing.assert_array_equal(layer.dimension_values(0), np.arange(len(steps)))
+    real_x = _labelled(fan, "realised")[0].dimension_values(0)
+    assert real_x.max() == len(steps) - 1  # cut at the fan's end
+    hist_x = _labelled(fan, "history")[0].dimension_values(0)
+    assert hist_x[0] == -39 and hist_x[-1] == 0
+    opts = hv.Store.lookup_options("bokeh", fan, "plot").kwargs
+    assert opts["xlim"] == (-39.0, float(len(steps) - 1))
+    # The break is marked where Friday's last bar meets Sunday's first, and named on the axis.
+    friday_last = int(np.flatnonzero(steps.day == 8)[-1])
+    marks = [float(v.data) for v in _layers(fan, hv.VLine)]
+    assert friday_last + 0.5 in marks
+    assert "1 break compressed" in fan.get(0).kdims[0].label
+    # Tick labels are the bars' session times, inside the axis.
+    ticks = dict(opts["xticks"])
+    assert all(-39 <= p <= len(steps) - 1 for p in ticks)
+    labels = set(ticks.values())
+    assert any(label.startswith("03-10") for label in labels) and any(label.startswith("03-08") for label in labels)
+    for pos, label in ticks.items():
+        stamp = steps[int(pos)] if pos >= 0 else case["history"].index[int(pos) - 1]
+        assert stamp.strftime("%m-%d %H:%M") == label
+    # Zone labels sit inside the right edge, not in time past the fan.
+    zones = pd.DataFrame({"low": [1.084], "high": [1.0845], "kind": ["support"], "strength": ["strong"]})
+    zoned = fan_chart(case["bands"], history=case["history"], zones=zones)
+    assert _layers(zoned, hv.Text)[0].x == len(steps) - 1
+    assert isinstance(hv.render(fan, backend="bokeh"), Model)
+
+
+def test_fan_chart_session_axis_renders_with_matplotlib(tmp_path) -> None:
+    case = _session_forecast("fx_24x5", "2024-03-08 21:40", horizon=60, history_bars=30)
+    fan = fan_chart(case["bands"], history=case["history"])
+    fig = hv.render(fan, backend="matplotlib")
+    try:
+        ax = fig.axes[0]
+        left, right = ax.get_xlim()
+        assert left == pytest.approx(-29) and right == pytest.approx(60)
+        assert any(t.get_text().startswith("03-10") for t in ax.get_xticklabels())
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def test_fan_chart_session_time_needs_time_stamps(forecast):
+    with pytest.raises(DataError, match="session_time needs bands indexed by time"):
+        fan_chart(forecast["bands"].reset_index(drop=True), session_time=True)
 
 
 def test_fan_chart_missing_columns_warn_and_skip(forecast):
@@ -564,11 +650,11 @@ def test_fresh_process_backend_untouched_and_no_model_imports(tmp_path):
         bands = pd.DataFrame({{0.025: [1.0, 0.9], 0.5: [1.0, 1.0], 0.975: [1.0, 1.1]}}, index=[1, 2])
         fan = plots.fan_chart(bands, levels=(0.95,))
         assert Store.current_backend == before, Store.current_backend
-        plots.render_png(fan, {str(tmp_path / 'a.png')!r})
+        plots.render_png(fan, {str(tmp_path / "a.png")!r})
         assert Store.current_backend == before, Store.current_backend
 
         hv.extension("bokeh")
-        plots.render_png(fan, {str(tmp_path / 'b.png')!r})
+        plots.render_png(fan, {str(tmp_path / "b.png")!r})
         assert Store.current_backend == "bokeh", Store.current_backend
         assert hv.render(fan).__class__.__module__.startswith("bokeh")
 
@@ -594,3 +680,18 @@ def test_builders_return_holoviews_objects(figures):
     for name, obj in figures.items():
         check = expected.get(name, lambda o: isinstance(o, hv.Overlay))
         assert check(obj), name
+
+
+def test_fan_chart_session_axis_of_daily_bars_labels_dates_without_weekend_clutter() -> None:
+    steps = pd.bdate_range("2024-01-02", periods=21, tz="UTC")
+    rng = np.random.default_rng(4)
+    bands = pd.DataFrame({q: 100 + (q - 0.5) * np.sqrt(np.arange(21)) for q in LEVELS}, index=steps)
+    history = pd.Series(100 + np.cumsum(rng.normal(0, 1, 60)), index=pd.bdate_range(end=steps[0], periods=60, tz="UTC"))
+    fan = fan_chart(bands, history=history)
+    times = history.index.append(steps[1:])
+    weekends = int(np.sum((times[1:] - times[:-1]) > pd.Timedelta("36h")))
+    assert weekends > 12
+    assert f"{weekends} breaks compressed" in fan.get(0).kdims[0].label
+    assert len(_layers(fan, hv.VLine)) == 1  # only the origin: weekend marks would clutter daily bars
+    ticks = dict(hv.Store.lookup_options("bokeh", fan, "plot").kwargs["xticks"])
+    assert all(len(label) == 10 and label.startswith("202") for label in ticks.values())

@@ -377,3 +377,80 @@ def test_calibration_input_errors(stds, outcomes, kwargs, exc, match):
 
 def test_default_targets_are_the_documented_ones():
     assert dict(DEFAULT_TARGET_HIT_RATES) == {"very_high": 0.8, "high": 0.7, "moderate": 0.6, "low": 0.5}
+
+
+# --------------------------------------------------------------------------- warnings on the model cap the level
+NEAR_INTEGRATED = (
+    "near-integrated: persistence 0.999950000 >= 1 - 0.0001 (half-life 13,863 bars); long-horizon variance "
+    "forecasts and the unconditional level are unreliable"
+)
+MEAN_DRIVES = "mean drives the forecast: drift 3.1 std over 1440 bars; a zero mean is the safer choice"
+NORMAL_LIMIT = "shape nu = 1.98 near 2 (the normal limit: consider normal innovations)"
+
+
+@pytest.mark.parametrize(
+    ("flags", "cap"),
+    [
+        ((), None),
+        ((NORMAL_LIMIT,), None),
+        ((MEAN_DRIVES,), L.MODERATE),
+        (("something new the fit noticed",), L.MODERATE),
+        ((MEAN_DRIVES, NEAR_INTEGRATED), L.LOW),
+        ((NEAR_INTEGRATED, NORMAL_LIMIT), L.LOW),
+    ],
+)
+def test_confidence_cap_by_warning(flags, cap) -> None:
+    from volresearch.signals import confidence_cap
+
+    got, reasons = confidence_cap(flags)
+    assert got == cap
+    assert reasons == tuple(f for f in flags if f != NORMAL_LIMIT)
+
+
+@pytest.mark.parametrize("rel", [0.001, 0.004, 0.007, 0.010, 0.05])
+def test_flagged_model_never_shows_more_than_its_cap(calc, rel) -> None:
+    x = sample_with_rel_std(rel)
+    plain = calc.assess(x, 1000.0, instrument="ES")
+    flagged = calc.assess(x, 1000.0, instrument="ES", model_flags=(NEAR_INTEGRATED,))
+    assert flagged.raw_level == plain.level == plain.raw_level
+    assert flagged.level == min(plain.level, L.LOW, key=lambda lv: lv.rank)
+    assert flagged.downgraded == (plain.level > L.LOW)
+    assert flagged.downgrade_reasons == ((NEAR_INTEGRATED,) if flagged.downgraded else ())
+    assert flagged.std == plain.std and flagged.bias == plain.bias
+    assert flagged.can_enter == (flagged.level >= flagged.min_entry_confidence)
+    assert flagged.can_adjust == (flagged.level >= flagged.min_adjust_confidence)
+    assert flagged.should_exit  # low is at or below the default exit level
+    if flagged.downgraded:
+        assert f"downgraded from {plain.level.value}" in flagged.summary()
+        d = flagged.to_dict()
+        assert d["downgraded"] and d["raw_level"] == plain.level.value and d["level"] == "low"
+        json.dumps(d)
+
+
+def test_downgrade_for_flags_applies_to_an_existing_assessment(calc) -> None:
+    from volresearch.signals import downgrade_for_flags
+
+    x = sample_with_rel_std(0.001)
+    plain = calc.assess(x, 1000.0, instrument="ES")
+    assert plain.level == L.VERY_HIGH and plain.can_enter
+    capped = downgrade_for_flags(plain, (MEAN_DRIVES,))
+    assert capped.level == L.MODERATE and capped.raw_level == L.VERY_HIGH
+    assert capped.downgrade_reasons == (MEAN_DRIVES,) and not capped.can_enter and capped.can_adjust
+    assert not capped.should_exit
+    same = downgrade_for_flags(plain, (NORMAL_LIMIT,))
+    assert same.level == L.VERY_HIGH and not same.downgraded
+    lower = downgrade_for_flags(capped, (NEAR_INTEGRATED,))
+    assert lower.level == L.LOW and lower.raw_level == L.VERY_HIGH and lower.should_exit
+    assert any(r.startswith("confidence low") for r in lower.exit_reasons)
+
+
+def test_model_flags_reads_a_fit() -> None:
+    from types import SimpleNamespace
+
+    from volresearch.signals import model_flags
+
+    assert model_flags(None) == ()
+    fit = SimpleNamespace(all_flags=(MEAN_DRIVES,), diagnostics={"warnings": ["shape nu = 0.9 <= 1: cusp"]})
+    assert model_flags(fit) == (MEAN_DRIVES, "shape nu = 0.9 <= 1: cusp")
+    bare = SimpleNamespace(flags=(), diagnostics={}, near_integrated=True)
+    assert model_flags(bare)[0].startswith("near-integrated")

@@ -54,7 +54,9 @@ import param
 
 from volresearch.config import Instrument, load_instruments
 from volresearch.data import QualityReport, datasets
+from volresearch.data.calendar import infer_bar_seconds, infer_calendar
 from volresearch.errors import VolresearchError
+from volresearch.formatting import PriceFormat
 from volresearch.models import DISTRIBUTIONS, MIN_OBSERVATIONS, Fit, ModelSpec, fit_garch
 from volresearch.models.returns import default_mean
 from volresearch.signals import (
@@ -63,6 +65,7 @@ from volresearch.signals import (
     DistributionAnalysis,
     analyze_distribution,
     drift_standard_error,
+    model_flags,
 )
 from volresearch.simulate import Fan, simulate_paths
 from volresearch.simulate.engine import fit_bar_seconds, simulation_params
@@ -88,6 +91,9 @@ __all__ = [
     "compute_replay_step",
     "split_bars",
     "instrument_for",
+    "HORIZON_PRESETS",
+    "MAX_HORIZON",
+    "replay_fan",
 ]
 
 #: Serialises the numba simulations of every session in the process.
@@ -98,6 +104,14 @@ FAN_LEVELS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0
 MIN_FIT_BARS = MIN_OBSERVATIONS + 1
 #: Bars ahead reported in the horizon table (those within the horizon, plus the horizon).
 TABLE_STEPS: tuple[int, ...] = (1, 5, 10, 15, 20, 30, 60, 120, 240, 480, 720, 1440)
+#: Longest horizon offered (bars): five days of one-minute bars.
+MAX_HORIZON = 5 * 1_440
+#: Horizon presets by name: wall-clock span in seconds, or ``None`` for "to the end of the next session".
+HORIZON_PRESETS: dict[str, float | None] = {"1 h": 3_600.0, "4 h": 14_400.0, "24 h": 86_400.0, "next session": None}
+#: Most held-out bars one replay step streams before drawing (a fan is drawn once per step).
+MAX_BARS_PER_STEP = 50
+#: Seconds of recent replay over which the achieved rate is measured.
+RATE_WINDOW_S = 3.0
 #: GARCH-family models offered.
 MODELS: tuple[str, ...] = ("garch", "gjr", "egarch")
 #: Columns of the horizon table, after ``bars ahead`` (index) and ``target_time``.
@@ -157,6 +171,21 @@ class Forecast:
     ess: float | None = None
     replay_step: int = 0
     n_paths: int = 0
+    full_resolution: bool = True
+    bars_in_step: int = 1
+    compute_seconds: float = 0.0
+
+    def bands_by_time(self) -> pd.DataFrame:
+        """Fan quantiles indexed by the steps' time stamps (session bars when a calendar is known)."""
+        return self.fan.quantiles()
+
+    def realised_by_time(self) -> pd.Series | None:
+        """The origin's close, then the realised closes after it, indexed by time (``None`` when none)."""
+        if self.realised.empty:
+            return None
+        head = pd.Series([self.price], index=pd.DatetimeIndex([self.origin]))
+        tail = pd.Series(self.realised.to_numpy(dtype=float), index=pd.DatetimeIndex(self.realised.index))
+        return pd.concat([head, tail]).rename("close")
 
     def bands_by_step(self) -> pd.DataFrame:
         """Fan quantiles indexed by bars ahead (0 = origin); columns are levels."""
@@ -232,6 +261,10 @@ class ReplayJob:
     n_sample_paths: int
     history_bars: int
     instrument: str
+    n_bars: int = 1
+    n_paths: int | None = None
+    flags: tuple[str, ...] = ()
+    prev_ess: float | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +275,7 @@ class ReplayOutcome:
     bar: BarForecast | None = None
     forecast: Forecast | None = None
     error: str | None = None
+    seconds: float = 0.0
 
 
 # =============================================================================
@@ -328,19 +362,45 @@ def mean_standard_error(fit: Fit, horizon: int, price: float) -> float | None:
 
 
 def _analyse(
-    fan: Fan, price: float, horizon_minutes: float, instrument: str, mean_se: float | None = None
+    fan: Fan,
+    price: float,
+    horizon_minutes: float,
+    instrument: str,
+    mean_se: float | None = None,
+    flags: tuple[str, ...] = (),
 ) -> tuple[DistributionAnalysis, ConfidenceAssessment]:
+    """Zones, bias and confidence at the fan's horizon; warnings on the model cap the confidence."""
     prices = fan.terminal()
     weights = None if fan.weights is None else np.asarray(fan.weights)
     analysis = analyze_distribution(prices, price, weights=weights, horizon=horizon_minutes, mean_se=mean_se)
     confidence = _calculator().assess(
-        prices, price, instrument=instrument, horizon=horizon_minutes, weights=weights, mean_se=mean_se
+        prices,
+        price,
+        instrument=instrument,
+        horizon=horizon_minutes,
+        weights=weights,
+        mean_se=mean_se,
+        model_flags=flags,
     )
     return analysis, confidence
 
 
-def replay_fan(forecaster: RollingForecaster, horizon: int, *, seed: int, n_sample_paths: int) -> Fan:
+def _particle_subset(weights: np.ndarray, m: int, seed: int) -> np.ndarray:
+    """``m`` particle indices drawn by systematic resampling on ``weights`` (equal weights afterwards)."""
+    w = np.asarray(weights, dtype=float)
+    cdf = np.cumsum(w / w.sum())
+    u = (np.random.default_rng(seed).random() + np.arange(m)) / m
+    return np.minimum(np.searchsorted(cdf, u, side="right"), w.size - 1)
+
+
+def replay_fan(
+    forecaster: RollingForecaster, horizon: int, *, seed: int, n_sample_paths: int, n_paths: int | None = None
+) -> Fan:
     """The filtered predictive fan after the forecaster's latest bar (one path per particle, particle weights).
+
+    With ``n_paths`` below the particle count (a lower-resolution fan while
+    replay plays) the paths start from ``n_paths`` particles drawn by
+    systematic resampling on the weights, with equal weights.
 
     Steps are labelled with the forecaster's session calendar when it has one
     (breaks, weekends and holidays skipped), wall-clock bars otherwise.
@@ -357,21 +417,27 @@ def replay_fan(forecaster: RollingForecaster, horizon: int, *, seed: int, n_samp
         raise SimulationError("no bar processed yet: nothing to forecast from")
     model = filt.model
     calendar = getattr(forecaster, "calendar", None)
+    x0 = np.array(model.x, copy=True)  # type: ignore[attr-defined]
+    s0 = np.array(model.sigma2, copy=True)  # type: ignore[attr-defined]
+    weights: np.ndarray | None = np.asarray(filt.weights)
+    if n_paths is not None and int(n_paths) < forecaster.n:
+        pick = _particle_subset(np.asarray(filt.weights), int(n_paths), seed)
+        x0, s0, weights = x0[pick], s0[pick], None
     fan = simulate_paths(
         forecaster.fit.spec.model,
         simulation_params(forecaster.fit),
         ppf_table=forecaster.table,
-        n_paths=forecaster.n,
+        n_paths=int(x0.size),
         horizon=int(horizon),
-        x0=np.array(model.x, copy=True),  # type: ignore[attr-defined]
-        sigma2_1=np.array(model.sigma2, copy=True),  # type: ignore[attr-defined]
+        x0=x0,
+        sigma2_1=s0,
         seed=seed,
         mode="bands",
         quantiles=FAN_LEVELS,
         start=forecaster.last_time,
         bar_seconds=forecaster.bar_seconds,
         n_sample_paths=n_sample_paths,
-        weights=filt.weights,
+        weights=weights,
     )
     if calendar is not None and callable(getattr(calendar, "next_bars", None)):
         times = session_step_times(calendar, forecaster.last_time, int(horizon), forecaster.bar_seconds)
@@ -417,7 +483,7 @@ def compute_fit(job: FitJob) -> FitOutcome:
                 fan = replace(fan, step_times=session_step_times(calendar, fan.start, job.horizon, bar_seconds))
         price = float(job.fit_bars["close"].iloc[-1])
         mean_se = mean_standard_error(fit, job.horizon, price)
-        analysis, confidence = _analyse(fan, price, horizon_minutes, job.instrument, mean_se)
+        analysis, confidence = _analyse(fan, price, horizon_minutes, job.instrument, mean_se, model_flags(fit))
         closes = job.fit_bars["close"]
         returns = np.diff(np.log(closes.to_numpy(dtype=float)))
         stylized = stylized_facts(returns, prices=closes.to_numpy(dtype=float), asset_class=job.asset_class)  # type: ignore[arg-type]
@@ -433,6 +499,7 @@ def compute_fit(job: FitJob) -> FitOutcome:
             realised=job.replay_bars["close"].iloc[: job.horizon],
             table=_fan_table(fan, steps),
             n_paths=job.n_paths,
+            compute_seconds=time.perf_counter() - t0,
         )
     except Exception as exc:  # every failure becomes a message on the page
         return FitOutcome(job, error=_error_text(exc), seconds=time.perf_counter() - t0)
@@ -440,46 +507,64 @@ def compute_fit(job: FitJob) -> FitOutcome:
 
 
 def compute_replay_step(job: ReplayJob) -> ReplayOutcome:
-    """Stream one held-out bar through the forecaster and rebuild the forecast.
+    """Stream held-out bars through the forecaster and rebuild the forecast once.
 
-    One simulation per bar: the fan is simulated from the filter's particle
-    states (log price and next-step variance) with the particle weights, one
-    path per particle, so it is the filtered predictive distribution after
-    this bar, and the horizon table, zones and confidence are all computed
-    from that same fan.  Mutates ``job.forecaster``.  Never raises: failures
-    are in :attr:`ReplayOutcome.error`.
+    ``job.n_bars`` bars (from ``job.position``) update the particle filter,
+    then one fan is simulated from the filter's particle states (log price and
+    next-step variance): the filtered predictive distribution after the last
+    of them, and the horizon table, zones and confidence all come from that
+    same fan.  Streaming several bars per step is how a fast replay keeps its
+    bar rate: the filter sees every bar, the fan is redrawn once per step.
+    ``job.n_bars == 0`` redraws the fan after the latest bar (e.g. at full
+    resolution when replay pauses).  ``job.n_paths`` below the particle count
+    gives a lower-resolution fan (see :func:`replay_fan`).  Mutates
+    ``job.forecaster``.  Never raises: failures are in :attr:`ReplayOutcome.error`.
     """
+    t0 = time.perf_counter()
     try:
-        ts = pd.Timestamp(job.replay_bars.index[job.position])
-        row = job.replay_bars.iloc[job.position]
+        bar: BarForecast | None = None
+        n_done = max(int(job.n_bars), 0)
         with COMPUTE_LOCK:
-            bar = job.forecaster.process_bar(row, timestamp=ts)
+            for k in range(n_done):
+                pos = job.position + k
+                bar = job.forecaster.process_bar(job.replay_bars.iloc[pos], timestamp=job.replay_bars.index[pos])
+            last = job.position + n_done - 1
             fan = replay_fan(
-                job.forecaster, job.horizon, seed=job.seed + 1 + job.position, n_sample_paths=job.n_sample_paths
+                job.forecaster,
+                job.horizon,
+                seed=job.seed + 1 + last,
+                n_sample_paths=job.n_sample_paths,
+                n_paths=job.n_paths,
             )
+        ts = pd.Timestamp(job.forecaster.last_time)
+        price = float(bar.price) if bar is not None else float(job.forecaster.last_close)
         bar_seconds = job.forecaster.bar_seconds
         horizon_minutes = job.horizon * bar_seconds / 60.0
-        mean_se = mean_standard_error(job.fit, job.horizon, bar.price)
-        analysis, confidence = _analyse(fan, bar.price, horizon_minutes, job.instrument, mean_se)
+        mean_se = mean_standard_error(job.fit, job.horizon, price)
+        analysis, confidence = _analyse(fan, price, horizon_minutes, job.instrument, mean_se, job.flags)
         upto = job.closes.loc[:ts]
+        full = job.n_paths is None or int(job.n_paths) >= job.forecaster.n
         forecast = Forecast(
             origin=ts,
-            price=bar.price,
+            price=price,
             horizon=job.horizon,
             horizon_minutes=horizon_minutes,
             fan=fan,
             analysis=analysis,
             confidence=confidence,
             history=upto.iloc[-job.history_bars :],
-            realised=job.replay_bars["close"].iloc[job.position + 1 : job.position + 1 + job.horizon],
+            realised=job.replay_bars["close"].iloc[last + 1 : last + 1 + job.horizon],
             table=_fan_table(fan, _table_steps(job.horizon, bar_seconds)),
-            ess=bar.ess,
-            replay_step=job.position + 1,
+            ess=float(bar.ess) if bar is not None else job.prev_ess,
+            replay_step=last + 1,
             n_paths=fan.n_paths,
+            full_resolution=full,
+            bars_in_step=n_done,
+            compute_seconds=time.perf_counter() - t0,
         )
     except Exception as exc:  # every failure becomes a message on the page
-        return ReplayOutcome(job, error=_error_text(exc))
-    return ReplayOutcome(job, bar, forecast)
+        return ReplayOutcome(job, error=_error_text(exc), seconds=time.perf_counter() - t0)
+    return ReplayOutcome(job, bar, forecast, seconds=time.perf_counter() - t0)
 
 
 # =============================================================================
@@ -513,14 +598,22 @@ class DashboardState(param.Parameterized):
         doc="Mean of the fit: 'auto' is zero for intraday bars and constant for daily bars (see default_mean).",
     )
     n_paths = param.Integer(default=2_000, bounds=(100, 20_000), step=100, doc="Monte Carlo paths of the fan (count).")
-    horizon = param.Integer(default=60, bounds=(5, 1_440), step=5, doc="Forecast horizon (bars ahead).")
+    horizon = param.Integer(
+        default=60,
+        bounds=(1, MAX_HORIZON),
+        step=1,
+        doc="Forecast horizon (bars ahead), up to several sessions; presets in horizon_presets().",
+    )
     seed = param.Integer(default=42, bounds=(0, 2**31 - 1), doc="Seed of the simulation and the particle filter.")
     fit_window = param.Integer(
-        default=1_500, bounds=(MIN_FIT_BARS, 20_000), step=50, doc="Bars the model is fitted on (count)."
+        default=1_500,
+        bounds=(MIN_FIT_BARS, 10_000_000),
+        step=50,
+        doc="Bars the model is fitted on (count); up to every bar before the held-out ones.",
     )
     replay_bars = param.Integer(
         default=250,
-        bounds=(10, 5_000),
+        bounds=(10, 10_000_000),
         step=10,
         doc="Bars held out after the fit window: drawn as the realised path and streamed in replay (count).",
     )
@@ -531,7 +624,16 @@ class DashboardState(param.Parameterized):
     n_particles = param.Integer(
         default=1_000, bounds=(100, 10_000), step=100, doc="Particles of the replay filter (count)."
     )
-    replay_speed = param.Number(default=2.0, bounds=(0.25, 20.0), step=0.25, doc="Replay speed (bars per second).")
+    replay_speed = param.Number(
+        default=2.0, bounds=(0.25, 50.0), step=0.25, doc="Requested replay speed (bars per second)."
+    )
+    play_paths = param.Integer(
+        default=250,
+        bounds=(50, 10_000),
+        step=50,
+        doc="Paths of the fan while replay plays (fewer than the particles: a lower-resolution fan that keeps up); "
+        "pausing or stepping redraws it from every particle.",
+    )
     data_dir = param.String(default=None, allow_None=True, doc="Folder scanned for CSV/Parquet bar files.")
 
     # ------------------------------------------------------------------ results
@@ -550,6 +652,15 @@ class DashboardState(param.Parameterized):
     replay_position = param.Integer(default=0, bounds=(0, None), doc="Held-out bars replayed so far.")
     replay_total = param.Integer(default=0, bounds=(0, None), doc="Held-out bars available to replay.")
     replay_running = param.Boolean(default=False, doc="Whether replay is playing (views drive the clock).")
+    replay_rate = param.Number(
+        default=None, allow_None=True, doc="Achieved replay rate over the last few seconds (bars per second)."
+    )
+    replay_note = param.String(default="", doc="Requested versus achieved replay rate, and whether it keeps up.")
+    price_format = param.ClassSelector(
+        class_=PriceFormat,
+        default=PriceFormat(),
+        doc="How prices of the loaded instrument are written (tick from the instrument table or the price grid).",
+    )
     busy = param.Boolean(default=False, doc="A fit is running.")
     status = param.String(default="", doc="One line saying what happened last.")
     error = param.String(default="", doc="Message of the last failure (empty when none).")
@@ -568,6 +679,11 @@ class DashboardState(param.Parameterized):
         self._replay: pd.DataFrame | None = None
         self._closes: pd.Series | None = None
         self._applying_source = False
+        #: Clock of the replay (seconds); replaceable, e.g. by a test.
+        self.clock: Any = time.monotonic
+        self._rate_marks: list[tuple[float, int]] = []
+        self._play_anchor: tuple[float, int] | None = None
+        self._step_seconds: list[float] = []
         self.refresh_sources()
         if source is not None:
             if source not in self._sources:
@@ -680,6 +796,7 @@ class DashboardState(param.Parameterized):
             self.loaded_label = loaded.label
             self.symbol = loaded.symbol
             self.synthetic = loaded.synthetic
+            self.price_format = PriceFormat.for_instrument(loaded.symbol, loaded.bars)
             self.description = info.description if info is not None else loaded.label
             self.fit = None
             self.stylized = None
@@ -690,7 +807,7 @@ class DashboardState(param.Parameterized):
             kind = "SYNTHETIC data" if loaded.synthetic else "data"
             self.status = (
                 f"Loaded {loaded.label} ({kind}): {len(loaded.bars):,} bars, {first:%Y-%m-%d %H:%M} .. "
-                f"{last:%Y-%m-%d %H:%M} UTC. Press 'Fit and simulate'."
+                f"{last:%Y-%m-%d %H:%M} UTC; prices: {self.price_format.describe()}. Press 'Fit and simulate'."
             )
 
     # ------------------------------------------------------------------ fitting
@@ -726,7 +843,7 @@ class DashboardState(param.Parameterized):
             history_bars=self.history_bars,
             n_particles=self.n_particles,
             instrument=instrument,
-            tick_size=None if info is None else info.tick_size,
+            tick_size=self.price_format.tick if info is None else info.tick_size,
             asset_class=_asset_class(self.symbol, info),
         )
         self._stop_replay_state()
@@ -774,7 +891,12 @@ class DashboardState(param.Parameterized):
             self.status = (
                 f"Fitted {job.spec.label} on {job.label}: {outcome.fit.n_obs:,} returns to "
                 f"{fc.origin:%Y-%m-%d %H:%M} UTC; {job.n_paths:,} paths x {job.horizon} bars in "
-                f"{outcome.seconds:.1f} s. Bias {fc.analysis.bias}, confidence {fc.confidence.level.value}."
+                f"{outcome.seconds:.1f} s. Bias {fc.analysis.bias}, confidence {fc.confidence.level.value}"
+                + (
+                    f" (downgraded from {fc.confidence.raw_level.value}: the model carries a warning)."
+                    if fc.confidence.downgraded and fc.confidence.raw_level is not None
+                    else "."
+                )
             )
         return True
 
@@ -798,8 +920,19 @@ class DashboardState(param.Parameterized):
         """True when a fit exists and held-out bars remain to replay."""
         return self._forecaster is not None and self._replay is not None and self.replay_position < len(self._replay)
 
-    def begin_replay_step(self) -> ReplayJob | None:
-        """The next bar to stream as a :class:`ReplayJob`, or ``None`` when there is none."""
+    def begin_replay_step(self, n_bars: int = 1, *, n_paths: int | None = None) -> ReplayJob | None:
+        """The next held-out bars to stream as a :class:`ReplayJob`, or ``None`` when there are none.
+
+        Parameters
+        ----------
+        n_bars
+            Bars to stream before the fan is redrawn (at most those left;
+            ``0`` redraws the fan after the latest bar without streaming one).
+        n_paths
+            Paths of the fan (``None``: one per particle, full resolution).
+        """
+        if n_bars == 0 and self._forecaster is not None and self.replay_position > 0 and not self.busy:
+            return self._replay_job(0, n_paths)
         if not self.replay_available or self.busy:
             if self.fit is None:
                 self.status = "Fit a model first: replay streams the bars held out after the fit window."
@@ -808,6 +941,10 @@ class DashboardState(param.Parameterized):
             elif not self.replay_total:
                 self.status = "No bars are held out after the fit window: raise 'replay bars' and fit again."
             return None
+        left = self.replay_total - self.replay_position
+        return self._replay_job(max(1, min(int(n_bars), left)), n_paths)
+
+    def _replay_job(self, n_bars: int, n_paths: int | None) -> ReplayJob:
         assert self._forecaster is not None and self._job_fit is not None and self._replay is not None
         assert self.fit is not None and self._closes is not None
         job = self._job_fit
@@ -823,6 +960,10 @@ class DashboardState(param.Parameterized):
             n_sample_paths=job.n_sample_paths,
             history_bars=job.history_bars,
             instrument=job.instrument,
+            n_bars=n_bars,
+            n_paths=n_paths,
+            flags=model_flags(self.fit),
+            prev_ess=None if self.forecast is None else self.forecast.ess,
         )
 
     def finish_replay_step(self, outcome: ReplayOutcome) -> bool:
@@ -839,17 +980,77 @@ class DashboardState(param.Parameterized):
         fc = outcome.forecast
         with param.parameterized.batch_call_watchers(self):
             self.forecast = fc
-            self.replay_position = job.position + 1
+            self.replay_position = job.position + job.n_bars
             done = self.replay_position >= self.replay_total
+            if self.replay_running and job.n_bars:
+                self._measure_rate(job.n_bars, outcome.seconds)
             if done:
                 self.replay_running = False
             resampled = " (resampled)" if outcome.bar is not None and outcome.bar.resampled else ""
+            ess = "n/a" if fc.ess is None else f"{fc.ess:,.0f}"
             self.status = (
                 f"{self.loaded_label} replay bar {self.replay_position}/{self.replay_total}: "
                 f"{fc.origin:%Y-%m-%d %H:%M} UTC, "
-                f"close {fc.price:,.2f}, ESS {fc.ess:,.0f}{resampled}" + (". Replay finished." if done else ".")
+                f"close {self.price_format.price(fc.price)}, ESS {ess}{resampled}"
+                + (". Replay finished." if done else ".")
             )
         return True
+
+    # ------------------------------------------------------------------ replay clock and rate
+    def bars_due(self) -> int:
+        """Bars to stream now to keep the requested speed since play started (0: ahead of schedule).
+
+        At most :data:`MAX_BARS_PER_STEP` and the bars left; a backlog larger
+        than that is dropped from the schedule (the replay falls behind, and
+        :attr:`replay_note` says so).
+        """
+        if not self.replay_running or self._play_anchor is None:
+            return 0
+        t0, pos0 = self._play_anchor
+        now = float(self.clock())
+        due = int(math.floor((now - t0) * self.replay_speed + 1e-9)) - (self.replay_position - pos0)
+        if due > MAX_BARS_PER_STEP:
+            # Too far behind to catch up: restart the schedule from here.
+            self._play_anchor = (now - MAX_BARS_PER_STEP / self.replay_speed, self.replay_position)
+            due = MAX_BARS_PER_STEP
+        return max(0, min(due, self.replay_total - self.replay_position))
+
+    def _measure_rate(self, n_bars: int, seconds: float) -> None:
+        now = float(self.clock())
+        self._rate_marks.append((now, self.replay_position))
+        self._step_seconds.append(seconds / max(n_bars, 1))
+        # The marks of the last RATE_WINDOW_S seconds, and the one before them (the rate needs two).
+        inside = [i for i, m in enumerate(self._rate_marks) if now - m[0] <= RATE_WINDOW_S]
+        first = max(min(inside, default=len(self._rate_marks) - 1) - 1, 0)
+        self._rate_marks = self._rate_marks[first:]
+        self._step_seconds = self._step_seconds[-20:]
+        self._update_rate_note()
+
+    def _update_rate_note(self) -> None:
+        requested = float(self.replay_speed)
+        marks = self._rate_marks
+        rate = None
+        if len(marks) >= 2 and marks[-1][0] > marks[0][0]:
+            rate = (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+        self.replay_rate = rate
+        if rate is None:
+            self.replay_note = f"requested {requested:g} bars/s; achieved: measuring ..."
+            return
+        per_bar = float(np.median(self._step_seconds)) if self._step_seconds else math.nan
+        capacity = 1.0 / per_bar if per_bar > 0 else math.inf
+        fc = self.forecast
+        res = ""
+        if fc is not None and not fc.full_resolution:
+            res = f"; fan of {fc.n_paths:,} paths while playing (every particle when paused)"
+        if fc is not None and fc.bars_in_step > 1:
+            res += f"; fan redrawn every {fc.bars_in_step} bars"
+        text = f"requested {requested:g} bars/s, achieved {rate:.1f} bars/s{res}"
+        if rate < 0.9 * requested:
+            text += (
+                f". This machine cannot keep up: about {capacity:.1f} bars/s of computation at this horizon "
+                f"and resolution; lower the speed, the horizon or the play paths."
+            )
+        self.replay_note = text
 
     def replay_step(self) -> bool:
         """Stream the next held-out bar and update the forecast (one call).
@@ -867,16 +1068,123 @@ class DashboardState(param.Parameterized):
             return False
         return self.finish_replay_step(compute_replay_step(job))
 
+    def replay_tick(self) -> bool:
+        """One tick of a playing replay (one call): stream the bars due at a lower fan resolution.
+
+        Returns
+        -------
+        bool
+            True when bars were streamed.
+        """
+        n = self.bars_due()
+        if n <= 0:
+            return False
+        job = self.begin_replay_step(n, n_paths=self.play_paths)
+        return job is not None and self.finish_replay_step(compute_replay_step(job))
+
+    def refresh_full_resolution(self) -> bool:
+        """Redraw the replay's fan from every particle after the latest bar (one call).
+
+        Returns
+        -------
+        bool
+            True when a lower-resolution fan was replaced.
+        """
+        fc = self.forecast
+        if fc is None or fc.full_resolution or self.replay_running:
+            return False
+        job = self.begin_replay_step(0)
+        return job is not None and self.finish_replay_step(compute_replay_step(job))
+
     def play(self) -> None:
-        """Start the replay (a view's clock calls :meth:`replay_step`)."""
+        """Start the replay (a view's clock calls :meth:`bars_due` and streams them)."""
         if self.replay_available:
+            self._play_anchor = (float(self.clock()), self.replay_position)
+            self._rate_marks = [(float(self.clock()), self.replay_position)]
+            self._step_seconds = []
+            self.replay_rate = None
+            self.replay_note = f"requested {self.replay_speed:g} bars/s; achieved: measuring ..."
             self.replay_running = True
         else:
             self.begin_replay_step()
 
     def pause(self) -> None:
-        """Pause the replay."""
+        """Pause the replay (the achieved rate stays shown)."""
         self.replay_running = False
+        self._play_anchor = None
+
+    @param.depends("replay_speed", watch=True)
+    def _speed_changed(self) -> None:
+        if self.replay_running:
+            now = float(self.clock())
+            self._play_anchor = (now, self.replay_position)
+            self._rate_marks = [(now, self.replay_position)]
+            self._step_seconds = []
+
+    # ------------------------------------------------------------------ horizon presets
+    def bar_seconds(self) -> float | None:
+        """Bar length of the loaded bars (seconds), ``None`` when unknown."""
+        if self.bars is None or len(self.bars) < 2:
+            return None
+        return infer_bar_seconds(pd.DatetimeIndex(self.bars.index))
+
+    def horizon_presets(self) -> dict[str, int]:
+        """Horizons (bars) of the presets "1 h", "4 h", "24 h" and "next session" for the loaded bars.
+
+        Spans are converted to bars with the bar length; a preset shorter
+        than two bars or longer than :data:`MAX_HORIZON` is left out.  "next
+        session" counts the session bars from the last bar of the fit window
+        to the close of the next session that opens after it, from the
+        calendar of the data (left out when no calendar or bar length is known).
+        """
+        bar = self.bar_seconds()
+        if bar is None or bar <= 0:
+            return {}
+        out: dict[str, int] = {}
+        for name, span in HORIZON_PRESETS.items():
+            n = self._next_session_bars(bar) if span is None else int(round(span / bar))
+            if n is not None and 2 <= n <= MAX_HORIZON:
+                out[name] = n
+        return out
+
+    def _next_session_bars(self, bar: float) -> int | None:
+        assert self.bars is not None
+        try:
+            calendar, _ = infer_calendar(pd.DatetimeIndex(self.bars.index))
+            fit_part, _ = split_bars(self.bars, self.fit_window, self.replay_bars)
+            origin = pd.Timestamp(fit_part.index[-1]) if len(fit_part) else pd.Timestamp(self.bars.index[-1])
+            sessions = calendar.sessions(origin, origin + pd.Timedelta(days=10))
+            later = sessions[pd.to_datetime(sessions["open"], utc=True) > origin]
+            if later.empty:
+                return None
+            close = pd.Timestamp(later["close"].iloc[0])
+            close = close.tz_localize("UTC") if close.tz is None else close
+            upcoming = calendar.next_bars(origin, MAX_HORIZON, bar)
+            return int(np.count_nonzero(upcoming < close))
+        except Exception:  # no calendar answer: the preset is not offered
+            return None
+
+    def apply_horizon_preset(self, name: str) -> int:
+        """Set :attr:`horizon` to a preset of :meth:`horizon_presets`; returns the horizon in bars.
+
+        Raises
+        ------
+        ValueError
+            Unknown preset, or one not available for the loaded bars.
+        """
+        presets = self.horizon_presets()
+        if name not in presets:
+            raise ValueError(f"horizon preset {name!r} is not available; available: {', '.join(presets) or 'none'}")
+        self.horizon = presets[name]
+        return presets[name]
+
+    def fit_window_limit(self) -> int:
+        """Most bars a fit window can hold with the loaded data (every bar before the held-out ones)."""
+        if self.bars is None:
+            return MIN_FIT_BARS
+        n = len(self.bars)
+        held = min(int(self.replay_bars), max(n - MIN_FIT_BARS, 0))
+        return max(n - held, MIN_FIT_BARS)
 
     def reset_replay(self) -> bool:
         """Restart the replay from the end of the fit window (refits nothing).
@@ -923,6 +1231,45 @@ class DashboardState(param.Parameterized):
         self.error = ""
 
     # ------------------------------------------------------------------ display helpers
+    def horizon_table_text(self) -> pd.DataFrame:
+        """The forecast's price distribution by horizon as text at the instrument's precision.
+
+        Prices (mean and quantiles) with the tick's decimals, the std with at
+        least three significant digits (never "0.00"), target times in UTC
+        (column ``target (UTC)``, month-day hour:minute).
+        Empty before a forecast.
+        """
+        fc = self.forecast
+        if fc is None:
+            return pd.DataFrame(columns=["target (UTC)", *TABLE_COLUMNS])
+        fmt = self.price_format
+        table = fc.table.copy()
+        table["target_time"] = table["target_time"].map(lambda t: f"{pd.Timestamp(t):%m-%d %H:%M}")
+        table = table.rename(columns={"target_time": "target (UTC)"})
+        for col in TABLE_COLUMNS:
+            table[col] = table[col].map(fmt.spread if col == "std" else fmt.price)
+        return table
+
+    def zone_table_text(self) -> pd.DataFrame:
+        """Price zones at the horizon as text (kind, strength, low, high, center, probability)."""
+        cols = ["kind", "strength", "low", "high", "center", "probability"]
+        fc = self.forecast
+        if fc is None:
+            return pd.DataFrame(columns=cols)
+        zones = fc.analysis.to_frame()
+        fmt = self.price_format
+        return pd.DataFrame(
+            {
+                "kind": zones["kind"],
+                "strength": zones["strength"],
+                "low": zones["low"].map(fmt.price),
+                "high": zones["high"].map(fmt.price),
+                "center": zones["center"].map(fmt.price),
+                "probability": zones["mass"].map(lambda m: f"{m:.1%}"),
+            },
+            columns=cols,
+        )
+
     def fit_table(self) -> pd.DataFrame:
         """Fitted parameters: estimate, robust std error, t statistic and unit (empty before a fit)."""
         cols = ["estimate", "std error", "t", "unit"]

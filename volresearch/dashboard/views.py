@@ -37,13 +37,13 @@ from panel.viewable import Viewer
 from volresearch.plots import fan_chart
 
 from .sources import DATA_SUFFIXES
-from .state import DashboardState, Forecast, compute_fit, compute_replay_step
+from .state import MAX_HORIZON, DashboardState, Forecast, compute_fit, compute_replay_step
 
 __all__ = ["ControlPanel", "ForecastChart", "SignalPanel", "ModelPanel", "ReplayPanel", "Dashboard"]
 
 _SIDEBAR_WIDTH = 330
-#: Share of the chart's bar span added right of the fan for the zone labels.
-_LABEL_ROOM = 0.22
+#: Replay clock period (ms): each tick streams the bars due at the requested speed.
+_CLOCK_MS = 50
 _LEVEL_COLOURS = {
     "very_high": "#1a7f37",
     "high": "#2da44e",
@@ -67,10 +67,6 @@ def _button(text: str, kind: str = "default", **params: Any) -> pn.widgets.Butto
     if "label" in pn.widgets.Button.param and "color" in pn.widgets.Button.param:
         return pn.widgets.Button(label=text, color=kind, **params)
     return pn.widgets.Button(name=text, button_type=kind, **params)
-
-
-def _fmt_price(x: float) -> str:
-    return f"{x:,.2f}" if math.isfinite(x) else "n/a"
 
 
 def _fmt_time(ts: Any) -> str:
@@ -108,14 +104,18 @@ class ControlPanel(Viewer):
         self.mean = pn.widgets.Select.from_param(s.param.mean, name="Mean", sizing_mode="stretch_width")
         self.n_paths = pn.widgets.IntSlider.from_param(s.param.n_paths, name="Paths", sizing_mode="stretch_width")
         self.horizon = pn.widgets.IntSlider.from_param(
-            s.param.horizon, name="Horizon (bars)", end=500, sizing_mode="stretch_width"
+            s.param.horizon, name="Horizon (bars)", end=MAX_HORIZON, sizing_mode="stretch_width"
         )
+        self.horizon_input = pn.widgets.IntInput.from_param(
+            s.param.horizon, name="Horizon (bars, exact)", sizing_mode="stretch_width", css_classes=["vr-horizon"]
+        )
+        self.presets = pn.FlexBox(sizing_mode="stretch_width", css_classes=["vr-presets"])
         self.seed = pn.widgets.IntInput.from_param(s.param.seed, name="Seed", sizing_mode="stretch_width")
         self.fit_window = pn.widgets.IntSlider.from_param(
-            s.param.fit_window, name="Fit window (bars)", end=5_000, sizing_mode="stretch_width"
+            s.param.fit_window, name="Fit window (bars)", end=20_000, sizing_mode="stretch_width"
         )
         self.replay_bars = pn.widgets.IntSlider.from_param(
-            s.param.replay_bars, name="Held-out replay bars", end=1_000, sizing_mode="stretch_width"
+            s.param.replay_bars, name="Held-out replay bars", end=5_000, sizing_mode="stretch_width"
         )
         self.history_bars = pn.widgets.IntSlider.from_param(
             s.param.history_bars, name="History shown (bars)", end=500, sizing_mode="stretch_width"
@@ -134,6 +134,29 @@ class ControlPanel(Viewer):
         self.progress = pn.indicators.Progress(
             active=True, sizing_mode="stretch_width", height=14, visible=s.param.busy, css_classes=["vr-progress"]
         )
+        s.param.watch(self._on_bars, ["bars", "replay_bars"])
+        self._on_bars()
+
+    def _on_bars(self, *_: Any) -> None:
+        """Fit window up to the data's length; presets for the loaded bars."""
+        s = self.state
+        limit = s.fit_window_limit()
+        self.fit_window.end = max(limit, self.fit_window.start + 1)
+        if s.bars is not None:
+            self.replay_bars.end = max(min(len(s.bars) - 1, 10_000_000), self.replay_bars.start + 1)
+        buttons = []
+        for name, bars in s.horizon_presets().items():
+            button = _button(
+                name,
+                "light",
+                width=68 if len(name) < 6 else 110,
+                margin=(2, 3),
+                description=f"{bars:,} bars",
+                css_classes=["vr-preset", f"vr-preset-{bars}"],
+            )
+            button.on_click(lambda _e, n=name: s.apply_horizon_preset(n))
+            buttons.append(button)
+        self.presets.objects = buttons
 
     def _on_upload(self, event: param.parameterized.Event) -> None:
         if event.new:
@@ -157,6 +180,9 @@ class ControlPanel(Viewer):
             self.mean,
             self.n_paths,
             self.horizon,
+            self.horizon_input,
+            pn.pane.Markdown(pn.bind(self._presets_note, self.state.param.bars), margin=(0, 10)),
+            self.presets,
             self.seed,
             self.fit_button,
             self.progress,
@@ -171,6 +197,12 @@ class ControlPanel(Viewer):
             ),
             width=_SIDEBAR_WIDTH,
         )
+
+    def _presets_note(self, bars: Any) -> str:
+        presets = self.state.horizon_presets()
+        if not presets:
+            return "Horizon presets: none for these bars."
+        return "Horizon presets: " + ", ".join(f"{name} = {n:,} bars" for name, n in presets.items()) + "."
 
     @staticmethod
     def _source_note(description: str, synthetic: bool) -> str:
@@ -201,24 +233,22 @@ class ForecastChart(Viewer):
         self._redraw()
 
     def figure(self, fc: Forecast) -> hv.Overlay:
-        """The fan chart of ``fc`` (bars from the forecast origin on the x axis)."""
+        """The fan chart of ``fc`` on a session-time axis (breaks and weekends compressed)."""
         source = "replay bar " + str(fc.replay_step) if fc.replay_step else "fit"
         title = (
             f"{self.state.loaded_label}: {self.state.fit.spec.label if self.state.fit else ''} forecast from "
             f"{_fmt_time(fc.origin)} ({source}), {_horizon_text(fc)}, {fc.n_paths:,} paths"
         )
+        decimals = self.state.price_format.decimals
         chart = fan_chart(
-            fc.bands_by_step(),
-            history=fc.history_by_step(),
+            fc.bands_by_time(),
+            history=fc.history,
             sample_paths=fc.paths_by_step(),
-            realised=fc.realised_by_step(),
+            realised=fc.realised_by_time(),
             zones=fc.analysis,
             title=title,
         )
-        # Leave room right of the fan for the zone labels.
-        left = -(len(fc.history) - 1)
-        right = fc.horizon + _LABEL_ROOM * (fc.horizon - left)
-        return chart.opts(xlabel="bars from the forecast origin (0 = last bar)", xlim=(left, right), backend="bokeh")
+        return chart.opts(yformatter=f"%.{decimals}f", backend="bokeh")
 
     def _redraw(self, *_: Any) -> None:
         fc = self.state.forecast
@@ -256,6 +286,8 @@ class SignalPanel(Viewer):
             self.zones.object = None
             return
         a, c = fc.analysis, fc.confidence
+        fmt = self.state.price_format
+        _fmt_price = fmt.price
         level = c.level.value
         thresholds = (
             f"default thresholds (no entry for {html.escape(c.instrument)})"
@@ -266,31 +298,29 @@ class SignalPanel(Viewer):
         stop = "none" if a.stop is None else f"{_fmt_price(a.stop.price)} ({a.stop.source})"
         score_se = a.bias_score_se
         noise = "" if score_se is None else f" &plusmn; {score_se:.2f} from the estimated mean"
+        downgrade = ""
+        if c.downgraded and c.raw_level is not None:
+            downgrade = (
+                f"<br><span class='vr-downgrade' style='color:#d1242f'>Downgraded from "
+                f"{c.raw_level.value.replace('_', ' ')} because the model is flagged: "
+                f"{html.escape('; '.join(c.downgrade_reasons))}</span>"
+            )
         self.headline.object = (
             f"<div style='font-size:15px;line-height:1.5'>"
             f"<b>At {_horizon_text(fc)} from {_fmt_price(fc.price)}</b> ({_fmt_time(fc.origin)})<br>"
-            f"Confidence: <b style='color:{_LEVEL_COLOURS.get(level, '#000')}'>{level.replace('_', ' ')}</b> "
+            f"Confidence: <b class='vr-confidence' style='color:{_LEVEL_COLOURS.get(level, '#000')}'>"
+            f"{level.replace('_', ' ')}</b> "
             f"(rel. std {c.rel_std:.3%}, {thresholds}, "
-            f"scaled x{c.horizon_scale:.2f} to the horizon)<br>"
+            f"scaled x{c.horizon_scale:.2f} to the horizon){downgrade}<br>"
             f"Bias: <b style='color:{_BIAS_COLOURS[a.bias]}'>{a.bias}</b> "
             f"(score {a.bias_score:+.2f}{noise}, confidence {a.bias_confidence:.0%}); P(up) {a.prob_above:.0%}<br>"
-            f"Mean {_fmt_price(a.mean)}, 5%-95% {_fmt_price(a.quantiles[0.05])} .. {_fmt_price(a.quantiles[0.95])}<br>"
-            f"Targets: {targets}; stop: {stop}<br>"
+            f"<span class='vr-mean'>Mean {_fmt_price(a.mean)}, std {fmt.spread(c.std)}, "
+            f"5%-95% {_fmt_price(a.quantiles[0.05])} .. {_fmt_price(a.quantiles[0.95])}</span><br>"
+            f"<span class='vr-targets'>Targets: {targets}; stop: {stop}</span><br>"
             f"Entry allowed: {'yes' if c.can_enter else 'no'}; adjust allowed: {'yes' if c.can_adjust else 'no'}"
             f"</div>"
         )
-        zones = a.to_frame()
-        shown = pd.DataFrame(
-            {
-                "kind": zones["kind"],
-                "strength": zones["strength"],
-                "low": zones["low"].map(_fmt_price),
-                "high": zones["high"].map(_fmt_price),
-                "center": zones["center"].map(_fmt_price),
-                "probability": zones["mass"].map(lambda m: f"{m:.1%}"),
-            }
-        )
-        self.zones.object = shown
+        self.zones.object = self.state.zone_table_text()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
@@ -396,7 +426,7 @@ class ModelPanel(Viewer):
 
 
 class ReplayPanel(Viewer):
-    """Replay controls and the state of the rolling forecaster."""
+    """Replay controls, the requested and achieved rate, and the state of the rolling forecaster."""
 
     state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
 
@@ -407,46 +437,40 @@ class ReplayPanel(Viewer):
         self.pause = _button("Pause", "warning", width=80, css_classes=["vr-pause"])
         self.step = _button("Step", width=80, css_classes=["vr-step"])
         self.reset = _button("Reset", width=80, css_classes=["vr-reset"])
-        self.speed = pn.widgets.FloatSlider.from_param(s.param.replay_speed, name="Speed (bars per second)", width=300)
+        self.speed = pn.widgets.FloatSlider.from_param(
+            s.param.replay_speed, name="Requested speed (bars per second)", width=300
+        )
+        self.play_paths = pn.widgets.IntSlider.from_param(s.param.play_paths, name="Fan paths while playing", width=300)
         self.play.on_click(lambda _: s.play())
-        self.pause.on_click(lambda _: s.pause())
+        self.pause.on_click(self._on_pause)
         self.step.on_click(self._on_step)
         self.reset.on_click(lambda _: s.reset_replay())
         self.position = pn.indicators.Progress(value=0, max=1, width=300, height=12)
+        self.rate = pn.pane.HTML("", css_classes=["vr-replay-rate"], sizing_mode="stretch_width")
         self.info = pn.pane.HTML("", css_classes=["vr-replay-info"], sizing_mode="stretch_width")
         self.table = pn.pane.DataFrame(None, sizing_mode="stretch_width", css_classes=["vr-horizon-table"])
         self._clock: Any = None
         self._in_flight = False
         s.param.watch(self._on_running, ["replay_running"])
-        s.param.watch(self._on_speed, ["replay_speed"])
         s.param.watch(self._update, ["forecast", "replay_position", "replay_total"])
+        s.param.watch(self._update_rate, ["replay_note", "replay_running"])
         self._update()
+        self._update_rate()
 
     # ------------------------------------------------------------------ clock
-    def _period_ms(self) -> int:
-        return max(50, int(round(1000.0 / self.state.replay_speed)))
-
     def _on_running(self, event: param.parameterized.Event) -> None:
         if event.new:
             if self._clock is None:
-                self._clock = pn.state.add_periodic_callback(self._tick, period=self._period_ms(), start=False)
+                self._clock = pn.state.add_periodic_callback(self._tick, period=_CLOCK_MS, start=False)
             if not self._clock.running:
-                self._clock.period = self._period_ms()
                 self._clock.start()
-        elif self._clock is not None and self._clock.running:
-            self._clock.stop()
+        else:
+            if self._clock is not None and self._clock.running:
+                self._clock.stop()
+            if pn.state.curdoc is not None:
+                pn.state.execute(self._refresh)
 
-    def _on_speed(self, event: param.parameterized.Event) -> None:
-        if self._clock is not None:
-            self._clock.period = self._period_ms()
-
-    async def _advance(self) -> None:
-        if self._in_flight:
-            return
-        job = self.state.begin_replay_step()
-        if job is None:
-            self.state.pause()
-            return
+    async def _run(self, job: Any) -> None:
         self._in_flight = True
         try:
             outcome = await asyncio.to_thread(compute_replay_step, job)
@@ -455,14 +479,51 @@ class ReplayPanel(Viewer):
             self._in_flight = False
 
     async def _tick(self) -> None:
-        if self.state.replay_running:
-            await self._advance()
+        s = self.state
+        if not s.replay_running or self._in_flight:
+            return
+        n = s.bars_due()
+        if n <= 0:
+            return
+        job = s.begin_replay_step(n, n_paths=s.play_paths)
+        if job is None:
+            s.pause()
+            return
+        await self._run(job)
+
+    async def _refresh(self) -> None:
+        """Redraw the fan from every particle once replay stops."""
+        fc = self.state.forecast
+        while self._in_flight:
+            await asyncio.sleep(0.02)
+        if fc is None or fc.full_resolution or self.state.replay_running:
+            return
+        job = self.state.begin_replay_step(0)
+        if job is not None:
+            await self._run(job)
+
+    async def _on_pause(self, event: Any = None) -> None:
+        self.state.pause()
 
     async def _on_step(self, event: Any = None) -> None:
         self.state.pause()
-        await self._advance()
+        while self._in_flight:
+            await asyncio.sleep(0.02)
+        job = self.state.begin_replay_step(1)
+        if job is not None:
+            await self._run(job)
 
     # ------------------------------------------------------------------ display
+    def _update_rate(self, *_: Any) -> None:
+        s = self.state
+        note = s.replay_note or f"requested {s.replay_speed:g} bars/s"
+        slow = "cannot keep up" in note
+        colour = "#d1242f" if slow else "#1a7f37" if s.replay_rate is not None else "#57606a"
+        state = "playing" if s.replay_running else "paused"
+        self.rate.object = (
+            f"<div>Replay ({state}): <span class='vr-rate-text' style='color:{colour}'>{html.escape(note)}</span></div>"
+        )
+
     def _update(self, *_: Any) -> None:
         s = self.state
         self.position.max = max(s.replay_total, 1)
@@ -472,22 +533,24 @@ class ReplayPanel(Viewer):
             self.info.object = "<p>Fit a model to replay the held-out bars.</p>"
             self.table.object = None
             return
-        ess = "n/a (forecast from the fit)" if fc.ess is None else f"{fc.ess:,.0f} of {fc.n_paths:,} particles"
+        ess = "n/a (forecast from the fit)" if fc.ess is None else f"{fc.ess:,.0f}"
+        res = "" if fc.full_resolution else f" (lower resolution while playing: {fc.n_paths:,} paths)"
         self.info.object = (
-            f"<div>Bar time: <b class='vr-bar-time'>{_fmt_time(fc.origin)}</b>, close <b>{_fmt_price(fc.price)}</b><br>"
-            f"Replayed {s.replay_position} of {s.replay_total} held-out bars; ESS {ess}</div>"
+            f"<div>Bar time: <b class='vr-bar-time'>{_fmt_time(fc.origin)}</b>, close "
+            f"<b class='vr-close'>{s.price_format.price(fc.price)}</b><br>"
+            f"Replayed {s.replay_position} of {s.replay_total} held-out bars; ESS {ess}; "
+            f"fan of {fc.n_paths:,} paths{res}<br>"
+            f"<span style='color:#57606a'>Prices: {html.escape(s.price_format.describe())}</span></div>"
         )
-        table = fc.table.copy()
-        table["target_time"] = table["target_time"].map(_fmt_time)
-        for col in table.columns[1:]:
-            table[col] = table[col].map(_fmt_price)
-        self.table.object = table
+        self.table.object = s.horizon_table_text()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
             pn.pane.Markdown("### Replay"),
             pn.Row(self.play, self.pause, self.step, self.reset),
             self.speed,
+            self.play_paths,
+            self.rate,
             self.position,
             self.info,
             pn.pane.Markdown("#### Price distribution by horizon"),

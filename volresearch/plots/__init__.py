@@ -31,12 +31,14 @@ from __future__ import annotations
 
 from volresearch.plots._common import MissingQuantileWarning, PlotWarning, ensure_backends
 from volresearch.plots.diagnostics import acf_plot, coverage_plot, ess_plot, parameter_drift, pit_histogram
-from volresearch.plots.forecast import ZONE_ALPHA, ZONE_COLORS, fan_chart, zone_bands
+from volresearch.plots.forecast import ZONE_ALPHA, ZONE_COLORS, SessionAxis, fan_chart, session_axis, zone_bands
 from volresearch.plots.render import render_png
 from volresearch.plots.series import conditional_volatility_plot, news_impact_plot, price_and_returns
 
 __all__ = [
     "fan_chart",
+    "session_axis",
+    "SessionAxis",
     "zone_bands",
     "pit_histogram",
     "acf_plot",

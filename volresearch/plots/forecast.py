@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import holoviews as hv
@@ -38,7 +39,7 @@ from volresearch.plots._common import (
     x_values,
 )
 
-__all__ = ["fan_chart", "zone_bands", "ZONE_COLORS", "ZONE_ALPHA"]
+__all__ = ["fan_chart", "zone_bands", "session_axis", "SessionAxis", "ZONE_COLORS", "ZONE_ALPHA"]
 
 #: Fill colour of a zone by kind.
 ZONE_COLORS: dict[str, str] = {"support": "#2ca02c", "resistance": "#d62728", "neutral": "#7f7f7f"}
@@ -103,9 +104,7 @@ def _band_frame(bands: Any, coverages: Sequence[float]) -> tuple[pd.DataFrame, d
         )
     levels = {q: col for col in bands.columns if (q := _level(col)) is not None}
     if bands.empty or not levels:
-        raise DataError(
-            "bands has no rows or no quantile columns (column labels must be levels in (0, 1), e.g. 0.025)"
-        )
+        raise DataError("bands has no rows or no quantile columns (column labels must be levels in (0, 1), e.g. 0.025)")
     for col in levels.values():
         if not pd.api.types.is_numeric_dtype(bands[col]):
             raise DataError(f"bands column is not numeric ({bands[col].dtype})", column=str(col))
@@ -177,9 +176,7 @@ def _zone_frame(zones: Any) -> pd.DataFrame:
     frame = zones.reset_index(drop=True)
     for i, row in frame.iterrows():
         if row["kind"] not in ZONE_COLORS:
-            raise DataError(
-                f"zone kind {row['kind']!r} is not one of {sorted(ZONE_COLORS)}", row=int(i), column="kind"
-            )
+            raise DataError(f"zone kind {row['kind']!r} is not one of {sorted(ZONE_COLORS)}", row=int(i), column="kind")
         if row["strength"] not in ZONE_ALPHA:
             raise DataError(
                 f"zone strength {row['strength']!r} is not one of {sorted(ZONE_ALPHA)}",
@@ -236,9 +233,7 @@ def _zone_layers(frame: pd.DataFrame, x_label: Any, y_span: float) -> tuple[list
         span = hv.HSpan(float(row["low"]), float(row["high"]), group="Zone", label=f"{kind} {strength}")
         style_fill(span, ZONE_COLORS[kind], ZONE_ALPHA[strength])
         spans.append(span)
-        text = hv.Text(
-            x_label, float(label_y[i]), _zone_label(row), halign="right", valign="center", fontsize=8
-        )
+        text = hv.Text(x_label, float(label_y[i]), _zone_label(row), halign="right", valign="center", fontsize=8)
         style(text, common={"color": _ZONE_TEXT[kind]})
         texts.append(text)
     return spans, texts
@@ -311,6 +306,137 @@ def zone_bands(zones: Any, *, x_range: tuple[Any, Any] | None = None) -> hv.Over
 
 
 # ---------------------------------------------------------------------------
+# session time
+# ---------------------------------------------------------------------------
+
+#: Spacing above this multiple of the typical bar spacing is a break (session close, weekend, holiday).
+_BREAK_FACTOR = 1.5
+#: Most break markers drawn; with more in view (e.g. every weekend of daily bars) none are drawn, the
+#: axis label still says how many were compressed.
+_MAX_BREAK_MARKS = 12
+_BREAK_COLOR = "#9a9a9a"
+
+
+@dataclass(frozen=True)
+class SessionAxis:
+    """An x axis in session bars: one unit per bar, breaks and weekends take no room.
+
+    Attributes
+    ----------
+    times
+        UTC time of every bar on the axis (naive ``datetime64[ns]``), in order.
+    positions
+        Plot coordinate of every bar: ``-(n_history) .. 0 .. n_steps`` with 0
+        at the forecast origin (the first row of the bands).
+    breaks
+        Coordinates half-way between two bars separated by a break.
+    ticks
+        ``(coordinate, "MM-DD HH:MM")`` tick labels.
+    """
+
+    times: np.ndarray
+    positions: np.ndarray
+    breaks: np.ndarray
+    ticks: list[tuple[float, str]]
+
+    def position_of(self, index: pd.DatetimeIndex, *, clip: bool = True) -> np.ndarray:
+        """Coordinates of time stamps: the bar at or before each (NaN before the axis, or after it with ``clip``)."""
+        t = x_values(index)
+        i = np.searchsorted(self.times, t, side="right") - 1
+        out = np.where(i >= 0, self.positions[np.clip(i, 0, None)], np.nan).astype(float)
+        if clip:
+            out[t > self.times[-1]] = np.nan
+        return out
+
+
+def _tick_labels(
+    times: np.ndarray, positions: np.ndarray, typical_ns: float, n_ticks: int = 7
+) -> list[tuple[float, str]]:
+    idx = np.unique(np.round(np.linspace(0, len(times) - 1, min(n_ticks, len(times)))).astype(int))
+    stamps = pd.DatetimeIndex(times[idx])
+    if typical_ns >= 20 * 3600 * 1e9:
+        fmt = "%Y-%m-%d"
+    elif stamps.normalize().nunique() > 1:
+        fmt = "%m-%d %H:%M"
+    else:
+        fmt = "%H:%M"
+    return [(float(positions[i]), ts.strftime(fmt)) for i, ts in zip(idx, stamps, strict=True)]
+
+
+def session_axis(step_times: pd.DatetimeIndex, history_times: pd.DatetimeIndex | None = None) -> SessionAxis:
+    """The session-bar axis of a forecast: history bars before the origin, then the forecast steps.
+
+    Parameters
+    ----------
+    step_times
+        Times of the forecast steps ``0 .. n`` (step 0 the origin), e.g.
+        session bars from a trading calendar (``Fan.times``).
+    history_times
+        Times of the bars drawn before the origin (those after the origin are
+        ignored; the origin itself shares step 0).
+
+    Returns
+    -------
+    SessionAxis
+    """
+    steps = x_values(step_times)
+    hist = np.asarray([], dtype="datetime64[ns]")
+    if history_times is not None and len(history_times):
+        hist = x_values(history_times)
+        hist = np.unique(hist[hist < steps[0]])
+    times = np.concatenate([hist, steps])
+    positions = np.arange(-hist.size, steps.size, dtype=float)
+    typical = 0.0
+    if times.size > 1:
+        gaps = np.diff(times.astype("int64"))
+        typical = float(np.median(gaps))
+        where = np.flatnonzero(gaps > _BREAK_FACTOR * typical)
+        breaks = positions[where] + 0.5
+    else:
+        breaks = np.asarray([], dtype=float)
+    return SessionAxis(times, positions, breaks, _tick_labels(times, positions, typical))
+
+
+def _to_session(
+    frame: pd.DataFrame,
+    history: pd.Series | None,
+    sample_paths: pd.DataFrame | None,
+    realised: pd.Series | None,
+) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame | None, pd.Series | None, SessionAxis]:
+    """Inputs re-indexed by session-bar coordinate (see :class:`SessionAxis`)."""
+    hist_times = history.index if history is not None and isinstance(history.index, pd.DatetimeIndex) else None
+    axis = session_axis(pd.DatetimeIndex(frame.index), hist_times)
+    n = len(frame)
+    out = frame.set_axis(pd.Index(np.arange(n, dtype=float), name="bar"))
+    if history is not None:
+        if not isinstance(history.index, pd.DatetimeIndex):
+            raise DataError("history must have a DatetimeIndex when bands are indexed by time")
+        else:
+            hx = axis.position_of(history.index)
+            keep = np.isfinite(hx) & (hx <= 0)
+            history = pd.Series(history.to_numpy()[keep], index=pd.Index(hx[keep], name="bar"), name=history.name)
+    if sample_paths is not None and isinstance(sample_paths, pd.DataFrame):
+        if isinstance(sample_paths.index, pd.DatetimeIndex):
+            px = axis.position_of(sample_paths.index)
+            sample_paths = sample_paths.set_axis(pd.Index(px, name="bar"))[np.isfinite(px)]
+        else:
+            _aligned_x(sample_paths.index, frame.index, "sample_paths", len(sample_paths))
+            sample_paths = sample_paths.set_axis(pd.Index(np.arange(len(sample_paths), dtype=float), name="bar"))
+    if realised is not None:
+        real = realised
+        if isinstance(real.index, pd.DatetimeIndex):
+            rx = axis.position_of(real.index)
+            keep = np.isfinite(rx) & (rx >= 0)
+            real = pd.Series(real.to_numpy()[keep], index=pd.Index(rx[keep], name="bar"), name=real.name)
+            real = real[~real.index.duplicated(keep="last")]
+        else:
+            _aligned_x(real.index, frame.index, "realised", len(real))
+            real = real.set_axis(pd.Index(np.arange(len(real), dtype=float), name="bar"))
+        realised = real
+    return out, history, sample_paths, realised, axis
+
+
+# ---------------------------------------------------------------------------
 # fan chart
 # ---------------------------------------------------------------------------
 
@@ -329,6 +455,7 @@ def fan_chart(
     title: str | None = None,
     levels: Sequence[float] = (0.5, 0.8, 0.9, 0.95),
     max_paths: int = 10,
+    session_time: bool | None = None,
 ) -> hv.Overlay:
     """Fan chart of a price forecast: nested central bands, median, history.
 
@@ -365,6 +492,14 @@ def fan_chart(
         :class:`MissingQuantileWarning`.
     max_paths
         Most sample paths drawn.
+    session_time
+        Draw the x axis in session bars (one unit per bar, 0 at the origin)
+        labelled with the bars' UTC times, so breaks, weekends and holidays
+        take no room and are marked by thin dashed lines; the axis ends at
+        the last forecast step.  ``None`` (default): on when the bands are
+        indexed by time (e.g. ``Fan.quantiles()`` with calendar step times).
+        Inputs indexed by time are placed on their bar; a realised path past
+        the last step is cut.
 
     Returns
     -------
@@ -383,7 +518,29 @@ def fan_chart(
     """
     coverages = _check_coverages(levels)
     frame, qcols = _band_frame(bands, coverages)
-    xdim = axis_dim(frame.index)
+    session = isinstance(frame.index, pd.DatetimeIndex) if session_time is None else bool(session_time)
+    axis: SessionAxis | None = None
+    if session:
+        if not isinstance(frame.index, pd.DatetimeIndex):
+            raise DataError("session_time needs bands indexed by time (the forecast steps' time stamps)")
+        if history is not None:
+            history = numeric_series(history, "history").dropna()
+        if realised is not None:
+            realised = numeric_series(realised, "realised").dropna()
+        frame, history, sample_paths, realised, axis = _to_session(frame, history, sample_paths, realised)
+        n_breaks = len(axis.breaks)
+        xdim = hv.Dimension(
+            "bar",
+            label="session time (UTC)"
+            + (
+                f"; {n_breaks} break{'s' if n_breaks != 1 else ''} compressed"
+                + (" (dashed)" if n_breaks <= _MAX_BREAK_MARKS else "")
+                if n_breaks
+                else ""
+            ),
+        )
+    else:
+        xdim = axis_dim(frame.index)
     x = x_values(frame.index)
     kdims, vdim = [xdim], _PRICE
 
@@ -477,16 +634,26 @@ def fan_chart(
                 lows.append(float(np.nanmin(hv_values)))
                 highs.append(float(np.nanmax(hv_values)))
             y_span = float(np.nanmax(highs) - np.nanmin(lows))
-            # Labels go in a strip right of the last forecast step, clear of the data.
-            x_label = x[-1] + (x[-1] - x_left) * _LABEL_STRIP
+            # Labels go in a strip right of the last forecast step, clear of the data; on a session axis
+            # (which ends at the last step) inside the right edge.
+            x_label = x[-1] if axis is not None else x[-1] + (x[-1] - x_left) * _LABEL_STRIP
             zone_spans, zone_texts = _zone_layers(zframe, x_label, y_span)
 
     origin = hv.VLine(anchor[0] if anchor is not None else x[0], kdims=[xdim, vdim])
     style_line(origin, "#555555", 1.2, dash="dotted", common={"alpha": 0.8})
 
+    break_marks: list[hv.VLine] = []
+    if axis is not None:
+        shown = axis.breaks[axis.breaks >= float(x_left)]
+        for bx in shown if len(shown) <= _MAX_BREAK_MARKS else []:
+            mark = hv.VLine(float(bx), kdims=[xdim, vdim])
+            style_line(mark, _BREAK_COLOR, 0.8, dash="dashed", common={"alpha": 0.7})
+            break_marks.append(mark)
+
     layers = [
         *band_layers,
         *zone_spans,
+        *break_marks,
         *path_layers,
         *([history_curve] if history_curve is not None else []),
         *median_layers,
@@ -509,4 +676,7 @@ def fan_chart(
         bokeh={"width": BOKEH_WIDTH + 120, "height": BOKEH_HEIGHT, "tools": ["hover"]},
         mpl={"fig_inches": MPL_WIDTH_IN, "aspect": 2.0, **date_hooks(frame.index)},
     )
+    if axis is not None:
+        ticks = [(p, label) for p, label in axis.ticks if float(x_left) <= p <= float(x[-1])]
+        style(overlay, common={"xticks": ticks, "xlim": (float(x_left), float(x[-1]))})
     return overlay

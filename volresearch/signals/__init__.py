@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from volresearch.signals.confidence import (
     DEFAULT_TARGET_HIT_RATES,
+    FLAG_CAPS,
     REFERENCE_HORIZON_MINUTES,
     ConfidenceAssessment,
     ConfidenceCalculator,
@@ -28,8 +29,11 @@ from volresearch.signals.confidence import (
     LevelThresholds,
     ThresholdsFile,
     calibrate_thresholds,
+    confidence_cap,
     default_thresholds_path,
+    downgrade_for_flags,
     load_thresholds,
+    model_flags,
 )
 from volresearch.signals.positions import (
     ContractSpec,
@@ -57,6 +61,10 @@ from volresearch.signals.zones import (
 )
 
 __all__ = [
+    "FLAG_CAPS",
+    "confidence_cap",
+    "downgrade_for_flags",
+    "model_flags",
     "DEFAULT_TARGET_HIT_RATES",
     "REFERENCE_HORIZON_MINUTES",
     "ConfidenceAssessment",

@@ -27,7 +27,7 @@ Thresholds can be re-derived from backtests with :func:`calibrate_thresholds`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from importlib import resources
@@ -36,9 +36,9 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import isotonic_regression
 import yaml
 from numpy.typing import ArrayLike
+from scipy.optimize import isotonic_regression
 
 from volresearch.errors import ConfigError, DataError, SignalError
 from volresearch.signals.zones import (
@@ -62,6 +62,10 @@ __all__ = [
     "REFERENCE_HORIZON_MINUTES",
     "DEFAULT_HORIZON_SCALING",
     "DEFAULT_TARGET_HIT_RATES",
+    "FLAG_CAPS",
+    "confidence_cap",
+    "downgrade_for_flags",
+    "model_flags",
 ]
 
 #: Horizon (minutes) the shipped thresholds refer to.
@@ -437,6 +441,13 @@ class ConfidenceAssessment:
     min_adjust_confidence: ConfidenceLevel
     exit_confidence: ConfidenceLevel
     mean_se: float | None = None
+    raw_level: ConfidenceLevel | None = None
+    downgrade_reasons: tuple[str, ...] = ()
+
+    @property
+    def downgraded(self) -> bool:
+        """True when a warning on the model lowered the level from the one the dispersion gives."""
+        return self.raw_level is not None and self.raw_level != self.level
 
     @property
     def bias_score_se(self) -> float | None:
@@ -472,6 +483,9 @@ class ConfidenceAssessment:
             "min_entry_confidence": self.min_entry_confidence.value,
             "min_adjust_confidence": self.min_adjust_confidence.value,
             "exit_confidence": self.exit_confidence.value,
+            "raw_level": None if self.raw_level is None else self.raw_level.value,
+            "downgraded": self.downgraded,
+            "downgrade_reasons": list(self.downgrade_reasons),
         }
 
     def summary(self) -> str:
@@ -489,6 +503,9 @@ class ConfidenceAssessment:
             + "); allowed: "
             f"{', '.join(flags) if flags else 'nothing'}",
         ]
+        if self.downgraded:
+            assert self.raw_level is not None
+            lines.append(f"  downgraded from {self.raw_level.value}: {'; '.join(self.downgrade_reasons)}")
         if self.should_exit:
             lines.append(f"  exit: {'; '.join(self.exit_reasons)}")
         return "\n".join(lines)
@@ -611,6 +628,7 @@ class ConfidenceCalculator:
         step: int | None = None,
         position_side: PositionSide | None = None,
         mean_se: float | None = None,
+        model_flags: Sequence[str] = (),
     ) -> ConfidenceAssessment:
         """Assess the confidence of a forecast sample at one horizon.
 
@@ -641,6 +659,10 @@ class ConfidenceCalculator:
             estimated drift (price units; see
             :func:`volresearch.signals.zones.drift_standard_error`), reported
             with the bias.  ``None`` for a zero-mean fit.
+        model_flags
+            Warnings on the model behind the forecast (see :func:`model_flags`);
+            they cap the level (see :func:`confidence_cap`), and the reasons
+            are kept in ``downgrade_reasons``.
 
         Returns
         -------
@@ -665,7 +687,9 @@ class ConfidenceCalculator:
         mean, std, skew, _ = weighted_moments(x, w)
         th, key, scale = self.thresholds_for(instrument, horizon)
         rel = std / price
-        level = th.classify(rel)
+        raw_level = th.classify(rel)
+        cap, downgrade_reasons = confidence_cap(model_flags)
+        level = raw_level if cap is None or raw_level <= cap else cap
         if std > 0:
             bias, score, _ = directional_bias(mean, std, skew, price, threshold=self.bias_threshold)
         else:
@@ -701,7 +725,113 @@ class ConfidenceCalculator:
             min_adjust_confidence=self.min_adjust_confidence,
             exit_confidence=self.exit_confidence,
             mean_se=None if mean_se is None else float(mean_se),
+            raw_level=raw_level,
+            downgrade_reasons=downgrade_reasons if level != raw_level else (),
         )
+
+
+# ---------------------------------------------------------------------------
+# Warnings on the model cap the confidence
+# ---------------------------------------------------------------------------
+
+#: Highest level a forecast may show when its model carries a warning, by the warning's opening words.
+#: A near-integrated fit (persistence at 1) makes the forecast dispersion, the very quantity the level
+#: measures, unreliable beyond a few bars: ``low``.  A mean that drives the forecast, a rejected optimum
+#: with a higher likelihood or unreliable standard errors make the model questionable: ``moderate``.
+#: The "normal limit" note on an innovation shape is advice, not a defect: no cap.  Warnings not listed
+#: cap at ``moderate``.
+FLAG_CAPS: Mapping[str, ConfidenceLevel | None] = MappingProxyType(
+    {
+        "near-integrated": ConfidenceLevel.LOW,
+        "mean drives the forecast": ConfidenceLevel.MODERATE,
+        "a rejected attempt": ConfidenceLevel.MODERATE,
+        "shape nu": ConfidenceLevel.MODERATE,
+    }
+)
+_ADVISORY = ("the normal limit",)
+_DEFAULT_CAP = ConfidenceLevel.MODERATE
+
+
+def _flag_cap(flag: str) -> ConfidenceLevel | None:
+    text = flag.strip()
+    if any(word in text for word in _ADVISORY):
+        return None
+    for prefix, cap in FLAG_CAPS.items():
+        if text.lower().startswith(prefix):
+            return cap
+    return _DEFAULT_CAP
+
+
+def confidence_cap(flags: Sequence[str]) -> tuple[ConfidenceLevel | None, tuple[str, ...]]:
+    """Highest confidence level a forecast may show given warnings on its model.
+
+    Parameters
+    ----------
+    flags
+        Warning texts on the model (e.g. :attr:`volresearch.models.Fit.all_flags`).
+
+    Returns
+    -------
+    cap, reasons
+        The lowest cap any warning sets (:data:`FLAG_CAPS`; ``None``: no cap)
+        and the warnings that set a cap, as given.
+    """
+    cap: ConfidenceLevel | None = None
+    reasons: list[str] = []
+    for flag in flags:
+        c = _flag_cap(str(flag))
+        if c is None:
+            continue
+        reasons.append(str(flag))
+        cap = c if cap is None or c < cap else cap
+    return cap, tuple(reasons)
+
+
+def model_flags(fit: Any) -> tuple[str, ...]:
+    """Warnings on a fitted model every surface must show, and that cap the confidence of its forecasts.
+
+    Reads ``all_flags`` (else ``flags``) and ``diagnostics["warnings"]`` of a
+    fit, and adds a near-integrated warning when ``near_integrated`` is set
+    but no flag says so.  ``None`` gives no warnings.
+    """
+    if fit is None:
+        return ()
+    flags = list(getattr(fit, "all_flags", None) or getattr(fit, "flags", None) or ())
+    diagnostics = getattr(fit, "diagnostics", None) or {}
+    flags += [str(w) for w in diagnostics.get("warnings", [])]
+    if bool(getattr(fit, "near_integrated", False)) and not any(str(f).startswith("near-integrated") for f in flags):
+        flags.append("near-integrated: persistence at 1; long-horizon variance forecasts are unreliable")
+    return tuple(dict.fromkeys(str(f) for f in flags))
+
+
+def downgrade_for_flags(
+    assessment: ConfidenceAssessment, flags: Sequence[str], *, exit_confidence: ConfidenceLevel | None = None
+) -> ConfidenceAssessment:
+    """``assessment`` with its level capped by warnings on the model, gates and exit reasons recomputed.
+
+    The level the dispersion gave stays in ``raw_level``; the warnings that
+    lowered it are in ``downgrade_reasons``.  An assessment below the cap is
+    returned unchanged (apart from ``raw_level``).
+    """
+    raw = assessment.raw_level or assessment.level
+    cap, reasons = confidence_cap(flags)
+    level = raw if cap is None or raw <= cap else cap
+    if level == assessment.level and assessment.raw_level is not None:
+        return assessment
+    exit_level = assessment.exit_confidence if exit_confidence is None else exit_confidence
+    exit_reasons = [r for r in assessment.exit_reasons if not r.startswith("confidence ")]
+    if level <= exit_level:
+        exit_reasons.insert(0, f"confidence {level.value} at or below {exit_level.value}")
+    return replace(
+        assessment,
+        level=level,
+        raw_level=raw,
+        downgrade_reasons=reasons if level != raw else (),
+        can_enter=level >= assessment.min_entry_confidence,
+        can_adjust=level >= assessment.min_adjust_confidence,
+        should_exit=bool(exit_reasons),
+        exit_reasons=tuple(exit_reasons),
+    )
 
 
 # ---------------------------------------------------------------------------
