@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_models_intraday import synthetic_intraday
 
 from volresearch.errors import ConfigError
 from volresearch.models import Fit
@@ -29,8 +30,6 @@ from volresearch.registry import (
     simulate_model,
 )
 from volresearch.simulate import Fan, Paths
-
-from test_models_intraday import synthetic_intraday
 
 GARCH_NAMES = [f"{m}-{d}" for m in VOLATILITY_MODELS for d in DISTRIBUTIONS]
 INTRADAY_NAMES = [f"intraday-{n}" for n in GARCH_NAMES]
