@@ -595,7 +595,9 @@ def test_flagged_model_downgrades_confidence_with_the_reason(monkeypatch) -> Non
 
 
 # ----------------------------------------------------------------------------- replay speed
-def test_batched_low_resolution_replay_matches_single_steps_after_refresh() -> None:
+def test_batched_low_resolution_replay_matches_single_steps_after_refresh(monkeypatch) -> None:
+    import dataclasses
+
     one = DashboardState(**SMALL)
     assert one.fit_and_simulate()
     for _ in range(5):
@@ -604,15 +606,30 @@ def test_batched_low_resolution_replay_matches_single_steps_after_refresh() -> N
     assert batch.fit_and_simulate()
     job = batch.begin_replay_step(5, n_paths=100)
     assert job is not None and job.n_bars == 5
+    import volresearch.dashboard.state as state_module
     from volresearch.dashboard import compute_replay_step
 
+    calls = []
+    real = state_module.simulate_paths
+    monkeypatch.setattr(state_module, "simulate_paths", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert batch.finish_replay_step(compute_replay_step(job))
     fc = batch.forecast
     assert batch.replay_position == 5 and fc.bars_in_step == 5
-    assert not fc.full_resolution and fc.n_paths == 100
-    # Pausing redraws from every particle: the same fan as five single steps.
+    # Playing reuses the fan the filter step simulated: no second simulation.
+    assert calls == [] and fc.fan is job.forecaster.last_fan and not fc.full_resolution
+    assert fc.origin == job.forecaster.last_time and fc.table.index[-1] == SMALL["horizon"]
+    # When that fan does not cover the horizon, a fan of n_paths paths is simulated instead.
+    job2 = batch.begin_replay_step(1, n_paths=100)
+    assert job2 is not None
+    state_module_job = dataclasses.replace(job2, horizon=job2.horizon - 10)
+    outcome = compute_replay_step(state_module_job)
+    assert outcome.error is None and calls == [1] and outcome.forecast.n_paths == 100
+    assert not outcome.forecast.full_resolution
+    assert batch.finish_replay_step(outcome)
+    # Pausing redraws from every particle: the same fan as six single steps.
+    assert one.replay_step()
     assert batch.refresh_full_resolution()
-    assert batch.replay_position == 5 and batch.forecast.full_resolution
+    assert batch.replay_position == 6 and batch.forecast.full_resolution
     assert batch.forecast.n_paths == one.forecast.n_paths == SMALL["n_particles"]
     assert batch.forecast.origin == one.forecast.origin
     pd.testing.assert_frame_equal(batch.forecast.table, one.forecast.table)
@@ -644,7 +661,7 @@ def test_replay_reports_the_achieved_rate_and_when_it_cannot_keep_up() -> None:
     assert fitted.replay_rate == pytest.approx(4.0)
     assert "requested 4 bars/s, achieved 4.0 bars/s" in fitted.replay_note
     assert "cannot keep up" not in fitted.replay_note
-    assert not fitted.forecast.full_resolution and fitted.forecast.n_paths == 100
+    assert not fitted.forecast.full_resolution and fitted.forecast.n_paths == SMALL["n_particles"]
     # A machine that delivers one step of 50 bars per 5 s against 20 bars/s requested.
     fitted.replay_speed = 20.0
     for _ in range(2):

@@ -506,6 +506,18 @@ def compute_fit(job: FitJob) -> FitOutcome:
     return FitOutcome(job, fit, forecast, stylized, forecaster, seconds=time.perf_counter() - t0)
 
 
+def _play_fan(job: ReplayJob) -> Fan | None:
+    """The fan the forecaster simulated for its latest bar, when it covers the horizon (reused while playing).
+
+    Every particle with its weight, the forecaster's levels (5 % .. 95 %):
+    reusing it costs no simulation.  ``None`` when it does not fit.
+    """
+    fan = getattr(job.forecaster, "last_fan", None)
+    if fan is None or fan.n_steps != job.horizon or fan.start != job.forecaster.last_time:
+        return None
+    return fan
+
+
 def compute_replay_step(job: ReplayJob) -> ReplayOutcome:
     """Stream held-out bars through the forecaster and rebuild the forecast once.
 
@@ -516,8 +528,11 @@ def compute_replay_step(job: ReplayJob) -> ReplayOutcome:
     same fan.  Streaming several bars per step is how a fast replay keeps its
     bar rate: the filter sees every bar, the fan is redrawn once per step.
     ``job.n_bars == 0`` redraws the fan after the latest bar (e.g. at full
-    resolution when replay pauses).  ``job.n_paths`` below the particle count
-    gives a lower-resolution fan (see :func:`replay_fan`).  Mutates
+    resolution when replay pauses).  While playing (``job.n_paths`` set) the
+    fan the forecaster itself simulated for the last bar is reused (no second
+    simulation; its bands run from 5 % to 95 %); when it does not cover the
+    horizon, a lower-resolution fan of ``job.n_paths`` paths is simulated
+    (see :func:`replay_fan`).  Mutates
     ``job.forecaster``.  Never raises: failures are in :attr:`ReplayOutcome.error`.
     """
     t0 = time.perf_counter()
@@ -529,13 +544,18 @@ def compute_replay_step(job: ReplayJob) -> ReplayOutcome:
                 pos = job.position + k
                 bar = job.forecaster.process_bar(job.replay_bars.iloc[pos], timestamp=job.replay_bars.index[pos])
             last = job.position + n_done - 1
-            fan = replay_fan(
-                job.forecaster,
-                job.horizon,
-                seed=job.seed + 1 + last,
-                n_sample_paths=job.n_sample_paths,
-                n_paths=job.n_paths,
-            )
+            fan = _play_fan(job) if job.n_paths is not None and n_done else None
+            if fan is None:
+                fan = replay_fan(
+                    job.forecaster,
+                    job.horizon,
+                    seed=job.seed + 1 + last,
+                    n_sample_paths=job.n_sample_paths,
+                    n_paths=job.n_paths,
+                )
+                reused = False
+            else:
+                reused = True
         ts = pd.Timestamp(job.forecaster.last_time)
         price = float(bar.price) if bar is not None else float(job.forecaster.last_close)
         bar_seconds = job.forecaster.bar_seconds
@@ -543,7 +563,7 @@ def compute_replay_step(job: ReplayJob) -> ReplayOutcome:
         mean_se = mean_standard_error(job.fit, job.horizon, price)
         analysis, confidence = _analyse(fan, price, horizon_minutes, job.instrument, mean_se, job.flags)
         upto = job.closes.loc[:ts]
-        full = job.n_paths is None or int(job.n_paths) >= job.forecaster.n
+        full = not reused and (job.n_paths is None or int(job.n_paths) >= job.forecaster.n)
         forecast = Forecast(
             origin=ts,
             price=price,
@@ -1041,7 +1061,7 @@ class DashboardState(param.Parameterized):
         fc = self.forecast
         res = ""
         if fc is not None and not fc.full_resolution:
-            res = f"; fan of {fc.n_paths:,} paths while playing (every particle when paused)"
+            res = "; lower-resolution fan while playing (the full fan when paused)"
         if fc is not None and fc.bars_in_step > 1:
             res += f"; fan redrawn every {fc.bars_in_step} bars"
         text = f"requested {requested:g} bars/s, achieved {rate:.1f} bars/s{res}"

@@ -240,6 +240,10 @@ class ForecastChart(Viewer):
             f"{_fmt_time(fc.origin)} ({source}), {_horizon_text(fc)}, {fc.n_paths:,} paths"
         )
         decimals = self.state.price_format.decimals
+        levels = [round(float(q), 9) for q in fc.fan.levels]
+        coverages = [
+            c for c in (0.5, 0.8, 0.9, 0.95) if round((1 - c) / 2, 9) in levels and round((1 + c) / 2, 9) in levels
+        ]
         chart = fan_chart(
             fc.bands_by_time(),
             history=fc.history,
@@ -247,6 +251,7 @@ class ForecastChart(Viewer):
             realised=fc.realised_by_time(),
             zones=fc.analysis,
             title=title,
+            levels=coverages or (0.5,),
         )
         return chart.opts(yformatter=f"%.{decimals}f", backend="bokeh")
 
@@ -534,7 +539,11 @@ class ReplayPanel(Viewer):
             self.table.object = None
             return
         ess = "n/a (forecast from the fit)" if fc.ess is None else f"{fc.ess:,.0f}"
-        res = "" if fc.full_resolution else f" (lower resolution while playing: {fc.n_paths:,} paths)"
+        res = (
+            ""
+            if fc.full_resolution
+            else " (lower resolution while playing: the filter step's own fan, bands to 90 %; full fan when paused)"
+        )
         self.info.object = (
             f"<div>Bar time: <b class='vr-bar-time'>{_fmt_time(fc.origin)}</b>, close "
             f"<b class='vr-close'>{s.price_format.price(fc.price)}</b><br>"
