@@ -38,6 +38,7 @@ def test_fit_embedded_dataset_json(capsys, model, dist):
     assert code == 0 and KEYS <= set(payload)
     assert payload["method"] == "garch" and payload["converged"] is True
     assert payload["model"] == model and payload["dist"] == dist
+    assert payload["requested"] == payload["answered"] == payload["name"] == f"{model}-{dist}"
     assert payload["params"]["omega"] != 0 and 0 < payload["persistence"] < 1
     assert payload["scale"] == 100 or payload["scale"] == 1000
     assert "ljung_box" in payload["diagnostics"]
@@ -63,19 +64,23 @@ def test_unknown_dataset_exits_2(capsys):
     assert "sp500" in capsys.readouterr().err
 
 
-def test_flat_data_falls_back_explicitly(capsys, tmp_path):
+def test_flat_data_falls_back_only_when_asked(capsys, tmp_path):
     flat = tmp_path / "flat.csv"
     rows = "\n".join(f"2024-01-02 14:{m:02d},10,10,10,10,100" for m in range(60))
     flat.write_text("timestamp,open,high,low,close,volume\n" + rows + "\n")
     code, payload, err = run_json(capsys, str(flat))
+    assert code == 3 and payload is None and "intraday-gjr-t rejected" in err and "--fallback cascade" in err
+    code, payload, err = run_json(capsys, str(flat), "--fallback", "cascade")
     assert code == 0 and payload["method"] in {"ewma", "historical"} and payload["converged"] is False
+    assert payload["requested"] == "intraday-gjr-t" and payload["answered"] == payload["method"]
+    assert payload["model"] == payload["answered"] and payload["reason"]
     assert "answered" in err
 
 
 @pytest.mark.skipif(not INDA.exists(), reason="shared INDA data not present")
 def test_real_one_minute_data_gives_a_checked_fit_or_an_explicit_fallback(capsys):
-    code, payload, _ = run_json(capsys, str(INDA), "--model", "gjr", "--dist", "t")
-    assert code == 0
+    code, payload, _ = run_json(capsys, str(INDA), "--model", "gjr", "--dist", "t", "--fallback", "cascade")
+    assert code == 0 and payload["requested"] == "gjr-t"
     if payload["method"] == "garch":
         assert payload["converged"] and payload["persistence"] < 1
         assert 1e-5 < payload["unconditional_vol_per_bar"] < 1e-1

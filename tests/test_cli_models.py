@@ -65,8 +65,12 @@ def test_zero_mean_fit_saves_and_simulates_through_every_surface(capsys, tmp_pat
     paths = fit.simulate(200, 10, seed=3)  # the library surface too
     assert paths is not None
     # and the default (auto) simulate of an intraday file, with its mean reported
-    assert main(["simulate", str(path), "--paths", "500", "--horizon", "30"]) == 0
-    assert "mean: zero" in capsys.readouterr().out
+    # one day of bars is too short for the default intraday model: exit 3 unless a fallback is asked for
+    assert main(["simulate", str(path), "--paths", "500", "--horizon", "30"]) == 3
+    assert "--fallback cascade" in capsys.readouterr().err
+    assert main(["simulate", str(path), "--paths", "500", "--horizon", "30", "--fallback", "cascade"]) == 0
+    out = capsys.readouterr()
+    assert "mean: zero" in out.out and "intraday-gjr-t rejected" in out.err
 
 
 def test_simulate_reports_the_mean_with_its_standard_error(capsys):
@@ -108,18 +112,18 @@ def test_time_column_and_date_format_read_an_unusual_file(capsys, tmp_path):
 
 
 def test_bare_value_errors_are_reported_cleanly(capsys, monkeypatch):
-    import volresearch.cli.fit as fit_cmd
+    import volresearch.registry as registry
 
     def broken(*args, **kwargs):
         raise ValueError("a value the library refused")
 
-    monkeypatch.setattr(fit_cmd, "fit_garch", broken)
+    monkeypatch.setattr(registry, "fit_model", broken)
     assert main(["fit", "sp500"]) == 2
     err = capsys.readouterr().err
     assert "volresearch fit: error: a value the library refused" in err
 
 
-def test_rejected_fit_without_fallback_exits_1(capsys, tmp_path):
+def test_rejected_fit_without_fallback_exits_3(capsys, tmp_path):
     rng = np.random.default_rng(0)
     r = rng.standard_normal(300) * 1e-3
     r[::7] *= 60
@@ -130,13 +134,15 @@ def test_rejected_fit_without_fallback_exits_1(capsys, tmp_path):
     ]
     bad = tmp_path / "wild.csv"
     bad.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
-    assert main(["fit", str(bad), "--model", "gjr", "--dist", "sged", "--no-fallback"]) == 1
+    assert main(["fit", str(bad), "--model", "gjr", "--dist", "sged", "--no-fallback"]) == 3
     assert "rejected" in capsys.readouterr().err
+    assert main(["fit", str(bad), "--model", "gjr", "--dist", "sged"]) == 3  # no fallback is the default
+    assert "gjr-sged rejected" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not INDA.is_file(), reason="real data folder ../shared/data is absent")
 def test_gappy_etf_fit_is_never_an_absurd_accepted_fit(capsys):
-    code = main(["fit", str(INDA), "--model", "garch", "--dist", "t", "--json"])
+    code = main(["fit", str(INDA), "--model", "garch", "--dist", "t", "--json", "--fallback", "cascade"])
     payload, err = json_out(capsys)
     assert code == 0
     closes = load_bars(INDA)["close"].to_numpy(dtype=float)

@@ -7,7 +7,12 @@ names to their modules in the order they appear in ``--help``.
 
 Exit codes: 0 success, 1 the data failed validation, 2 bad input or usage
 (every package error, a missing file and any ``ValueError`` that reaches the
-command line are printed as one line naming the command, without a traceback).
+command line are printed as one line naming the command, without a traceback),
+3 the requested model was rejected by its checks and no ``--fallback cascade``
+was given (``fit`` and ``simulate``).
+
+Models are named as in :mod:`volresearch.registry` (``--model gjr-sged``,
+``--model intraday-gjr-t``...; ``--list-models``).
 """
 
 from __future__ import annotations

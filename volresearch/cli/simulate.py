@@ -7,12 +7,22 @@ price distribution at 15, 30, 60, 120, 240, 480, 720 and 1440 bars ahead
 (those within the horizon).  ``simulation_seconds`` is the wall time of the
 path simulation alone, JIT compilation excluded.
 
+``--model NAME`` takes any name of the model registry, as ``volresearch fit``
+does; without it, bars shorter than a day get the multiplicative intraday
+GARCH (``intraday-gjr-t``: daily variance x diurnal factor x GJR, whose fan
+follows the session clock and skips breaks and weekends) and daily bars
+GJR-SGED.  A family with ``--dist`` (``--model gjr --dist sged``) works as
+before; a family alone takes ``--dist sged``.
+
 ``--mean auto`` (the default) fits a zero mean to intraday bars and a
 constant mean to daily bars; the mean per bar is printed with its standard
-error (``mu``, ``mu_se``), since its noise alone moves the forecast's centre
-by about ``sqrt(horizon / bars fitted)`` standard deviations.  A fit loaded
-with ``--fit`` keeps its own mean.  Flags of the fit (near-integrated...) are
-printed and listed in ``flags``.
+error (``mu``, ``mu_se``).  A fit loaded with ``--fit`` (any result written by
+``fit --save``) keeps its own mean.  Flags of the fit are printed and listed
+in ``flags``.
+
+When the requested model is rejected by its checks the command exits with
+code 3, unless ``--fallback cascade`` lets the next model of
+:data:`FALLBACK_CHAIN` answer; ``requested`` and ``answered`` name both.
 """
 
 from __future__ import annotations
@@ -20,22 +30,26 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from typing import Any
 
 from volresearch.cli._common import add_mean_argument, add_source_arguments, load_source, resolve_mean
+from volresearch.cli.fit import EXIT_REJECTED, add_model_arguments, list_models, requested_model
 from volresearch.data import validate_bars
-from volresearch.models.distributions import DISTRIBUTIONS
-from volresearch.models.garch import VOLATILITY_MODELS, Fit, ModelSpec, fit_garch
-from volresearch.simulate.engine import simulate_fit
+from volresearch.errors import FitError
 from volresearch.simulate.rolling import FORECAST_HORIZONS
+
+__all__ = ["FALLBACK_CHAIN", "register", "run"]
+
+#: Models tried in turn by ``--fallback cascade`` after the requested one is rejected.
+FALLBACK_CHAIN = ("gjr-t", "garch-normal")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="Monte Carlo price paths from a fitted model", description=__doc__)
     p.add_argument("path", nargs="?", help="bars file (CSV/Parquet) or embedded dataset name")
-    p.add_argument("--model", choices=sorted(VOLATILITY_MODELS), default="gjr")
-    p.add_argument("--dist", choices=sorted(DISTRIBUTIONS), default="sged")
+    add_model_arguments(p, dist_default="sged")
     p.add_argument("--fit", dest="fit_file", default=None, metavar="FILE", help="load a fit saved by `fit --save`")
     p.add_argument("--paths", type=int, default=10_000)
     p.add_argument("--horizon", type=int, default=1440, help="steps (bars) ahead")
@@ -47,54 +61,103 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _fit(args: argparse.Namespace, bars: Any) -> tuple[str, Any, str | None]:
+    """Requested name, the result that answered, and the rejection reason (``None`` when it was accepted)."""
+    from volresearch.registry import fit_model
+
+    name = requested_model(args, bars)
+    mean = resolve_mean(args, bars)
+    try:
+        return name, fit_model(name, bars, mean=mean, horizon=args.horizon), None
+    except FitError as exc:
+        if args.fallback != "cascade":
+            raise
+        reason = str(exc)
+    for other in FALLBACK_CHAIN:
+        if other == name:
+            continue
+        try:
+            return name, fit_model(other, bars, mean=mean, horizon=args.horizon), reason
+        except FitError as exc:
+            reason += f"; {other}: {exc}"
+    raise FitError(f"{name} and every fallback ({', '.join(FALLBACK_CHAIN)}) were rejected: {reason}")
+
+
 def run(args: argparse.Namespace) -> int:
+    from volresearch.registry import load_result, simulate_model
+
+    if args.list_models:
+        return list_models()
+    reason = None
     if args.fit_file:
-        fit = Fit.load(args.fit_file)
+        with open(args.fit_file, encoding="utf-8") as fh:
+            result = load_result(json.load(fh))
         source = args.fit_file
+        name = result.model
     else:
         if not args.path:
             raise SystemExit("volresearch simulate: give PATH or --fit FILE")
         bars = validate_bars(load_source(args), policy="strict", file=str(args.path)).bars
-        fit = fit_garch(bars, ModelSpec(args.model, args.dist, resolve_mean(args, bars)), horizon=args.horizon)
+        try:
+            name, result, reason = _fit(args, bars)
+        except FitError as exc:
+            print(
+                f"volresearch simulate: rejected: {exc}\n(exit {EXIT_REJECTED}; --fallback cascade lets "
+                f"{', '.join(FALLBACK_CHAIN)} answer)",
+                file=sys.stderr,
+            )
+            return EXIT_REJECTED
         source = args.path
+    if reason is not None:
+        print(f"volresearch simulate: {name} rejected; {result.model} answered (--fallback cascade)", file=sys.stderr)
     # compile the kernels on a tiny problem so the timing below is the simulation alone
-    simulate_fit(fit, n_paths=64, horizon=2, seed=0, mode=args.mode)
+    simulate_model(result, 64, 2, seed=0, mode=args.mode)
     t0 = time.perf_counter()
-    result = simulate_fit(fit, n_paths=args.paths, horizon=args.horizon, seed=args.seed, mode=args.mode)
+    out = simulate_model(result, args.paths, args.horizon, seed=args.seed, mode=args.mode)
     seconds = time.perf_counter() - t0
     horizons = [h for h in FORECAST_HORIZONS if h <= args.horizon] or [args.horizon]
-    table = result.summary(horizons=horizons)
-    mu = float(fit.params.get("mu", 0.0))
-    mu_se = fit.std_errors.get("mu")  # absent for a zero mean: not estimated
+    table = out.summary(horizons=horizons)
+    q = getattr(result, "q_fit", result)  # the GARCH-family part that carries the mean
+    mean_spec = q.spec.mean
+    mu = float(q.params.get("mu", 0.0))
+    mu_se = q.std_errors.get("mu")  # absent for a zero mean: not estimated
+    flags = list(result.all_flags) if hasattr(result, "all_flags") else list(result.flags)
     payload: dict[str, Any] = {
         "source": str(source),
-        "model": fit.spec.model,
-        "dist": fit.spec.dist,
-        "mean": fit.spec.mean,
+        "requested": name,
+        "answered": result.model,
+        "kernel": result.kernel,
+        "model": q.spec.model,
+        "dist": q.spec.dist,
+        "mean": mean_spec,
         "mu": mu,
         "mu_se": None if mu_se is None or not math.isfinite(mu_se) else float(mu_se),
-        "params": dict(fit.params),
-        "persistence": fit.persistence,
-        "near_integrated": fit.near_integrated,
-        "flags": list(fit.all_flags),
+        "params": {k: float(v) for k, v in result.simulation_params().items()},
+        "persistence": q.persistence,
+        "near_integrated": q.near_integrated,
+        "flags": flags,
         "n_paths": args.paths,
         "horizon": args.horizon,
         "seed": args.seed,
-        "last_price": fit.last_price,
-        "last_time": str(fit.end),
-        "bar_seconds": result.bar_seconds,
+        "last_price": result.filter_state()["last_price"],
+        "last_time": str(result.filter_state()["end"]),
+        "bar_seconds": out.bar_seconds,
         "simulation_seconds": seconds,
         "horizons": {
             str(int(h)): {k: float(row[k]) for k in ("mean", "std", "p5", "p25", "p50", "p75", "p95")}
             for h, row in table.iterrows()
         },
     }
+    if reason is not None:
+        payload["reason"] = reason
+    if "timestamp" in table.columns:
+        payload["horizon_times"] = {str(int(h)): str(t) for h, t in table["timestamp"].items()}
     if args.json:
         print(json.dumps(payload, indent=2))
     else:
-        print(f"{fit.spec.label} on {source}: last price {fit.last_price:g} at {fit.end}")
+        print(f"{result.model} on {source}: last price {payload['last_price']:g} at {payload['last_time']}")
         print(f"{args.paths} paths x {args.horizon} steps in {seconds:.3f} s (seed {args.seed})")
-        if fit.spec.mean == "zero":
+        if mean_spec == "zero":
             print("mean: zero (not estimated)")
         else:
             se_text = f"{mu_se:.3g}" if mu_se is not None and math.isfinite(mu_se) else "n/a"
@@ -102,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
                 f"mean: mu = {mu:.3g} per bar (se {se_text}); drift over {args.horizon} bars "
                 f"{mu * args.horizon:.3g} (se {_times(mu_se, args.horizon)})"
             )
-        for flag in fit.all_flags:
+        for flag in flags:
             print(f"warning: {flag}")
         print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     return 0

@@ -1,13 +1,18 @@
 """Volatility and innovation-distribution models fitted to log returns.
 
-Public API: :func:`fit_garch` -> :class:`Fit`, the robust cascade
+Public API: :func:`fit_garch` -> :class:`Fit`, the multiplicative intraday
+GARCH (:func:`fit_intraday` -> :class:`IntradayFit`), the result interface
+every model offers (:class:`ModelResult`, see :mod:`volresearch.models.base`;
+models are looked up by name in :mod:`volresearch.registry`), the robust cascade
 (:func:`conditional_volatility`, :func:`rolling_volatility`), the skewed GED
 (:class:`SkewedGED`), model comparison helpers and the calibration pipeline.
 """
 
+from volresearch.models.base import ModelResult
 from volresearch.models.calibration import CalibrationPipeline, CalibrationResult, load_default_params
 from volresearch.models.distributions import DISTRIBUTIONS, get_distribution
 from volresearch.models.garch import MIN_OBSERVATIONS, Fit, ModelSpec, choose_scale, fit_garch
+from volresearch.models.intraday import IntradayFit, fit_intraday
 from volresearch.models.robust import (
     EWMA_LAMBDA,
     VOLATILITY_FLOOR,
@@ -28,7 +33,9 @@ __all__ = [
     "DISTRIBUTIONS",
     "EWMA_LAMBDA",
     "Fit",
+    "IntradayFit",
     "MIN_OBSERVATIONS",
+    "ModelResult",
     "ModelSpec",
     "SkewedGED",
     "VOLATILITY_FLOOR",
@@ -39,6 +46,7 @@ __all__ = [
     "ewma_variance",
     "ewma_volatility",
     "fit_garch",
+    "fit_intraday",
     "get_distribution",
     "historical_volatility",
     "likelihood_ratio_test",

@@ -508,10 +508,13 @@ def fit_intraday(
     if step is None or step >= 86_400:
         raise ConfigError("the intraday model needs bars shorter than a day; use a GARCH-family model for daily bars")
     cal = get_calendar(calendar) if calendar is not None else infer_calendar(index)[0]
-    diurnal = fit_diurnal(
-        bars, cal, bar_seconds=step, method=diurnal_method, fourier=fourier, weekday=weekday, n_boot=n_boot,
-        max_missing=max_missing, seed=seed,
-    )  # fmt: skip
+    try:
+        diurnal = fit_diurnal(
+            bars, cal, bar_seconds=step, method=diurnal_method, fourier=fourier, weekday=weekday, n_boot=n_boot,
+            max_missing=max_missing, seed=seed,
+        )  # fmt: skip
+    except DataError as exc:  # too few sessions or slots: this model cannot be fitted to these bars
+        raise FitError(f"diurnal factor cannot be estimated: {exc}", reason="too_few") from None
     sr = session_returns(bars, cal, bar_seconds=step, max_missing=max_missing)
     measures = daily_measures(sr)
     _, _, _, sessions = session_slots(index, cal, step)
