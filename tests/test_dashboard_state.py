@@ -674,3 +674,20 @@ def test_replay_reports_the_achieved_rate_and_when_it_cannot_keep_up() -> None:
     fitted.pause()
     assert fitted.bars_due() == 0 and not fitted.replay_tick()
     assert fitted.refresh_full_resolution() and fitted.forecast.full_resolution
+
+
+def test_controls_offer_presets_and_the_whole_data_for_the_fit_window() -> None:
+    pytest.importorskip("panel")
+    from volresearch.dashboard import create_dashboard
+
+    dash = create_dashboard(load_initial=False, **FX_SMALL)
+    dash.__panel__()
+    assert dash.state.load_upload("eurlike_1min.csv", FX_FIXTURE.read_bytes())
+    controls = dash.controls
+    assert controls.horizon.end >= 5 * 1_440
+    assert controls.fit_window.end == dash.state.fit_window_limit() == len(dash.state.bars) - FX_SMALL["replay_bars"]
+    names = [b.label if hasattr(b, "label") and b.label else b.name for b in controls.presets.objects]
+    assert names == list(dash.state.horizon_presets())
+    controls.presets.objects[2].clicks += 1  # "24 h"
+    assert dash.state.horizon == 1_440
+    assert "tick 0.00005 (price grid of the data), 5 decimals" in dash.status.object
