@@ -15,8 +15,10 @@ INDA = Path("/work/shared/data/INDA_1min.csv")
 REQUIRED = {
     "model", "dist", "mean", "horizon", "step", "n_paths", "refit_every", "in_sample", "out_of_sample", "seed",
     "pit_ad_pvalue", "coverage_95", "kupiec_pvalue_95", "christoffersen_pvalue_95", "crps", "crps_naive",
-    "crps_improvement", "n_forecasts", "efficiency", "stylized_facts", "n_windows", "criteria", "data",
+    "crps_improvement", "n_forecasts", "efficiency", "stylized_facts", "n_windows", "criteria", "data", "verdict",
+    "passed", "instrument", "asset_class",
 }  # fmt: skip
+COUNTED = ["pit_uniform", "coverage_95", "christoffersen_independence_95", "dm_crps_vs_naive"]
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +52,19 @@ def test_json_contract(daily_csv, capsys):
     facts = d["stylized_facts"]
     assert facts and all(isinstance(v, bool) for v in facts.values())
     assert {"excess_kurtosis", "arch_lm_lag10", "hill_left"} <= set(facts)
-    assert set(d["criteria"]) >= {"pit_ad_p_gt_0.10", "coverage_95_in_94_96", "efficiency_gt_0.5"}
-    assert d["data"]["n_bars"] == 900
+    crit = {c["name"]: c for c in d["criteria"]}
+    assert [c["name"] for c in d["criteria"] if not c["informational"]] == COUNTED  # daily bars: no bucket line
+    assert crit["crps_improvement_ge_10pct"]["informational"] is True
+    assert crit["crps_improvement_ge_10pct"]["value"] == pytest.approx(d["crps_improvement"])
+    assert crit["pit_uniform"]["value"] == pytest.approx(d["pit_ad_pvalue"])
+    assert crit["pit_uniform"]["passed"] == (d["pit_ad_pvalue"] > 0.10)
+    assert crit["christoffersen_independence_95"]["value"] == pytest.approx(d["christoffersen_pvalue_95"])
+    for c in d["criteria"]:
+        assert isinstance(c["threshold"], str) and c["threshold"]
+    counted = [c["passed"] for c in d["criteria"] if not c["informational"] and c["passed"] is not None]
+    assert d["verdict"]["passed"] == all(counted) == d["passed"]
+    assert d["verdict"]["text"].startswith(d["verdict"]["label"])
+    assert d["data"]["n_bars"] == 900 and d["data"]["bar_label"] == "start"
 
 
 def test_text_output(daily_csv, capsys):
@@ -60,6 +73,9 @@ def test_text_output(daily_csv, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "Walk-forward gjr-normal" in out and "stylized facts" in out and "efficiency" in out
+    for name in COUNTED + ["crps_improvement_ge_10pct"]:
+        assert name in out
+    assert "required" in out and ("PASS:" in out or "FAIL:" in out)
 
 
 def test_short_intraday_data_work_with_defaults(tmp_path, capsys):
@@ -71,6 +87,42 @@ def test_short_intraday_data_work_with_defaults(tmp_path, capsys):
     assert d["in_sample"] == f"{n // 4} bars" and d["out_of_sample"] == f"{-(-(n - n // 4) // 9)} bars"
     assert d["n_windows"] == 9
     assert d["mean"] == "zero"  # intraday bars get a zero mean by default
+    assert "worst_bucket_coverage_95" in {c["name"] for c in d["criteria"]}
+
+
+def test_json_stdout_is_pure_while_progress_goes_to_stderr(daily_csv, capsys, monkeypatch):
+    from volresearch import progress
+
+    monkeypatch.setattr(progress, "_QUIET", False)
+    monkeypatch.delenv("VOLRESEARCH_QUIET", raising=False)
+    args = [str(daily_csv), "--dist", "normal", "--paths", "100", "--in-sample", "400", "--out-of-sample", "250"]
+    assert main(["validate", *args, "--json"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # nothing but the JSON object on stdout
+    assert "walk-forward windows" in captured.err and "elapsed" in captured.err and "remaining" in captured.err
+    assert main(["validate", *args, "--json", "--quiet"]) == 0
+    quiet = capsys.readouterr()
+    json.loads(quiet.out)
+    assert "walk-forward windows" not in quiet.err
+
+
+def test_instrument_sets_the_asset_class_and_label_end_shifts(tmp_path, capsys):
+    bars = datasets.load("es_synthetic", days=3, seed=2)
+    shifted = bars.copy()
+    shifted.index = shifted.index + (bars.index[1] - bars.index[0])  # the same bars stamped at their end
+    path = tmp_path / "end.csv"
+    shifted.to_csv(path)
+    base = [str(path), "--dist", "normal", "--paths", "100", "--step", "15", "--quiet"]
+    code, d = run_json([*base, "--instrument", "EURUSD", "--label", "end"], capsys)
+    assert code == 0
+    assert d["instrument"] == "EURUSD" and d["asset_class"] == "fx"
+    assert d["data"]["bar_label"] == "end" and d["data"]["start"] == bars.index[0].isoformat()
+    assert not any(k.startswith("leverage") for k in d["stylized_facts"])  # no leverage verdict for FX
+    code, es = run_json([*base, "--instrument", "ES"], capsys)
+    assert es["asset_class"] == "equity_index" and "leverage_mean" in es["stylized_facts"]
+    assert es["data"]["start"] == shifted.index[0].isoformat()
+    assert main(["validate", str(path), "--instrument", "NOPE"]) == 2
+    assert "NOPE" in capsys.readouterr().err
 
 
 def test_bad_data_exits_2(tmp_path, capsys):

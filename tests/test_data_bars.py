@@ -328,3 +328,45 @@ def test_parquet_round_trip_is_exact(tmp_path, frame):
     assert bars.index.equals(frame.index)
     for c in frame.columns:
         np.testing.assert_array_equal(bars[c].to_numpy(), frame[c].to_numpy())
+
+
+# ---------------------------------------------------- end-stamped bars
+class TestBarLabel:
+    @staticmethod
+    def _frame(start: str, n: int = 30, freq: str = "min") -> pd.DataFrame:
+        idx = pd.date_range(start, periods=n, freq=freq, tz="UTC")
+        close = 100 + np.arange(n, dtype=float)
+        return pd.DataFrame({"timestamp": idx, "open": close, "high": close + 1, "low": close - 1, "close": close,
+                             "volume": 1.0})  # fmt: skip
+
+    def test_end_label_moves_stamps_back_one_bar(self, tmp_path):
+        from volresearch.data import validate_bars
+        from volresearch.data.loading import load_bars
+
+        path = tmp_path / "end.csv"
+        self._frame("2024-03-04 14:31").to_csv(path, index=False)
+        start = load_bars(path)
+        end = load_bars(path, label="end")
+        assert "bar_label" not in start.attrs and end.attrs["bar_label"] == "end"
+        assert (start.index - end.index == pd.Timedelta(minutes=1)).all()
+        assert end.index[0] == pd.Timestamp("2024-03-04 14:30", tz="UTC")
+        np.testing.assert_array_equal(start["close"].to_numpy(), end["close"].to_numpy())
+        report = validate_bars(end, policy="repair")
+        assert any("stamped at their end" in n and "60 s" in n for n in report.notes)
+        assert "stamped at their end" in report.summary()
+        assert not any("stamped" in n for n in validate_bars(start, policy="repair").notes)
+
+    def test_daily_bars_keep_their_dates_and_bad_labels_fail(self):
+        from volresearch.data.loading import load_bars, relabel_bars
+        from volresearch.errors import DataError
+
+        daily = load_bars(self._frame("2024-03-04", n=10, freq="D"), label="end")
+        assert daily.index[0] == pd.Timestamp("2024-03-04", tz="UTC")
+        assert any("keep their dates" in n for n in daily.attrs["load_notes"])
+        with pytest.raises(DataError, match="label must be"):
+            load_bars(self._frame("2024-03-04"), label="middle")  # type: ignore[arg-type]
+        one = load_bars(self._frame("2024-03-04", n=1))
+        with pytest.raises(DataError, match="bar length"):
+            relabel_bars(one, "end")
+        shifted = relabel_bars(load_bars(self._frame("2024-03-04 10:05", n=5)), "end", bar_length="5min")
+        assert shifted.index[0] == pd.Timestamp("2024-03-04 10:00", tz="UTC")

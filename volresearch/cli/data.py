@@ -3,11 +3,13 @@
 ``volresearch data list [--json]``
     One line (or JSON object) per embedded dataset: name, real or synthetic,
     frequency, calendar, symbol.
-``volresearch data validate PATH [--tz TZ] [--calendar NAME] [--policy strict|repair] [--json]``
+``volresearch data validate PATH [--tz TZ] [--label start|end] [--calendar NAME] [--policy strict|repair] [--json]``
     Load PATH (a CSV/Parquet file or an embedded dataset name) and validate
     it.  Without ``--calendar`` the calendar is inferred and the report says
-    which and why.  ``--json`` prints the full report as one JSON object
-    whether or not the data pass.
+    which and why.  ``--label end`` reads bars stamped at their end (moved
+    back one bar length to the package's start-of-bar convention; the report
+    notes it).  ``--json`` prints the full report as one JSON object whether
+    or not the data pass.
 
 Exit codes: 0 the data pass, 1 validation failed (the first error, with its
 rows, goes to stderr), 2 the input is unusable (unreadable file, unknown
@@ -20,12 +22,40 @@ import argparse
 import json
 import sys
 
+import pandas as pd
+
 from volresearch.cli._common import add_source_arguments, load_source
 from volresearch.data.bars import validate_bars
 from volresearch.data.calendar import CALENDARS
 from volresearch.data.datasets import list_datasets
+from volresearch.data.loading import relabel_bars
 
-__all__ = ["register", "run_list", "run_validate"]
+__all__ = ["register", "run_list", "run_validate", "add_label_argument", "apply_label", "load_labelled"]
+
+
+def add_label_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--label start|end`` (what the bar time stamps mark) unless the parser already has it."""
+    if "--label" in parser._option_string_actions:
+        return
+    parser.add_argument(
+        "--label",
+        choices=["start", "end"],
+        default="start",
+        help="time stamps mark the bar's start (default) or its end (moved back one bar length; noted in the report)",
+    )
+
+
+def apply_label(bars: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    """Bars moved to start-of-bar stamps when ``--label end`` was given (once: a loader that did it is respected)."""
+    label = getattr(args, "label", "start") or "start"
+    if label == "start" or bars.attrs.get("bar_label") == label:
+        return bars
+    return relabel_bars(bars, label)
+
+
+def load_labelled(args: argparse.Namespace, source: object = None) -> pd.DataFrame:
+    """:func:`~volresearch.cli._common.load_source` followed by :func:`apply_label`."""
+    return apply_label(load_source(args, source), args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,6 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p_val = actions.add_parser("validate", help="validate a bar file or embedded dataset")
     p_val.add_argument("path", help="CSV/Parquet file or embedded dataset name")
     add_source_arguments(p_val)
+    add_label_argument(p_val)
     p_val.add_argument(
         "--calendar", choices=sorted(CALENDARS), default=None, help="trading calendar (inferred when omitted)"
     )
@@ -81,7 +112,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Validate PATH; 0 when it passes, 1 when it fails (errors of input propagate as exit 2)."""
-    bars = load_source(args)
+    bars = load_labelled(args)
     report = validate_bars(
         bars,
         args.policy,

@@ -50,12 +50,13 @@ from typing import Any
 import numpy as np
 
 from volresearch._util import jsonable
-from volresearch.cli._common import add_source_arguments, load_source, resolve_mean
+from volresearch.cli._common import add_source_arguments, resolve_mean
+from volresearch.cli.data import add_label_argument, load_labelled
 from volresearch.data import validate_bars
 from volresearch.errors import DataError
 from volresearch.models.distributions import DISTRIBUTIONS
 from volresearch.models.garch import VOLATILITY_MODELS, ModelSpec
-from volresearch.validate.stylized import stylized_facts
+from volresearch.validate.stylized import LEVERAGE_EXPECTATION, stylized_asset_class, stylized_facts
 from volresearch.validate.walkforward import forecast_metrics, walk_forward
 
 __all__ = ["register", "run", "DEFAULT_PATHS", "DEFAULT_STEP"]
@@ -117,12 +118,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--expanding", action="store_true", help="anchor every fit at the first return")
     p.add_argument("--baseline", choices=["ewma", "historical"], default="ewma", help="naive baseline volatility")
     p.add_argument("--seed", type=_non_negative, default=0)
-    p.add_argument("--asset-class", choices=["equity_index", "metal", "other"], default="equity_index",
-                   help="leverage criterion of the stylized facts")  # fmt: skip
+    p.add_argument("--instrument", default=None, metavar="SYMBOL",
+                   help="instrument symbol (instrument table: asset class of the stylized facts)")  # fmt: skip
+    p.add_argument("--asset-class", choices=sorted(LEVERAGE_EXPECTATION), default=None,
+                   help="leverage criterion of the stylized facts (default: the instrument's class, "
+                        "else equity_index)")  # fmt: skip
     p.add_argument("--scheduler", choices=["serial", "threads", "processes"], default="serial",
                    help="run windows serially or as Dask tasks (same numbers)")  # fmt: skip
     add_source_arguments(p)
+    add_label_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (nothing else on stdout)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
 
@@ -140,7 +146,15 @@ def _facts(returns: np.ndarray, prices: np.ndarray, asset_class: str) -> dict[st
     return out
 
 
-def payload(result: Any, facts: dict[str, bool], *, data: dict[str, Any], elapsed: float) -> dict[str, Any]:
+def payload(
+    result: Any,
+    facts: dict[str, bool],
+    *,
+    data: dict[str, Any],
+    elapsed: float,
+    instrument: str | None = None,
+    asset_class: str | None = None,
+) -> dict[str, Any]:
     """The JSON object printed by ``volresearch validate --json``."""
     m = forecast_metrics(result)
     cfg = result.config
@@ -157,11 +171,15 @@ def payload(result: Any, facts: dict[str, bool], *, data: dict[str, Any], elapse
         "seed": cfg["seed"],
         "baseline": cfg["baseline"],
         "n_returns": result.n_returns,
+        "instrument": instrument,
+        "asset_class": asset_class,
     }
     for k, v in m.items():
         if k not in out and k not in ("label",):
             out[k] = v
-    out["criteria"] = result.criteria
+    out["criteria"] = [c.to_dict() for c in result.criteria]
+    out["verdict"] = result.verdict.to_dict()
+    out["passed"] = result.verdict.passed
     out["stylized_facts"] = facts
     out["data"] = data
     out["elapsed_s"] = round(elapsed, 3)
@@ -171,7 +189,13 @@ def payload(result: Any, facts: dict[str, bool], *, data: dict[str, Any], elapse
 def run(args: argparse.Namespace) -> int:
     """Validate PATH, run the walk-forward and print the verdicts; returns 0."""
     t0 = time.perf_counter()
-    bars = load_source(args)
+    bars = load_labelled(args)
+    instrument = None
+    if args.instrument:
+        from volresearch.config import get_instrument
+
+        instrument = get_instrument(args.instrument)  # ConfigError (exit 2) names the known symbols
+    asset_class = args.asset_class or (instrument.asset_class if instrument is not None else "equity_index")
     report = validate_bars(bars, policy="repair", file=str(args.path))
     if not report.passed:
         exc = report.error()
@@ -198,9 +222,10 @@ def run(args: argparse.Namespace) -> int:
             expanding=args.expanding,
             scheduler=scheduler,
             label=str(args.path),
+            quiet=True if args.quiet else None,
         )
         r = np.diff(np.log(closes))
-        facts = _facts(r, closes, args.asset_class)
+        facts = _facts(r, closes, stylized_asset_class(asset_class))
     n_fb = int((result.windows["method"] == "ewma").sum())
     if len(result.windows) and n_fb / len(result.windows) > _FALLBACK_WARN:
         print(
@@ -214,14 +239,24 @@ def run(args: argparse.Namespace) -> int:
         "start": bars.index[0].isoformat(),
         "end": bars.index[-1].isoformat(),
         "synthetic": bool(bars.attrs.get("synthetic", False)),
+        "bar_label": str(bars.attrs.get("bar_label", "start")),
     }
     elapsed = time.perf_counter() - t0
     if args.json:
-        print(json.dumps(payload(result, facts, data=data, elapsed=elapsed), indent=2, allow_nan=False))
+        doc = payload(
+            result,
+            facts,
+            data=data,
+            elapsed=elapsed,
+            instrument=None if instrument is None else instrument.symbol,
+            asset_class=asset_class,
+        )
+        print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
     print(result.summary())
     print("\nstylized facts of the returns (statistic: passed)")
     for k, v in facts.items():
         print(f"  [{'pass' if v else 'FAIL'}] {k}")
-    print(f"\ndone in {elapsed:.1f} s")
+    print(f"\n{result.verdict.text}")
+    print(f"done in {elapsed:.1f} s")
     return 0

@@ -42,7 +42,9 @@ __all__ = [
     "EXTRA_COLUMNS",
     "COLUMN_ALIASES",
     "BarSource",
+    "BarLabel",
     "load_bars",
+    "relabel_bars",
 ]
 
 INDEX_NAME = "timestamp"
@@ -539,6 +541,83 @@ def _rows(rows: np.ndarray) -> int | list[int]:
 # =============================================================================
 # load_bars
 # =============================================================================
+BarLabel: TypeAlias = Literal["start", "end"]
+
+
+def _bar_length(index: pd.DatetimeIndex) -> pd.Timedelta | None:
+    """The most common positive spacing of ``index`` (None with fewer than two distinct times)."""
+    times = np.unique(index.asi8)
+    if times.size < 2:
+        return None
+    diffs = np.diff(times)
+    values, counts = np.unique(diffs[diffs > 0], return_counts=True)
+    return pd.Timedelta(int(values[np.argmax(counts)]), unit="ns") if values.size else None
+
+
+def relabel_bars(bars: pd.DataFrame, label: BarLabel = "end", *, bar_length: Any = None) -> pd.DataFrame:
+    """Bars stamped at their end, moved to the package's start-of-bar convention.
+
+    Every time stamp moves back by one bar length (``bar_length``, default the
+    most common spacing of the index), so that a one-minute bar stamped
+    ``09:31`` (its close) is stamped ``09:30`` (its open) like every other bar
+    in the package.  Bars of a day or longer keep their dates: a daily bar's
+    date names its session whichever end it is stamped at.  The result says
+    what was done in ``attrs["bar_label"]`` (the label of the input) and in a
+    load note that :func:`~volresearch.data.validation.validate_bars` copies
+    into the :class:`~volresearch.data.validation.QualityReport`.
+
+    Parameters
+    ----------
+    bars
+        Bars as :func:`load_bars` returns them.
+    label
+        ``"end"``: stamps are bar ends (shifted); ``"start"``: already the
+        package's convention (returned unchanged but for ``attrs``).
+    bar_length
+        Bar length (Timedelta or anything :class:`pandas.Timedelta` reads);
+        default inferred from the index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame (the input is not modified).
+
+    Raises
+    ------
+    DataError
+        ``label`` is neither ``"start"`` nor ``"end"``, or the bar length
+        cannot be inferred (fewer than two distinct times).
+    """
+    if label not in ("start", "end"):
+        raise DataError(f"label must be 'start' or 'end', got {label!r}", column="label", rule="choice")
+    out = bars.copy()
+    out.attrs = dict(bars.attrs)
+    out.attrs["bar_label"] = label
+    if label == "start":
+        return out
+    step = pd.Timedelta(bar_length) if bar_length is not None else _bar_length(pd.DatetimeIndex(bars.index))
+    if step is None:
+        raise DataError(
+            "cannot shift end-stamped bars: the bar length cannot be inferred from fewer than two distinct times",
+            file=bars.attrs.get("source"),
+            column="timestamp",
+            rule="shape",
+        )
+    notes = list(out.attrs.get("load_notes", []))
+    if step >= pd.Timedelta(days=1):
+        notes.append(
+            f"bars stamped at their end (label='end'): bars of {step.total_seconds() / 86400:g} day(s) keep their dates"
+        )
+    else:
+        out.index = pd.DatetimeIndex(out.index - step, name=bars.index.name)
+        notes.append(
+            f"bars stamped at their end (label='end'): every time stamp moved back one bar length ({step.total_seconds():g} s) "
+            "to the start-of-bar convention"
+        )
+    out.attrs["load_notes"] = notes
+    return out
+
+
 def load_bars(
     source: BarSource,
     *,
@@ -546,6 +625,7 @@ def load_bars(
     symbol: str | None = None,
     time_column: str | None = None,
     date_format: str | None = None,
+    label: BarLabel = "start",
 ) -> pd.DataFrame:
     """Read bars from a CSV file, a Parquet file or a DataFrame, as they are.
 
@@ -608,6 +688,11 @@ def load_bars(
         ``epoch_s``/``epoch_ms``/``epoch_us``/``epoch_ns``, overriding
         detection.  With a date + time pair, a format with hour directives
         reads ``"<date> <time>"``, one without reads the date column.
+    label
+        What the time stamps mark: ``"start"`` (default, the package's
+        convention) or ``"end"`` (bars stamped at their close, moved back one
+        bar length by :func:`relabel_bars`, which notes it for the quality
+        report).
 
     Returns
     -------
@@ -629,7 +714,10 @@ def load_bars(
         message names the file, the 0-based data row, the CSV line (1-based,
         header = line 1) and the column.
     """
-    raw, label, is_csv, carried, notes = _read(source)
+    if label not in ("start", "end"):
+        raise DataError(f"label must be 'start' or 'end', got {label!r}", column="label", rule="choice")
+    stamps: BarLabel = label
+    raw, label, is_csv, carried, notes = _read(source)  # noqa: PLW2901  (``label`` now names the source)
     columns = _map_columns(list(raw.columns), label)
     index = _time_index(raw, columns, tz, label, is_csv, time_column=time_column, date_format=date_format, notes=notes)
 
@@ -674,4 +762,6 @@ def load_bars(
     bars.attrs["synthetic"] = bool(carried.get("synthetic", False))
     if notes:
         bars.attrs["load_notes"] = [*carried.get("load_notes", []), *notes]
+    if stamps != "start":
+        return relabel_bars(bars, stamps)
     return bars

@@ -344,13 +344,16 @@ class CalibrationPipeline:
                 },
             )
 
-    def run(self, symbol: str, bars: pd.DataFrame) -> list[CalibrationResult]:
+    def run(self, symbol: str, bars: pd.DataFrame, *, quiet: bool | None = None) -> list[CalibrationResult]:
         """Walk through ``bars`` and calibrate wherever the schedule says so.
 
         With ``daily``/``weekly`` the first bar of each new trading date/week triggers a
         calibration on the window ending at the previous bar (no look-ahead);
-        ``on_demand`` calibrates once, at the end.
+        ``on_demand`` calibrates once, at the end.  A progress bar on stderr counts the
+        calibrations (:func:`volresearch.progress.progress`; ``quiet=True`` turns it off).
         """
+        from volresearch.progress import progress
+
         if self.frequency == "on_demand":
             return [self.calibrate(symbol, bars)]
         idx = bars.index
@@ -363,7 +366,7 @@ class CalibrationPipeline:
             period = np.asarray(period)
         starts = np.flatnonzero(np.r_[False, period[1:] != period[:-1]])
         out = []
-        for pos in starts:
+        for pos in progress(starts, desc=f"calibrating {symbol}", unit="fit", quiet=quiet):
             as_of = idx[pos - 1]
             try:
                 out.append(self.calibrate(symbol, bars, as_of=as_of))
@@ -406,6 +409,7 @@ def derive_defaults(
     models: tuple[str, ...] = ("garch", "gjr", "egarch"),
     dists: tuple[str, ...] = ("normal", "t", "sged"),
     source: str = "",
+    quiet: bool | None = None,
 ) -> dict[str, Any]:
     """Calibrate each dataset and return the ``defaults`` structure of ``model_params.yaml``.
 
@@ -418,6 +422,8 @@ def derive_defaults(
         Models and innovation laws to calibrate; entries are keyed ``model-dist``.
     source
         Text stored with each entry saying what data produced it (default: the frame's ``attrs["source"]``).
+    quiet
+        ``True``: no progress bar (default: a bar on stderr counting the fits).
 
     Returns
     -------
@@ -429,8 +435,10 @@ def derive_defaults(
         with ``failed`` (its reason) and no ``params``, so it is never used.
     """
     from volresearch.models.returns import default_mean
+    from volresearch.progress import progress
 
     out: dict[str, Any] = {}
+    bar = progress(total=len(datasets) * len(models) * len(dists), desc="calibrating defaults", unit="fit", quiet=quiet)
     for key, bars in datasets.items():
         entry: dict[str, Any] = {}
         src = source or str(bars.attrs.get("source", ""))
@@ -438,6 +446,7 @@ def derive_defaults(
         mean = default_mean(bars)
         for m in models:
             for d in dists:
+                bar.update()
                 spec = ModelSpec(m, d, mean)
                 name = defaults_key(spec)
                 try:
@@ -460,6 +469,7 @@ def derive_defaults(
                     **({"flags": list(fit.all_flags)} if fit.all_flags else {}),
                 }
         out[key] = entry
+    bar.close()
     return out
 
 

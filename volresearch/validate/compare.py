@@ -186,7 +186,7 @@ def compare_models(
         Options of :func:`~volresearch.validate.walkforward.walk_forward`
         (``in_sample``, ``out_of_sample``, ``step``, ``horizon``,
         ``refit_every``, ``n_paths``, ``levels``, ``seed``, ``baseline``,
-        ``client``, ``scheduler`` ...), shared by every model.
+        ``client``, ``scheduler``, ``quiet`` (no progress bar of the windows) ...), shared by every model.
 
     Returns
     -------

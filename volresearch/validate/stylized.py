@@ -43,9 +43,40 @@ __all__ = [
     "stylized_facts",
     "compare_stylized_facts",
     "returns_from_paths",
+    "LEVERAGE_EXPECTATION",
+    "stylized_asset_class",
 ]
 
 AssetClass = Literal["equity_index", "metal", "other"]
+
+LEVERAGE_EXPECTATION: dict[str, str] = {
+    "equity_index": "equity_index",
+    "equity_index_future": "equity_index",
+    "equity_etf": "equity_index",
+    "equity": "equity_index",
+    "metal": "metal",
+    "metal_future": "metal",
+    "fx": "other",
+    "fx_spot": "other",
+    "fx_future": "other",
+    "rates": "other",
+    "energy": "other",
+    "crypto": "other",
+    "other": "other",
+}
+"""Instrument asset class (``instruments.yaml``) -> leverage expectation of :func:`stylized_facts`.
+
+Equity indices: falls raise future volatility (negative corr(r_t, |r_t+k|));
+metals: no leverage (near zero); FX, rates, energy and crypto: no verdict
+(an exchange rate has no natural "down": the sign of the effect depends on
+which currency is the base, and commodities often show the inverse effect).
+"""
+
+
+def stylized_asset_class(asset_class: str | None) -> AssetClass:
+    """The leverage expectation (:data:`AssetClass`) of an instrument's asset class; unknown classes give ``"other"``."""
+    return LEVERAGE_EXPECTATION.get(str(asset_class or "other").lower(), "other")  # type: ignore[return-value]
+
 
 QUANTILE_LEVELS: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 """Quantiles reported among the descriptives."""
@@ -292,7 +323,9 @@ def stylized_facts(
         Significance level of the verdicts.
     asset_class
         ``"equity_index"`` (leverage: negative correlation expected),
-        ``"metal"`` (near zero expected) or ``"other"`` (no leverage verdict).
+        ``"metal"`` (near zero expected) or ``"other"`` (no leverage verdict);
+        an instrument's class from ``instruments.yaml`` (``fx``, ``rates``,
+        ``energy``, ``crypto`` ...) is mapped by :func:`stylized_asset_class`.
 
     Returns
     -------
@@ -353,8 +386,9 @@ def stylized_facts(
     n = r.size
     max_lag = _max_lag(max_lag, n)
     alpha = float(alpha)
-    if asset_class not in ("equity_index", "metal", "other"):
+    if str(asset_class).lower() not in LEVERAGE_EXPECTATION:
         raise DataError(f"unknown asset_class {asset_class!r}", column="asset_class", rule="choice")
+    asset_class = stylized_asset_class(asset_class)
     p = None
     if prices is not None:
         p = _array(prices, "prices", ndim=1)

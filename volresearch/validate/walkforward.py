@@ -471,6 +471,7 @@ def walk_forward(
     reference_options: Mapping[str, Any] | None = None,
     calendar: Any = None,
     min_count: int = DEFAULT_MIN_COUNT,
+    quiet: bool | None = None,
 ) -> WalkForwardResult:
     """Walk-forward out-of-sample evaluation of a GARCH-family ensemble forecaster.
 
@@ -539,6 +540,9 @@ def walk_forward(
         segment (first hour, middle, last hour); None skips it.
     min_count
         Forecasts a time-of-day bucket needs to count for the worst bucket.
+    quiet
+        ``True``: no progress bar; ``None`` (default): a bar on stderr counting
+        completed windows unless :func:`volresearch.progress.set_quiet` is on.
 
     Returns
     -------
@@ -586,7 +590,7 @@ def walk_forward(
             diurnal=reference == "arch-diurnal", diurnal_minutes=int(minutes), min_count=int(min_count),
         )  # fmt: skip
 
-    result = _assemble(prep, _execute(prep.tasks, client, scheduler))
+    result = _assemble(prep, _execute(prep.tasks, client, scheduler, quiet=quiet))
     extra: dict[str, Any] = {"min_count": int(min_count)}
     if cal is not None:
         extra["calendar"] = cal.name
@@ -654,7 +658,8 @@ def walk_forward_grid(
         As in :func:`walk_forward`: the instruments x models x windows tasks
         are computed together (serially when both are None).
     **kwargs
-        Options of :func:`walk_forward` (same layout, seed and paths for all).
+        Options of :func:`walk_forward` (same layout, seed and paths for all;
+        ``quiet`` turns the progress bar off).
 
     Returns
     -------
@@ -679,7 +684,7 @@ def walk_forward_grid(
             prep = _prepare(len(preps), name, bars, spec, returns=r, periods_per_year=ppy, **kwargs)
             preps.append((prep, lbl))
     tasks = [t for p, _ in preps for t in p.tasks]
-    outputs = _execute(tasks, client, scheduler)
+    outputs = _execute(tasks, client, scheduler, quiet=kwargs.pop("quiet", None))
     results: dict[tuple[str, str], WalkForwardResult] = {}
     rows = []
     for p, lbl in preps:

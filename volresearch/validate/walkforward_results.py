@@ -15,6 +15,7 @@ from volresearch._util import jsonable
 from volresearch.models import ModelSpec
 from volresearch.validate.buckets import DEFAULT_MIN_COUNT, BucketCalibration, calibration_by_bucket
 from volresearch.validate.calibration import CalibrationReport
+from volresearch.validate.verdicts import Criterion, Verdict, walk_forward_criteria, walk_forward_verdict
 from volresearch.validate.walkforward_plan import level_name
 
 if TYPE_CHECKING:
@@ -264,25 +265,45 @@ class WalkForwardResult:
             )
         return pd.DataFrame(rows, columns=cols)
 
+    @cached_property
+    def criteria(self) -> list[Criterion]:
+        """Every criterion with its value, threshold and verdict (:func:`~volresearch.validate.verdicts.walk_forward_criteria`).
+
+        PIT uniformity, 95% coverage, Christoffersen independence, the worst
+        time-of-day bucket (intraday bars) and the one-sided Diebold-Mariano
+        test against the naive baseline count; the 10% CRPS improvement and
+        the efficiency are informational lines.
+        """
+        return walk_forward_criteria(self)
+
     @property
-    def criteria(self) -> dict[str, bool | None]:
-        """Calibration criteria of the pooled report plus ``efficiency_gt_0.5``."""
-        eff = None if not math.isfinite(self.efficiency) else bool(self.efficiency > 0.5)
-        return {**self.report.criteria, "efficiency_gt_0.5": eff}
+    def verdict(self) -> Verdict:
+        """Overall verdict: calibrated and significantly better than the naive baseline (DM test)."""
+        return walk_forward_verdict(self.criteria)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the overall verdict passes."""
+        return self.verdict.passed
 
     def metrics(self) -> dict[str, Any]:
         """Headline figures as a flat JSON-safe dict (see :func:`forecast_metrics`)."""
         return forecast_metrics(self)
 
     def to_dict(self, *, include_forecasts: bool = False) -> dict[str, Any]:
-        """JSON-safe dictionary: spec, config, metrics, reports, windows, stability (forecasts on request)."""
+        """JSON-safe dictionary: spec, config, metrics, criteria, verdict, reports, windows, stability.
+
+        ``criteria`` is a list of ``{name, description, value, threshold, passed, informational, note}``
+        and ``verdict`` ``{label, passed, calibrated, beats_naive, text}``; forecasts on request.
+        """
         d: dict[str, Any] = {
             "label": self.label,
             "spec": self.spec.to_dict(),
             "config": dict(self.config),
             "n_returns": self.n_returns,
             "metrics": self.metrics(),
-            "criteria": self.criteria,
+            "criteria": [c.to_dict() for c in self.criteria],
+            "verdict": self.verdict.to_dict(),
             "report": self.report.to_dict(),
             "baseline_report": self.baseline_report.to_dict(),
             "windows": _records(self.windows.drop(columns=["origins"], errors="ignore")),
@@ -324,6 +345,8 @@ class WalkForwardResult:
             f"  fits: {len(self.windows) - n_fb} ok, {n_fb} fell back to EWMA; refits {n_refit} "
             f"({n_refit_fail} failed, previous fit kept)",
             self.report.summary(),
+            "  criteria (value, requirement, verdict):",
+            *(f"    {c.line()}" for c in self.criteria),
             f"  naive baseline ({c['baseline']}): CRPS {self.crps_naive:.6g}, PIT AD p = "
             f"{self.baseline_report.pit.ad_pvalue:.4f}, 95% coverage {_cov(self.baseline_report):.4f}",
             f"  efficiency = OOS / IS log-score gain over the unconditional law = {self.out_of_sample_score:+.4f}"
@@ -343,6 +366,7 @@ class WalkForwardResult:
             lines.append("  parameter stability (mean, cv):")
             for name, row in self.stability.iterrows():
                 lines.append(f"    {name:<12} {row['mean']: .4g}  cv {row['cv']:.3f}")
+        lines.append(f"  verdict: {self.verdict.text}")
         return "\n".join(lines)
 
 
@@ -370,7 +394,8 @@ def forecast_metrics(result: WalkForwardResult) -> dict[str, Any]:
     ``christoffersen_cc_pvalue_95`` (joint conditional coverage), ``qlike``,
     ``qlike_naive``, ``mse``, ``mse_naive``, ``in_sample_score``,
     ``out_of_sample_score``, ``efficiency``, ``worst_bucket_deviation_95``
-    (4-hour UTC buckets, intraday bars; NaN otherwise), ``passed``.  Missing values are
+    (4-hour UTC buckets, intraday bars; NaN otherwise), ``passed`` (the overall verdict:
+    calibrated and significantly better than the naive baseline, see :mod:`volresearch.validate.verdicts`).  Missing values are
     NaN (None in JSON).
     """
     rep = result.report
@@ -410,7 +435,7 @@ def forecast_metrics(result: WalkForwardResult) -> dict[str, Any]:
             "out_of_sample_score": result.out_of_sample_score,
             "efficiency": result.efficiency,
             "worst_bucket_deviation_95": result.worst_bucket_deviation_95,
-            "passed": bool(rep.passed),
+            "passed": result.verdict.passed,
         }
     )
     return d

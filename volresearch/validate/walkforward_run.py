@@ -380,21 +380,48 @@ def _window_task(task: _WindowTask) -> _WindowOutput:
         numba.set_num_threads(previous)
 
 
-def _execute(tasks: Sequence[_WindowTask], client: Any = None, scheduler: Any = None) -> list[_WindowOutput]:
-    """Run window tasks serially or as independent Dask tasks (same results either way)."""
+def _execute(
+    tasks: Sequence[_WindowTask], client: Any = None, scheduler: Any = None, *, quiet: bool | None = None
+) -> list[_WindowOutput]:
+    """Run window tasks serially or as independent Dask tasks (same results either way).
+
+    A progress bar on stderr (:func:`volresearch.progress.progress`) counts the
+    windows as they complete (each finished Dask task under a scheduler);
+    ``quiet=True`` turns it off.
+    """
+    from volresearch.progress import progress
+
     if client is not None and scheduler is not None and scheduler is not client:
         raise ConfigError("give either client= or scheduler=, not both")
     sched = client if client is not None else scheduler
     if sched is None:
         with _blas_single_thread():
-            return [_run_window(t) for t in tasks]
+            return [_run_window(t) for t in progress(tasks, desc="walk-forward windows", unit="window", quiet=quiet)]
     if isinstance(sched, str) and sched not in ("threads", "processes", "synchronous", "sync", "single-threaded"):
         raise ConfigError(f"unknown scheduler {sched!r}; use 'threads', 'processes', 'synchronous' or a Client")
     import dask
 
     delayed = [dask.delayed(_window_task, pure=True, traverse=False)(t) for t in tasks]
-    if isinstance(sched, str) and sched != "processes":
-        # in-process schedulers share one BLAS: pin it once here, not per task
-        with _blas_single_thread():
+    with progress(total=len(delayed), desc="walk-forward windows", unit="window", quiet=quiet) as bar:
+        if hasattr(sched, "compute") and hasattr(sched, "gather"):  # a distributed Client
+            from distributed import as_completed
+
+            futures = sched.compute(delayed)
+            for _ in as_completed(futures):
+                bar.update()
+            return list(sched.gather(futures))
+        from dask.callbacks import Callback
+
+        keys = {d.key for d in delayed}
+
+        class _Count(Callback):  # type: ignore[misc]
+            def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+                if key in keys:
+                    bar.update()
+
+        with _Count():
+            if isinstance(sched, str) and sched != "processes":
+                # in-process schedulers share one BLAS: pin it once here, not per task
+                with _blas_single_thread():
+                    return list(dask.compute(*delayed, scheduler=sched))
             return list(dask.compute(*delayed, scheduler=sched))
-    return list(dask.compute(*delayed, scheduler=sched))
