@@ -70,7 +70,7 @@ def test_zero_mean_fit_saves_and_simulates_through_every_surface(capsys, tmp_pat
     assert "--fallback cascade" in capsys.readouterr().err
     assert main(["simulate", str(path), "--paths", "500", "--horizon", "30", "--fallback", "cascade"]) == 0
     out = capsys.readouterr()
-    assert "mean: zero" in out.out and "intraday-gjr-t rejected" in out.err
+    assert "mean: zero" in out.out and "intraday-gjr-sged rejected" in out.err
 
 
 def test_simulate_reports_the_mean_with_its_standard_error(capsys):

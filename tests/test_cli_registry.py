@@ -30,9 +30,9 @@ def minute_csv(tmp_path_factory):
 def test_intraday_bars_default_to_the_multiplicative_model(capsys, minute_csv):
     assert main(["fit", str(minute_csv), "--json"]) == 0
     payload, _ = json_out(capsys)
-    assert payload["requested"] == payload["answered"] == payload["name"] == "intraday-gjr-t"
+    assert payload["requested"] == payload["answered"] == payload["name"] == "intraday-gjr-sged"
     assert payload["kernel"] == "intraday-gjr" and payload["method"] == "intraday"
-    assert payload["model"] == "gjr" and payload["dist"] == "t" and payload["mean"] == "zero"
+    assert payload["model"] == "gjr" and payload["dist"] == "sged" and payload["mean"] == "zero"
     assert 0 < payload["persistence"] < 1 and payload["calendar"] == "crypto_24x7"
     assert payload["daily"]["method"] == "ewma" and "session days" in payload["daily"]["reason"]
     assert payload["diurnal"]["max"] > 1 > payload["diurnal"]["min"]
@@ -55,10 +55,10 @@ def test_any_registry_name_and_unknown_names(capsys, minute_csv):
     assert payload["answered"] == "intraday-egarch-normal" and payload["kernel"] == "intraday-egarch"
     assert main(["fit", "sp500", "--model", "heston"]) == 2
     err = capsys.readouterr().err
-    assert "unknown model 'heston'" in err and "intraday-gjr-t" in err
+    assert "unknown model 'heston'" in err and "intraday-gjr-sged" in err
     assert main(["fit", "--list-models"]) == 0
     out = capsys.readouterr().out
-    assert "gjr-sged" in out and "intraday-gjr-t" in out and "multiplicative" in out
+    assert "gjr-sged" in out and "intraday-gjr-sged" in out and "multiplicative" in out
 
 
 def test_rejected_model_exit_code_and_explicit_cascade(capsys, tmp_path):
@@ -71,16 +71,16 @@ def test_rejected_model_exit_code_and_explicit_cascade(capsys, tmp_path):
     path = str(tmp_path / "short.csv")
     assert main(["fit", path, "--json"]) == EXIT_REJECTED == 3
     payload, err = json_out(capsys)
-    assert payload is None and "intraday-gjr-t rejected" in err and "diurnal" in err
+    assert payload is None and "intraday-gjr-sged rejected" in err and "diurnal" in err
     assert main(["fit", path, "--json", "--fallback", "cascade"]) == 0
     payload, err = json_out(capsys)
-    assert payload["requested"] == "intraday-gjr-t" and payload["answered"] in {"garch-normal", "ewma", "historical"}
+    assert payload["requested"] == "intraday-gjr-sged" and payload["answered"] in {"garch-normal", "ewma", "historical"}
     assert payload["converged"] is False and "diurnal" in payload["reason"] and "answered" in err
     assert main(["simulate", path, "--paths", "200", "--horizon", "20", "--json"]) == 3
     capsys.readouterr()
     assert main(["simulate", path, "--paths", "200", "--horizon", "20", "--json", "--fallback", "cascade"]) == 0
     payload, _ = json_out(capsys)
-    assert payload["requested"] == "intraday-gjr-t" and payload["answered"] in {"gjr-t", "garch-normal"}
+    assert payload["requested"] == "intraday-gjr-sged" and payload["answered"] in {"gjr-t", "garch-normal"}
     assert "diurnal" in payload["reason"]
 
 
@@ -88,7 +88,7 @@ def test_simulate_intraday_default_follows_the_clock_and_saved_fits_reload(capsy
     args = ["--paths", "500", "--horizon", "240", "--seed", "3", "--json"]
     assert main(["simulate", str(minute_csv), *args]) == 0
     direct, _ = json_out(capsys)
-    assert direct["answered"] == "intraday-gjr-t" and direct["kernel"] == "intraday-gjr"
+    assert direct["answered"] == "intraday-gjr-sged" and direct["kernel"] == "intraday-gjr"
     last = pd.Timestamp(direct["last_time"])
     assert pd.Timestamp(direct["horizon_times"]["60"]) == last + pd.Timedelta(minutes=60)
     saved = tmp_path / "intraday.json"

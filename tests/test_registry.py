@@ -72,7 +72,7 @@ def test_builtin_names_are_the_product_of_models_and_laws():
 
 
 def test_unknown_name_lists_available_models():
-    with pytest.raises(ConfigError, match="unknown model 'heston'; available: .*gjr-sged.*intraday-gjr-t"):
+    with pytest.raises(ConfigError, match="unknown model 'heston'; available: .*gjr-sged.*intraday-gjr-sged"):
         get_model("heston")
     with pytest.raises(ConfigError, match="unknown model"):
         fit_model("nope", None)
@@ -117,7 +117,7 @@ def test_every_intraday_name_fits_and_simulates(name, intraday):
 
 
 def test_json_round_trip_through_load_result(daily, intraday):
-    for result in (fit_model("gjr-sged", daily), fit_model("intraday-gjr-t", intraday, calendar="crypto_24x7")):
+    for result in (fit_model("gjr-sged", daily), fit_model("intraday-gjr-sged", intraday, calendar="crypto_24x7")):
         text = json.dumps(result.to_dict())
         back = load_result(json.loads(text))
         assert type(back) is type(result)
@@ -137,4 +137,4 @@ def test_state_override_and_default_model(daily, intraday):
     np.testing.assert_allclose(r_a - fit.params["mu"], 2 * (r_b - fit.params["mu"]), rtol=1e-10)
     assert default_model(daily) == DEFAULT_DAILY_MODEL
     assert default_model(intraday) == DEFAULT_INTRADAY_MODEL
-    assert model_label("gjr", "sged") == "gjr-sged" and model_label("intraday-gjr-t", "sged") == "intraday-gjr-t"
+    assert model_label("gjr", "sged") == "gjr-sged" and model_label("intraday-gjr-sged", "sged") == "intraday-gjr-sged"

@@ -5,7 +5,7 @@ look models up here by name instead of branching on strings::
 
     from volresearch.registry import fit_model, simulate_model, load_result
 
-    result = fit_model("intraday-gjr-t", bars)          # any registered name
+    result = fit_model("intraday-gjr-sged", bars)          # any registered name
     fan = simulate_model(result, 10_000, 1440, seed=7)   # kernel chosen by result.kernel
     same = load_result(result.to_dict())                 # JSON round trip
 
@@ -62,9 +62,11 @@ __all__ = [
 
 #: Default model for daily (and longer) bars.
 DEFAULT_DAILY_MODEL = "gjr-sged"
-#: Default model for bars shorter than a day: the multiplicative intraday GARCH with a GJR ``q`` and
-#: Student-t innovations (a plain GJR-SGED on one-minute futures was over-dispersed where GJR-t was calibrated).
-DEFAULT_INTRADAY_MODEL = "intraday-gjr-t"
+#: Default model for bars shorter than a day: the multiplicative intraday GARCH with a GJR ``q`` and skewed-GED
+#: innovations.  On a month of one-minute USD/JPY and BTC bars its ``q`` is the least persistent of the laws tried
+#: (0.985 and 0.993 against 0.993 and 0.996 with Student-t, 0.954 and 0.991 with normal innovations) and its
+#: long-run variance the closest to the sample's (model/sample 1.31 and 1.03, Student-t 2.7 and 1.19).
+DEFAULT_INTRADAY_MODEL = "intraday-gjr-sged"
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class ModelEntry:
     Attributes
     ----------
     name
-        Registry name (``"gjr-sged"``, ``"intraday-gjr-t"``).
+        Registry name (``"gjr-sged"``, ``"intraday-gjr-sged"``).
     family
         ``"garch"``, ``"intraday"``, ... (models of one family share a fitting routine).
     fit

@@ -12,7 +12,7 @@ command line are printed as one line naming the command, without a traceback),
 was given (``fit`` and ``simulate``).
 
 Models are named as in :mod:`volresearch.registry` (``--model gjr-sged``,
-``--model intraday-gjr-t``...; ``--list-models``).
+``--model intraday-gjr-sged``...; ``--list-models``).
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ data exits with code 2 and a message naming the rows).
 
 ``--model NAME`` takes any name of the model registry
 (:func:`volresearch.registry.available_models`: ``gjr-sged``, ``egarch-t``,
-``intraday-gjr-t``...; ``--list-models`` prints them).  A volatility family
+``intraday-gjr-sged``...; ``--list-models`` prints them).  A volatility family
 with ``--dist`` (``--model gjr --dist sged``) names the same model as before;
 a family alone takes ``--dist normal``.  Without ``--model`` the default is
 :data:`~volresearch.registry.DEFAULT_INTRADAY_MODEL` (the multiplicative
-intraday GARCH with a GJR component and Student-t innovations) for bars
+intraday GARCH with a GJR component and skewed-GED innovations) for bars
 shorter than a day and :data:`~volresearch.registry.DEFAULT_DAILY_MODEL`
 (GJR-SGED) otherwise.  ``--mean auto`` (the default) fits a zero mean to
 intraday bars and a constant mean to daily bars.
@@ -57,7 +57,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, dist_default: str) -
         "--model",
         default=None,
         metavar="NAME",
-        help="registry name (gjr-sged, intraday-gjr-t, ...) or a family with --dist; default: intraday-gjr-t for "
+        help="registry name (gjr-sged, intraday-gjr-sged, ...) or a family with --dist; default: intraday-gjr-sged for "
         "bars shorter than a day, gjr-sged otherwise",
     )
     parser.add_argument(

@@ -9,7 +9,7 @@ path simulation alone, JIT compilation excluded.
 
 ``--model NAME`` takes any name of the model registry, as ``volresearch fit``
 does; without it, bars shorter than a day get the multiplicative intraday
-GARCH (``intraday-gjr-t``: daily variance x diurnal factor x GJR, whose fan
+GARCH (``intraday-gjr-sged``: daily variance x diurnal factor x GJR, whose fan
 follows the session clock and skips breaks and weekends) and daily bars
 GJR-SGED.  A family with ``--dist`` (``--model gjr --dist sged``) works as
 before; a family alone takes ``--dist sged``.
