@@ -24,21 +24,24 @@ SLOTS = 1440
 TRUE_Q = {"omega": 0.03, "alpha": 0.05, "gamma": 0.04, "beta": 0.90}  # persistence 0.97, E[q] = 1
 
 
-def true_diurnal() -> np.ndarray:
+def true_diurnal(n: int = SLOTS) -> np.ndarray:
     """A diurnal factor with a 3x peak-to-trough range over the 24-hour session, mean 1."""
-    x = (np.arange(SLOTS) + 0.5) / SLOTS
+    x = (np.arange(n) + 0.5) / n
     s = np.exp(0.5 * np.cos(2 * np.pi * (x - 0.6)) + 0.2 * np.sin(4 * np.pi * x))
     return s / s.mean()
 
 
-def synthetic_intraday(n_days: int, *, seed: int, daily_var: float = 1e-4) -> tuple[pd.DataFrame, np.ndarray]:
-    """One-minute 24/7 bars from r = sqrt(h_d s_i / N q) z with a GJR q, AR(1) log h_d and normal z."""
+def synthetic_intraday(
+    n_days: int, *, seed: int, daily_var: float = 1e-4, bars_per_day: int = SLOTS, with_h: bool = False
+) -> tuple[pd.DataFrame, np.ndarray] | tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """24/7 bars from r = sqrt(h_d s_i / N q) z with a GJR q, AR(1) log h_d and normal z (``with_h``: h_d too)."""
     rng = np.random.default_rng(seed)
-    s = true_diurnal()
+    s = true_diurnal(bars_per_day)
     logh = np.zeros(n_days)
     for d in range(1, n_days):
         logh[d] = 0.7 * logh[d - 1] + 0.15 * rng.standard_normal()
-    m = (daily_var * np.exp(logh)[:, None] * s[None, :] / SLOTS).ravel()
+    h = daily_var * np.exp(logh)
+    m = (h[:, None] * s[None, :] / bars_per_day).ravel()
     z = rng.standard_normal(m.size)
     r = np.empty_like(z)
     p = TRUE_Q
@@ -49,12 +52,13 @@ def synthetic_intraday(n_days: int, *, seed: int, daily_var: float = 1e-4) -> tu
         q = p["omega"] + (p["alpha"] + p["gamma"] * (u < 0)) * u * u + p["beta"] * q
     close = 100.0 * np.exp(np.cumsum(r))
     opn = np.concatenate([[100.0], close[:-1]])
-    index = pd.date_range("2024-01-01", periods=r.size, freq="1min", tz="UTC", name="timestamp")
+    freq = f"{86_400 // bars_per_day}s"
+    index = pd.date_range("2024-01-01", periods=r.size, freq=freq, tz="UTC", name="timestamp")
     bars = pd.DataFrame(
         {"open": opn, "high": np.maximum(opn, close), "low": np.minimum(opn, close), "close": close, "volume": 1.0},
         index=index,
     )
-    return bars, s
+    return (bars, s, h) if with_h else (bars, s)
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +163,28 @@ def test_fan_skips_weekend_and_carries_the_gap():
     var = (fan.std / fan.mean) ** 2
     step_var = np.diff(var)  # variance added by each step (step k + 1 is bar k of times[1:])
     assert step_var[first_after] > 10 * np.median(step_var)  # the fan widens across the gap
+
+
+def test_daily_har_with_enough_sessions():
+    bars, _, h = synthetic_intraday(70, seed=3, with_h=True)
+    fit = fit_intraday(bars, calendar="crypto_24x7", model="gjr", dist="normal")
+    assert fit.daily.method == "har" and fit.daily.reason == "70 session days: a daily GARCH needs >= 250"
+    assert fit.daily.details["har"]["nobs"] > 40
+    # the ex-ante h_d tracks the true daily variance once HAR has its 22 lags
+    late = slice(23, 70)
+    assert np.corrcoef(np.log(fit.daily.h[late]), np.log(h[late]))[0, 1] > 0.4
+    assert np.all(fit.daily.forecast > 0) and abs(np.log(fit.daily.forecast[-1] / np.mean(h))) < 0.5
+
+
+def test_daily_garch_with_a_year_of_sessions():
+    bars, _, h = synthetic_intraday(260, seed=5, bars_per_day=288, with_h=True)  # five-minute bars
+    fit = fit_intraday(bars, calendar="crypto_24x7", model="gjr", dist="normal")
+    assert fit.daily.method == "garch" and fit.daily.reason == ""
+    # no gaps on a 24/7 clock: the intraday share of the session variance is one, up to noise
+    assert 0.8 < fit.daily.details["intraday_share"] < 1.25
+    assert abs(np.log(np.mean(fit.daily.h) / np.mean(h))) < 0.3
+    asked = fit_intraday(bars.iloc[: 288 * 40], calendar="crypto_24x7", model="gjr", dist="normal", daily="garch")
+    assert asked.daily.method == "ewma" and any("garch not used" in f for f in asked.flags)
 
 
 def test_json_round_trip_and_summary(synthetic):

@@ -200,8 +200,8 @@ def simulate_model(
     start
         Time of step 0 (default: the result's last bar).
     calendar
-        Calendar labelling the steps (default: the result's own for models that follow the clock;
-        none for the GARCH family, whose steps are then spaced by the bar length).
+        Calendar labelling the steps (default: the result's own for intraday bars; daily GARCH-family
+        steps are spaced by the bar length).
     mode
         ``"bands"`` (:class:`~volresearch.simulate.Fan`) or ``"matrix"`` (:class:`~volresearch.simulate.Paths`).
     state
@@ -254,6 +254,8 @@ def _garch_kernel(
     if not (math.isfinite(price) and price > 0):
         raise SimulationError("a starting price is needed: the fit was made on returns; pass last_price=")
     params = result.simulation_params()
+    if calendar is None and result.bar_seconds < 86_400:
+        calendar = result.calendar  # intraday steps labelled by the session clock (dynamics unchanged)
     return simulate_paths(
         result.kernel,
         params,
