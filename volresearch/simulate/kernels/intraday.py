@@ -38,6 +38,7 @@ from ..innovations import PpfTable
 from ..results import DEFAULT_QUANTILES, SUMMARY_LEVELS, Fan, Paths, _probs
 from .draws import PATH_BLOCK, draw_innovations, draw_innovations_numpy
 from .garch import step_variance, step_variance_numpy
+from .quantiles import inverted_cdf_plan, matrix_quantiles
 
 __all__ = [
     "STEP_BLOCK",
@@ -135,12 +136,15 @@ class _BandAccumulator:
         self.mean: list[np.ndarray] = []
         self.std: list[np.ndarray] = []
         self.samples: list[np.ndarray] = []
+        self.plan: tuple[np.ndarray, np.ndarray] | None = None
 
     def add(self, log_x: np.ndarray) -> None:
-        from ...quantiles import quantile
-
-        log_x = np.atleast_2d(log_x)
-        self.bands.append(np.exp(quantile(log_x, self.probs, axis=1)).T)
+        log_x = np.ascontiguousarray(np.atleast_2d(log_x))
+        if self.plan is None:
+            self.plan = inverted_cdf_plan(log_x.shape[1], self.probs)
+        q = np.empty((log_x.shape[0], self.probs.size))
+        matrix_quantiles(log_x, np.empty(0), self.probs, *self.plan, q)  # numpy's inverted cdf, bit for bit
+        self.bands.append(np.exp(q))
         prices = np.exp(log_x)
         self.mean.append(prices.mean(axis=1))
         self.std.append(prices.std(axis=1))
