@@ -615,3 +615,23 @@ def test_expm1_fast_is_accurate() -> None:
     ref = np.expm1(d)
     assert np.max(np.abs(got - ref) / np.abs(np.where(ref == 0, 1.0, ref))) < 5e-16
     assert got[-6] == 0.0
+
+
+def test_stable_argsort_equals_numpy_stable_argsort() -> None:
+    rng = np.random.default_rng(21)
+    cases = [
+        np.empty(0),
+        np.array([3.0]),
+        4.6 + 1e-3 * rng.standard_normal(5000),  # one step's log prices: shared sign and exponent
+        rng.standard_normal(3000) * 10.0 ** rng.integers(-300, 300, 3000),
+        np.round(rng.standard_normal(4000), 1),  # many ties
+        np.array([0.0, -0.0, 1.0, -1.0, 0.0, -0.0, np.inf, -np.inf, 5e-324, -5e-324, 0.0]),
+    ]
+    for values in cases:
+        order = np.empty(values.size, dtype=np.int64)
+        K.stable_argsort(values, order)
+        np.testing.assert_array_equal(order, np.argsort(values, kind="stable"))
+    f32 = (4.6 + 1e-3 * rng.standard_normal(2000)).astype(np.float32)
+    order = np.empty(f32.size, dtype=np.int64)
+    K.stable_argsort(f32, order)
+    np.testing.assert_array_equal(order, np.argsort(f32, kind="stable"))

@@ -31,6 +31,7 @@ from .quantiles import (
     matrix_quantiles,
     order_statistics,
     select_ranks,
+    stable_argsort,
     weighted_quantile_numpy,
     weighted_quantiles_row,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "simulate_matrix",
     "simulate_matrix_numpy",
     "step_variance",
+    "stable_argsort",
     "step_variance_numpy",
     "table_z",
     "table_z_numpy",

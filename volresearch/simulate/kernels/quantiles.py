@@ -33,6 +33,7 @@ __all__ = [
     "matrix_quantiles",
     "order_statistics",
     "select_ranks",
+    "stable_argsort",
     "weighted_quantile_numpy",
     "weighted_quantiles_row",
 ]
@@ -271,11 +272,84 @@ def order_statistics(a: np.ndarray, ranks: np.ndarray, vals: np.ndarray) -> None
     _bucket_order_statistics(a, lo, hi, ranks, vals)
 
 
+_RADIX_BITS = 11
+_RADIX_PASSES = 6  # 6 x 11 bits cover the 64-bit key
+_RADIX_SIZE = 1 << _RADIX_BITS
+
+
+@njit(cache=True)
+def stable_argsort(values: np.ndarray, order: np.ndarray) -> None:
+    """``order`` = ``numpy.argsort(values, kind="stable")`` for finite values, by LSD radix sort.
+
+    Each double maps to a 64-bit key that orders as the doubles do (sign bit
+    set for positives, all bits flipped for negatives, ``-0.0`` as ``0.0``,
+    so equal values keep their index order as in a stable comparison sort);
+    six stable counting passes of 11 bits sort the keys, and a pass whose
+    digit is the same for every value (the sign and exponent of one step's
+    log prices, typically) is skipped.  ``O(n)``: several times faster than
+    a merge sort for the rows of band mode.
+
+    Parameters
+    ----------
+    values
+        ``(n,)`` values without NaN (not modified).
+    order
+        ``(n,)`` int64 output.
+    """
+    n = values.shape[0]
+    if n == 0:
+        return
+    buf = np.empty(n)  # float64, contiguous, whatever the layout and precision of values
+    for i in range(n):
+        v = values[i]
+        buf[i] = 0.0 if v == 0.0 else v
+    bits = buf.view(np.uint64)
+    keys = np.empty(n, dtype=np.uint64)
+    top = np.uint64(1) << np.uint64(63)
+    for i in range(n):
+        b = bits[i]
+        keys[i] = (~b) if (b & top) else (b | top)
+    mask = np.uint64(_RADIX_SIZE - 1)
+    counts = np.zeros((_RADIX_PASSES, _RADIX_SIZE), dtype=np.int64)
+    for i in range(n):
+        k = keys[i]
+        for d in range(_RADIX_PASSES):
+            counts[d, np.intp((k >> np.uint64(_RADIX_BITS * d)) & mask)] += 1
+    idx = np.arange(n)
+    idx2 = np.empty(n, dtype=np.int64)
+    keys2 = np.empty(n, dtype=np.uint64)
+    pos = np.empty(_RADIX_SIZE, dtype=np.int64)
+    for d in range(_RADIX_PASSES):
+        c = counts[d]
+        single = False
+        s = 0
+        for b in range(_RADIX_SIZE):
+            if c[b] == n:
+                single = True
+                break
+            pos[b] = s
+            s += c[b]
+        if single:
+            continue
+        sh = np.uint64(_RADIX_BITS * d)
+        for i in range(n):
+            k = keys[i]
+            b = np.intp((k >> sh) & mask)
+            p = pos[b]
+            pos[b] = p + 1
+            keys2[p] = k
+            idx2[p] = idx[i]
+        keys, keys2 = keys2, keys
+        idx, idx2 = idx2, idx
+    for i in range(n):
+        order[i] = idx[i]
+
+
 @njit(cache=True)
 def weighted_quantiles_row(values: np.ndarray, weights: np.ndarray, probs: np.ndarray, out: np.ndarray) -> None:
     """Weighted inverted-cdf quantiles of one finite sample into ``out``.
 
-    Sorts ``values`` stably with their weights, accumulates the weights in
+    Sorts ``values`` stably with their weights (:func:`stable_argsort`), accumulates the weights in
     sorted order (sequentially, as ``numpy.cumsum``), divides by the total and
     takes, per level, the first value whose cumulative share is ``>= q``
     (zero shares of leading zero-weight values are skipped), which is
@@ -293,7 +367,8 @@ def weighted_quantiles_row(values: np.ndarray, weights: np.ndarray, probs: np.nd
         ``(nq,)`` output.
     """
     n = values.shape[0]
-    order = np.argsort(values, kind="mergesort")
+    order = np.empty(n, dtype=np.int64)
+    stable_argsort(values, order)
     cdf = np.empty(n)
     s = 0.0
     for i in range(n):
