@@ -24,6 +24,7 @@ from volresearch.reports import (
     fmt_number,
     fmt_percent,
     fmt_pvalue,
+    forecast_sanity,
     horizon_minutes,
     key_values,
     notebook_to_html,
@@ -196,7 +197,10 @@ def test_walk_forward_plan_daily_intraday_and_short():
     assert daily.n_paths == 1000 and daily.horizon == 1
     assert daily.first_bar == 5030 - (1000 + 12 * 63)  # the most recent windows
     intraday = walk_forward_plan(13_800, 60.0, n_paths=500)
-    assert intraday is not None and intraday.in_sample == 13_799 // 4 and intraday.out_of_sample == 13_799 // 4 // 3
+    # the layout of ``volresearch validate`` on short data: a quarter in sample, nine out-of-sample windows
+    n = 13_799
+    assert intraday is not None and intraday.in_sample == n // 4 and intraday.out_of_sample == (n - n // 4) // 9
+    assert intraday.windows == 9
     assert intraday.n_paths == 500 and intraday.n_forecasts <= 3000 and intraday.step > 1
     assert intraday.first_bar >= 0
     assert walk_forward_plan(200, 86400.0, n_paths=1000) is None
@@ -228,7 +232,7 @@ def test_template_is_packaged_with_a_parameters_cell():
     nb = nbformat.read(template_path(), as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    for name in ("data", "model", "dist", "horizon", "n_paths", "seed"):
+    for name in ("data", "model", "dist", "mean", "instrument", "stamps", "horizon", "n_paths", "seed"):
         assert re.search(rf"^{name} = ", tagged[0].source, re.MULTILINE)
     headings = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     for title in SECTIONS[1:]:
@@ -398,3 +402,136 @@ def test_a_model_that_cannot_be_fitted_stops_the_report_and_keeps_the_notebook(t
     with pytest.raises(FitError, match=r"too few.*report notebook, cell \d+; executed notebook kept at"):
         build_report(csv, out=out, n_paths=200, progress=None, keep_notebook=False)
     assert not out.exists() and out.with_suffix(".ipynb").is_file()
+
+
+# ----------------------------------------------------------- forecast sanity
+class TestForecastSanity:
+    @staticmethod
+    def _history(n=3000, sd=0.0002, seed=0):
+        rng = np.random.default_rng(seed)
+        return 100 * np.exp(np.cumsum(sd * rng.standard_normal(n)))
+
+    def test_a_forecast_like_the_history_is_plausible(self):
+        closes = self._history()
+        h = 400
+        s1 = np.std(np.diff(np.log(closes)), ddof=1)
+        terminal = closes[-1] * np.exp(s1 * np.sqrt(h) * np.random.default_rng(1).standard_normal(5000))
+        res = forecast_sanity(terminal, closes[-1], closes, h)
+        assert res.plausible and res.flags == ()
+        assert res.historical_std == pytest.approx(s1 * np.sqrt(h))
+        assert res.width_ratio == pytest.approx(1.0, abs=0.05) and res.drift_sigmas < 0.2
+
+    @pytest.mark.parametrize(
+        "drift,scale,flagged",
+        [(4.0, 1.0, "drift"), (-4.0, 1.0, "drift"), (2.5, 1.0, None), (0.0, 3.5, "spread"), (0.0, 0.25, "spread"),
+         (0.0, 2.5, None)],
+    )  # fmt: skip
+    def test_drift_and_width_thresholds(self, drift, scale, flagged):
+        closes = self._history()
+        h = 400
+        hist = np.std(np.diff(np.log(closes)), ddof=1) * np.sqrt(h)
+        z = np.random.default_rng(2).standard_normal(20_000)
+        z = (z - np.median(z)) / z.std()
+        terminal = closes[-1] * np.exp(drift * hist + scale * hist * z)
+        res = forecast_sanity(terminal, closes[-1], closes, h)
+        assert res.drift_sigmas == pytest.approx(abs(drift), abs=0.01)
+        if flagged is None:
+            assert res.plausible
+        else:
+            assert not res.plausible and len(res.flags) == 1
+            assert ("Median drift" in res.flags[0]) == (flagged == "drift")
+            assert ("spread" in res.flags[0]) == (flagged == "spread")
+
+
+def test_build_report_rejects_bad_mean_label_and_instrument(tmp_path):
+    with pytest.raises(ConfigError, match="mean must be"):
+        build_report("sp500", out=tmp_path / "r.pdf", mean="drift", progress=None)
+    with pytest.raises(ConfigError, match="label must be"):
+        build_report("sp500", out=tmp_path / "r.pdf", label="middle", progress=None)
+    with pytest.raises(ConfigError, match="unknown instrument 'NOPE'"):
+        build_report("sp500", out=tmp_path / "r.pdf", instrument="NOPE", progress=None)
+
+
+# ------------------------------------------------ a one-minute FX report
+USDJPY = Path("/work/shared/data/USDJPY_1min_2013-02.csv")
+
+
+def _fx_bars_csv(path: Path, *, n: int = 3000, t_stat: float | None = None) -> Path:
+    """One-minute USD/JPY-like bars on the 0.001 grid: the real file's first ``n`` bars when present and no trend is
+    asked for, else synthetic bars whose mean return has the t-statistic ``t_stat`` (a mild trend)."""
+    if USDJPY.exists() and t_stat is None:
+        pd.read_csv(USDJPY, nrows=n).to_csv(path, index=False)
+        return path
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal(n)
+    z = (z - z.mean()) / z.std()
+    sd = 0.0002
+    r = sd * z + (t_stat or 0.0) * sd / np.sqrt(n)
+    close = np.round(92.0 * np.exp(np.cumsum(r)), 3)
+    open_ = np.r_[92.0, close[:-1]]
+    index = pd.date_range("2013-02-04 00:00", periods=n, freq="min", tz="UTC")
+    frame = pd.DataFrame(
+        {"timestamp": index, "open": open_, "high": np.maximum(open_, close), "low": np.minimum(open_, close),
+         "close": close}
+    )  # fmt: skip
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _ink(pdf: Path, out: Path) -> list[float]:
+    """Share of non-white pixels of every page, rendered with pdftoppm."""
+    return [float((img.min(axis=2) < 200).mean()) for img in _page_images(pdf, out)]
+
+
+@pytest.fixture(scope="module")
+def fx_report(tmp_path_factory):
+    if _missing_tools():
+        pytest.skip(f"needs {', '.join(_missing_tools())} (Debian packages chromium and poppler-utils)")
+    out = tmp_path_factory.mktemp("fx")
+    csv = _fx_bars_csv(out / "usdjpy.csv")
+    pdf = out / "fx.pdf"
+    args = ["report", str(csv), "--instrument", "USDJPY", "--mean", "zero", "--paths", "1000", "--out", str(pdf),
+            "--quiet", "--label", "end"]  # fmt: skip
+    code = main(args)
+    return pdf, code
+
+
+@pytest.mark.slow
+@needs_pdf_tools
+def test_fx_report_names_the_instrument_and_has_no_blank_page(fx_report, tmp_path, capsys):
+    pdf, code = fx_report
+    assert code == 0 and pdf.is_file()
+    ink = _ink(pdf, tmp_path)
+    assert 3 <= len(ink) <= 12
+    for k, share in enumerate(ink, start=1):
+        assert share > 0.01, f"page {k} is (nearly) blank: {share:.4f} of its pixels carry ink"
+    flat = " ".join(_pdf_text(pdf).split())
+    assert "Volatility research report: USDJPY" in flat
+    assert "USDJPY: US dollar / Japanese yen spot" in flat and "not given" not in flat
+    assert "zero mean (as asked)" in flat
+    assert "stamped at their end" in flat  # --label end, noted in the data-quality section
+    forecast = " ".join(
+        _pdf_text(pdf, next(k for k in range(1, len(ink) + 1) if "4. Forecast" in _pdf_text(pdf, k))).split()
+    )
+    assert re.search(r"Current price \d{2,3}\.\d{3} \(close", forecast)  # the 0.001 tick: three decimals
+    assert "session bars labelled with their UTC times (fx_24x5 sessions)" in forecast  # session-time fan axis
+    assert "Implausible forecast" not in flat and "(plausible)" in forecast
+    for name in ("PIT uniform", "95% interval coverage", "Christoffersen", "Diebold-Mariano", "10% below the naive"):
+        assert name in flat, name
+    assert re.search(r"Verdict: (PASS|FAIL): the forecast is", flat)
+
+
+@pytest.mark.slow
+@needs_pdf_tools
+def test_implausible_forecast_shows_the_sanity_box(tmp_path):
+    # a constant mean fitted to a mildly trending sample (t = 2.5, accepted by the fit) extrapolated over ten days
+    csv = _fx_bars_csv(tmp_path / "trend.csv", t_stat=2.5)
+    pdf = build_report(csv, out=tmp_path / "trend.pdf", mean="constant", instrument="USDJPY", horizon=14_400,
+                       n_paths=500, progress=None)  # fmt: skip
+    ink = _ink(pdf, tmp_path)
+    assert all(share > 0.01 for share in ink)
+    pages = {k: " ".join(_pdf_text(pdf, k).split()) for k in range(1, len(ink) + 1)}
+    forecast = next(text for text in pages.values() if "4. Forecast" in text)
+    assert "Implausible forecast: Median drift over the horizon" in forecast
+    assert "(IMPLAUSIBLE)" in forecast
+    assert "mean drives the forecast" in " ".join(pages.values())  # the fit's own flag is shown too

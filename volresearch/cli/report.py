@@ -4,9 +4,16 @@ Runs the packaged report notebook on the bars (a file PATH or an embedded
 ``--dataset``), converts it to HTML with the code hidden and prints it to PDF
 with headless Chromium: data quality, stylized facts, the fitted model with
 its diagnostics, the Monte Carlo price forecast with zones, bias and
-confidence, and the walk-forward calibration.  Progress lines go to stdout;
-the last line says where the PDF is.  The executed notebook and the HTML
-page are kept next to the PDF unless ``--no-keep`` is given.
+confidence, and the walk-forward calibration with its verdict per criterion.
+``--instrument SYMBOL`` names the instrument (title page) and takes its tick
+size (price precision), asset class (stylized facts) and session calendar
+(time axes) from the instrument table; ``--mean`` (default ``auto``: zero for
+intraday bars, constant for daily) and the walk-forward's one-bar horizon are
+those of ``volresearch validate``; ``--label end`` reads bars stamped at their
+end.  Progress lines go to stdout and a progress bar with elapsed and
+remaining time to stderr; the last line says where the PDF is; ``--quiet``
+prints only that line.  The executed notebook and the HTML page are kept next
+to the PDF unless ``--no-keep`` is given.
 
 Exit codes: 0 report written; 1 the data failed validation; 2 bad input,
 a model that cannot be fitted, or a missing tool (Chromium, papermill).
@@ -18,6 +25,7 @@ import argparse
 import sys
 
 from volresearch.cli._common import add_mean_argument
+from volresearch.cli.data import add_label_argument
 from volresearch.data.bars import ERROR_RULES
 from volresearch.errors import DataError
 
@@ -47,11 +55,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--paths", type=int, default=20_000, metavar="N", help="simulated paths of the forecast")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     add_mean_argument(p)
+    p.add_argument("--instrument", default=None, metavar="SYMBOL",
+                   help="instrument symbol in the instrument table (tick size, asset class, calendar)")  # fmt: skip
+    add_label_argument(p)
     p.add_argument(
         "--out", default="report.pdf", metavar="FILE", help="PDF to write, or a directory (default report.pdf)"
     )
     p.add_argument("--no-keep", action="store_true", help="do not keep the executed notebook and HTML page")
-    p.add_argument("--quiet", action="store_true", help="print only where the PDF is")
+    p.add_argument("--quiet", action="store_true", help="print only where the PDF is (no progress lines or bar)")
     p.set_defaults(func=run)
 
 
@@ -66,8 +77,6 @@ def run(args: argparse.Namespace) -> int:
     if not source:
         print("volresearch report: error: give a bars file PATH or --dataset NAME", file=sys.stderr)
         return 2
-    # ``auto`` leaves the choice to the report (zero mean for intraday bars, constant for daily)
-    mean_option = {} if args.mean == "auto" else {"mean": args.mean}
     try:
         pdf = build_report(
             source,
@@ -79,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=None if args.quiet else lambda line: print(line, flush=True),
             keep_notebook=not args.no_keep,
-            **mean_option,
+            mean=args.mean,
+            instrument=args.instrument,
+            label=getattr(args, "label", "start"),
+            quiet=args.quiet,
         )
     except DataError as exc:
         if exc.rule in ERROR_RULES:

@@ -13,7 +13,7 @@
    (nbconvert's require.js, MathJax and mermaid come from CDNs, and a report
    needs no JavaScript: its figures are PNG images, its tables plain HTML) and
    adds an A4 print stylesheet (margins, page numbers, typography, tables,
-   page breaks before sections 3 to 5).
+   a page break before the forecast, section 4).
 3. **Print** the page to PDF with Debian's ``chromium`` in headless mode.
 
 Files of bars are validated before the kernel starts, so a file that fails
@@ -96,6 +96,7 @@ from volresearch.reports.layout import (
     table,
     verdict,
 )
+from volresearch.reports.sanity import DRIFT_K, WIDTH_RANGE, ForecastSanity, forecast_sanity
 from volresearch.reports.source import SourceInfo
 
 __all__ = [
@@ -127,6 +128,11 @@ __all__ = [
     "horizon_minutes",
     "describe_source",
     "walk_forward_plan",
+    # sanity of the forecast
+    "DRIFT_K",
+    "WIDTH_RANGE",
+    "ForecastSanity",
+    "forecast_sanity",
     # presentation
     "HtmlBlock",
     "KEEP_TOGETHER_ROWS",
@@ -145,7 +151,7 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ the report
-def _check_source(data: str | os.PathLike[str], progress: Progress) -> str:
+def _check_source(data: str | os.PathLike[str], progress: Progress, label: str = "start") -> str:
     """The data argument for the notebook: a dataset name, or an absolute path to a file that passes validation."""
     from volresearch.data.datasets import DATASETS
 
@@ -161,7 +167,7 @@ def _check_source(data: str | os.PathLike[str], progress: Progress) -> str:
     from volresearch.data import load_bars, validate_bars
 
     progress(f"checking {path}")
-    quality = validate_bars(load_bars(path), policy="repair", file=str(path), raise_errors=False)
+    quality = validate_bars(load_bars(path, label=label), policy="repair", file=str(path), raise_errors=False)
     quality.raise_for_errors()
     return str(path.resolve())
 
@@ -172,11 +178,15 @@ def build_report(
     out: str | os.PathLike[str],
     model: str = "gjr",
     dist: str = "sged",
+    mean: str = "auto",
+    instrument: str | None = None,
+    label: str = "start",
     horizon: int | None = None,
     n_paths: int = 20_000,
     seed: int = 0,
     progress: Progress | None = print,
     keep_notebook: bool = True,
+    quiet: bool = False,
 ) -> Path:
     """Build the PDF research report of one dataset and model.
 
@@ -191,6 +201,21 @@ def build_report(
     model, dist
         Volatility model (``garch``, ``gjr``, ``egarch``) and innovation law
         (``normal``, ``t``, ``skewt``, ``ged``, ``sged``).
+    mean
+        Mean of the returns: ``"auto"`` (default; zero for intraday bars,
+        constant for daily, :func:`volresearch.models.returns.default_mean`,
+        as ``volresearch validate``), ``"zero"`` or ``"constant"``.  It
+        applies to the fit, the forecast and the walk-forward.
+    instrument
+        Instrument symbol in the instrument table (``instruments.yaml``
+        merged with ``VOLRESEARCH_INSTRUMENTS``): named on the title page;
+        its tick size sets the precision of every price, its asset class the
+        stylized-fact expectations and its calendar the session-time axes.
+        ``None``: the symbol the data carry, else none (prices at the tick
+        inferred from the data's price grid).
+    label
+        ``"end"`` when the file's time stamps mark bar ends (moved back one
+        bar length, noted in the data-quality section).
     horizon
         Forecast horizon in bars; ``None`` lets the notebook choose from the
         bar length (one day of intraday bars, 20 daily bars).
@@ -202,6 +227,8 @@ def build_report(
     progress
         Called with one line of text per stage and per notebook cell
         (``None``: silent).
+    quiet
+        Silence ``progress`` too (same as ``progress=None``).
     keep_notebook
         Keep the executed notebook and the HTML page next to the PDF (same
         name, suffixes ``.ipynb`` and ``.html``).  When a cell fails, the
@@ -223,7 +250,7 @@ def build_report(
     ReportError
         A missing tool (papermill, nbconvert, chromium) or a failing step.
     """
-    say: Progress = progress if progress is not None else _quiet
+    say: Progress = progress if progress is not None and not quiet else _quiet
     t0 = time.perf_counter()
     from volresearch.models.distributions import DISTRIBUTIONS
     from volresearch.models.garch import VOLATILITY_MODELS
@@ -236,6 +263,14 @@ def build_report(
         raise ConfigError(f"horizon must be a positive number of bars, got {horizon!r}")
     if int(n_paths) < 100:
         raise ConfigError(f"n_paths must be at least 100, got {n_paths!r}")
+    if mean not in ("auto", "zero", "constant"):
+        raise ConfigError(f"mean must be 'auto', 'zero' or 'constant', got {mean!r}")
+    if label not in ("start", "end"):
+        raise ConfigError(f"label must be 'start' or 'end', got {label!r}")
+    if instrument is not None:
+        from volresearch.config import get_instrument
+
+        instrument = get_instrument(instrument).symbol  # ConfigError lists the known symbols
     out_path = Path(out).expanduser()
     if out_path.is_dir():
         out_path = out_path / default_pdf_name(data, model, dist)
@@ -243,18 +278,23 @@ def build_report(
         out_path = out_path.with_suffix(out_path.suffix + ".pdf") if out_path.suffix else out_path.with_suffix(".pdf")
     out_path = out_path.resolve()
 
-    source = _check_source(data, say)
+    source = _check_source(data, say, label)
     find_chromium()  # fail before the long part when the printer is missing
     out_path.parent.mkdir(parents=True, exist_ok=True)
     parameters = {
         "data": source,
         "model": model,
         "dist": dist,
+        "mean": mean,
+        "instrument": instrument,
+        "stamps": label,
         "horizon": None if horizon is None else int(horizon),
         "n_paths": int(n_paths),
         "seed": int(seed),
     }
-    label = f"{Path(str(data)).name if source != data else data}, {model.upper()}-{dist}"
+    title = f"{Path(str(data)).name if source != data else data}, {model.upper()}-{dist}"
+    if instrument is not None:
+        title = f"{instrument}, {title}"
     # The executed notebook goes next to the PDF even when it is not to be kept,
     # so that it is there to inspect when a cell fails; it is removed on success.
     nb_file = out_path.with_suffix(".ipynb")
@@ -262,13 +302,13 @@ def build_report(
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="volresearch-report-")))
         html_file = (out_path.parent if keep_notebook else work) / f"{out_path.stem}.html"
 
-        say(f"executing the report notebook ({label})")
-        executed = execute_notebook(parameters, nb_file, progress=say, cwd=work)
+        say(f"executing the report notebook ({title})")
+        executed = execute_notebook(parameters, nb_file, progress=say, cwd=work, quiet=True if quiet else None)
         if not keep_notebook:
             nb_file.unlink(missing_ok=True)
         say(f"converting to HTML ({time.perf_counter() - t0:.0f} s)")
         page = notebook_to_html(
-            executed, title=f"Volatility research report: {label}", footer=f"volresearch report: {label}"
+            executed, title=f"Volatility research report: {title}", footer=f"volresearch report: {title}"
         )
         html_file.write_text(page, encoding="utf-8")
         say("printing the PDF with chromium")

@@ -169,9 +169,9 @@ def walk_forward_plan(
     Daily or longer bars: 1,000 returns in sample (about four years) and 63
     out of sample (a quarter), rolled over the last ``max_windows``
     quarters (fewer when the data are shorter; with fewer than 1,063 returns
-    half of them are in sample).  Intraday bars: a quarter of the returns in
-    sample (at most 20,000) and a third of that out of sample, over at most
-    ``max_windows`` periods.  Origins are ``step`` bars apart, the smallest
+    half of them are in sample).  Intraday bars: the layout ``volresearch
+    validate`` gives short data, a quarter of the returns in sample (at least
+    1,000, at most 20,000) and the rest in nine out-of-sample windows.  Origins are ``step`` bars apart, the smallest
     stride giving at most ``max_forecasts`` forecasts; the ensembles have
     ``min(n_paths, max_paths)`` members.
 
@@ -186,8 +186,9 @@ def walk_forward_plan(
     """
     n = int(n_bars) - 1
     if is_intraday(bar_seconds):
+        # the layout of ``volresearch validate`` on short data: a quarter in sample, nine out-of-sample windows
         in_sample = min(20_000, max(1_000, n // 4))
-        out_of_sample = max(1, in_sample // 3)
+        out_of_sample = max(1, (n - in_sample) // 9)
     else:
         in_sample = 1_000 if n >= 1_000 + 63 else n // 2
         out_of_sample = 63 if n - in_sample >= 63 else max(0, n - in_sample)

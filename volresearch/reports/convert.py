@@ -85,9 +85,9 @@ html, body {
 .jp-RenderedHTMLCommon h2 {
   font-size: 14pt; margin: 0 0 0.45em 0; padding-bottom: 3px; border-bottom: 1.5px solid #17375e;
 }
-/* sections 3, 4 and 5 start a page; the reading guide, sections 1 and 2 flow from the title page */
+/* the forecast (section 4) starts a page; everything else flows, so no page is left nearly empty */
 .jp-MarkdownCell h2 { break-before: auto; page-break-before: auto; margin-top: 1.1em; }
-.jp-MarkdownCell h2[id^="3."], .jp-MarkdownCell h2[id^="4."], .jp-MarkdownCell h2[id^="5."] {
+.jp-MarkdownCell h2[id^="4."] {
   break-before: page; page-break-before: always; margin-top: 0;
 }
 .jp-RenderedHTMLCommon h3 { font-size: 11pt; margin: 0.9em 0 0.3em 0; }

@@ -101,6 +101,7 @@ def execute_notebook(
     progress: Progress = _quiet,
     cwd: Path | None = None,
     timeout: int = 1800,
+    quiet: bool | None = None,
 ) -> Any:
     """Run the report notebook with papermill and write the executed notebook to ``output``.
 
@@ -117,6 +118,9 @@ def execute_notebook(
         Working directory of the kernel.
     timeout
         Seconds a single cell may run.
+    quiet
+        ``True``: no progress bar; otherwise a bar on stderr counts the code
+        cells with elapsed and remaining time (:func:`volresearch.progress.progress`).
 
     Returns
     -------
@@ -136,10 +140,17 @@ def execute_notebook(
     except ImportError as exc:
         raise ReportError(f"building a report needs papermill ({exc.name} is missing): {_REPORTS_EXTRA}") from None
 
+    from volresearch.progress import progress as progress_bar
+
     done = [0]
+    bars: list[Any] = []
 
     def on_cell(cell: Any, index: int | None, total: int) -> None:
         if cell.get("cell_type") == "code":
+            if not bars:
+                bars.append(progress_bar(total=total, desc="report cells", unit="cell", quiet=quiet))
+            else:
+                bars[0].update()
             done[0] += 1
             progress(f"  step {done[0]}/{total}: {_cell_label(cell)}")
 
@@ -159,6 +170,9 @@ def execute_notebook(
                 **_kernel_options(),
             )
     except PapermillExecutionError as exc:
+        for bar in bars:
+            bar.close()
+        bars.clear()
         where = f"cell {exc.cell_index + 1 if isinstance(exc.cell_index, int) else '?'}"
         message = f"{exc.evalue} (report notebook, {where}; executed notebook kept at {output})"
         known: dict[str, type[VolresearchError]] = {
@@ -169,6 +183,10 @@ def execute_notebook(
         if exc.ename in known:
             raise known[exc.ename](message) from None
         raise ReportError(f"{exc.ename}: {message}") from None
+    finally:
+        for bar in bars:
+            bar.update()  # the last cell has finished
+            bar.close()
 
 
 # ------------------------------------------------------------------ conversion
