@@ -112,3 +112,15 @@ def test_inda_json_shows_gaps_and_flat_bars(capsys):
     assert report["flat_bar_pct"] == pytest.approx(15.3, abs=0.1)
     assert report["gaps"]["count"] > 1000 and report["gaps"]["largest_bars"] > 1000
     assert report["calendar"]["name"] == "us_equity_extended"
+
+
+def test_validate_label_end_is_reported(capsys, good_csv):
+    code = main(["data", "validate", str(good_csv), "--label", "end", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert any("stamped at their end" in n for n in report["notes"])
+    first = pd.read_csv(good_csv).iloc[0, 0]
+    assert pd.Timestamp(report["start"]) < pd.Timestamp(first)  # moved back one bar length
+    code = main(["data", "validate", str(good_csv), "--json"])
+    plain = json.loads(capsys.readouterr().out)
+    assert not any("stamped" in n for n in plain["notes"]) and pd.Timestamp(plain["start"]) == pd.Timestamp(first)

@@ -144,3 +144,14 @@ from volresearch.validate.buckets import BucketCalibration, calibration_by_bucke
 from volresearch.validate.reference import ReferenceResult, arch_reference  # noqa: E402
 
 __all__ += ["BucketCalibration", "ReferenceResult", "arch_reference", "calibration_by_bucket"]
+
+# verdicts of a walk-forward: every criterion with its value and threshold, and the overall verdict
+from volresearch.validate.verdicts import (  # noqa: E402
+    Criterion,
+    Verdict,
+    coverage_band,
+    walk_forward_criteria,
+    walk_forward_verdict,
+)
+
+__all__ += ["Criterion", "Verdict", "coverage_band", "walk_forward_criteria", "walk_forward_verdict"]
