@@ -795,3 +795,15 @@ class TestReport:
             cal.CalibrationReport.from_components(
                 cal.pit(x, y), cal.interval_hits(x[:10], y[:10]), cal.crps_ensemble(x, y)
             )
+
+
+def test_the_ten_percent_crps_line_is_informational():
+    rng = np.random.default_rng(8)
+    y = rng.standard_normal(800)
+    x = rng.standard_normal((800, 400))  # a calibrated forecaster
+    rep = cal.calibration_report(x, y, baseline_crps=cal.crps_normal(0.0, 1.05, y))
+    assert rep.criteria["crps_improvement_ge_10pct"] is False  # skill far below 10% against a near-equal baseline
+    assert "crps_improvement_ge_10pct" in cal.INFORMATIONAL
+    counted = [v for k, v in rep.criteria.items() if k not in cal.INFORMATIONAL and v is not None]
+    assert rep.passed == all(counted)
+    assert "[info: not met] crps_improvement_ge_10pct" in rep.summary()

@@ -52,11 +52,12 @@ import numpy as np
 from volresearch._util import jsonable
 from volresearch.cli._common import add_source_arguments, resolve_mean
 from volresearch.cli.data import add_label_argument, load_labelled
+from volresearch.config import ASSET_CLASSES
 from volresearch.data import validate_bars
 from volresearch.errors import DataError
 from volresearch.models.distributions import DISTRIBUTIONS
 from volresearch.models.garch import VOLATILITY_MODELS, ModelSpec
-from volresearch.validate.stylized import LEVERAGE_EXPECTATION, stylized_asset_class, stylized_facts
+from volresearch.validate.stylized import stylized_asset_class, stylized_facts
 from volresearch.validate.walkforward import forecast_metrics, walk_forward
 
 __all__ = ["register", "run", "DEFAULT_PATHS", "DEFAULT_STEP"]
@@ -120,7 +121,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=_non_negative, default=0)
     p.add_argument("--instrument", default=None, metavar="SYMBOL",
                    help="instrument symbol (instrument table: asset class of the stylized facts)")  # fmt: skip
-    p.add_argument("--asset-class", choices=sorted(LEVERAGE_EXPECTATION), default=None,
+    p.add_argument("--asset-class", choices=[*ASSET_CLASSES, "other"], default=None,
                    help="leverage criterion of the stylized facts (default: the instrument's class, "
                         "else equity_index)")  # fmt: skip
     p.add_argument("--scheduler", choices=["serial", "threads", "processes"], default="serial",

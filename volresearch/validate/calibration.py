@@ -76,6 +76,7 @@ from volresearch.validate.uniformity import (
 
 __all__ = [
     "DEFAULT_LEVELS",
+    "INFORMATIONAL",
     "LRTest",
     "PITUniformity",
     "DMTest",
