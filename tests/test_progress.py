@@ -91,3 +91,21 @@ def test_calibration_pipeline_reports_fits(capsys):
     assert "calibrating ES" in err and f"{len(results)}/" in err
     pipe.run("ES", bars, quiet=True)
     assert capsys.readouterr().err == ""
+
+
+def test_compare_models_shows_one_bar_and_quiet_silences_it(capsys):
+    import sys
+
+    sys.path.insert(0, "tests")
+    from test_validate_walkforward import garch_bars
+
+    from volresearch.validate.compare import compare_models
+
+    bars = garch_bars(700, 4)
+    kw = dict(in_sample=400, out_of_sample=100, n_paths=100)
+    res = compare_models(bars, ["garch-normal", "gjr-normal"], **kw)
+    err = capsys.readouterr().err
+    n = sum(len(r.windows) for r in res.results.values())
+    assert f"{n}/{n}" in err  # the windows of every model in one bar
+    compare_models(bars, ["garch-normal", "gjr-normal"], quiet=True, **kw)
+    assert capsys.readouterr().err == ""

@@ -667,6 +667,7 @@ def walk_forward_grid(
     """
     if not datasets:
         raise ConfigError("datasets is empty")
+    quiet = kwargs.pop("quiet", None)
     spec_list = [_as_spec(s) for s in specs]
     if not spec_list:
         raise ConfigError("specs is empty")
@@ -684,7 +685,7 @@ def walk_forward_grid(
             prep = _prepare(len(preps), name, bars, spec, returns=r, periods_per_year=ppy, **kwargs)
             preps.append((prep, lbl))
     tasks = [t for p, _ in preps for t in p.tasks]
-    outputs = _execute(tasks, client, scheduler, quiet=kwargs.pop("quiet", None))
+    outputs = _execute(tasks, client, scheduler, quiet=quiet)
     results: dict[tuple[str, str], WalkForwardResult] = {}
     rows = []
     for p, lbl in preps:
