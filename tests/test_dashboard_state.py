@@ -152,9 +152,9 @@ def test_fit_and_simulate_small(fitted: DashboardState) -> None:
 
 
 def test_controls_choose_model_and_distribution() -> None:
-    state = DashboardState(**{**SMALL, "model": "egarch", "dist": "sged", "n_paths": 300, "horizon": 20})
+    state = DashboardState(**{**SMALL, "model": "egarch-sged", "n_paths": 300, "horizon": 20})
     assert state.fit_and_simulate(), state.error
-    assert state.fit.spec.label == "egarch-sged"
+    assert state.fit.spec.label == "egarch-sged" == state.answered_model == state.requested_model
     assert {"nu", "xi"} <= set(state.fit.params)
     assert state.forecast.fan.n_paths == 300 and state.forecast.horizon == 20
 
@@ -173,8 +173,15 @@ def test_fit_failure_sets_error(tmp_path) -> None:
     state = DashboardState(**SMALL)
     assert state.load_upload("flat.csv", _csv_bytes(flat))
     assert not state.fit_and_simulate()
-    assert "Fit failed" in state.error and "dispersion" in state.error
+    assert "gjr-sged was rejected on flat.csv" in state.error and "dispersion" in state.error
     assert state.forecast is None and not state.busy
+    # The fallback cascade cannot help either: every model tried is listed with its reason.
+    state.fallback = True
+    assert not state.fit_and_simulate()
+    assert state.error.startswith("No model answered on flat.csv")
+    assert [name for name, _ in state.rejections] == ["gjr-sged", *state.fallback_models("gjr-sged")]
+    assert all("dispersion" in reason for _, reason in state.rejections)
+    assert state.forecast is None and state.answered_model == ""
 
 
 def test_too_few_bars_for_a_fit() -> None:
@@ -308,7 +315,7 @@ def test_bad_data_file_reports_and_returns_to_the_loaded_source(tmp_path) -> Non
 # ----------------------------------------------------------------------------- sessions
 def test_two_states_are_independent(sp500_tail) -> None:
     a = DashboardState(**SMALL)
-    b = DashboardState(**{**SMALL, "model": "garch", "dist": "normal"})
+    b = DashboardState(**{**SMALL, "model": "garch-normal"})
     a.source = "dataset:nasdaq"
     assert b.source == "dataset:sp500" and b.loaded_key == "dataset:sp500"
     assert a.fit_and_simulate() and b.fit_and_simulate()
@@ -329,7 +336,7 @@ def test_two_states_are_independent(sp500_tail) -> None:
 def test_controls_are_typed_bounded_and_documented() -> None:
     state = DashboardState(load_initial=False)
     controls = [
-        "source", "model", "dist", "mean", "n_paths", "horizon", "seed", "fit_window",
+        "source", "model", "fallback", "n_boot", "mean", "n_paths", "horizon", "seed", "fit_window",
         "replay_bars", "history_bars", "n_sample_paths", "n_particles", "replay_speed",
     ]  # fmt: skip
     for name in controls:
@@ -344,7 +351,7 @@ def test_controls_are_typed_bounded_and_documented() -> None:
     with pytest.raises(ValueError):
         state.model = "arima"
     with pytest.raises(ValueError):
-        state.dist = "cauchy"
+        state.model = "gjr-cauchy"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -367,7 +374,7 @@ def test_instrument_for_maps_synthetic_symbols() -> None:
 
 
 def test_synthetic_future_uses_its_thresholds_and_tick() -> None:
-    state = DashboardState(source="dataset:es_synthetic", **{**SMALL, "horizon": 30})
+    state = DashboardState(source="dataset:es_synthetic", model="gjr-sged", **{**SMALL, "horizon": 30})
     assert state.synthetic
     assert state.fit_and_simulate(), state.error
     fc = state.forecast
@@ -402,7 +409,7 @@ def test_replay_table_chart_and_signals_come_from_one_fan(fitted: DashboardState
 
 
 def test_intraday_fit_defaults_to_zero_mean_and_daily_reports_the_mean_noise() -> None:
-    intraday = DashboardState(source="dataset:es_synthetic", **{**SMALL, "horizon": 30})
+    intraday = DashboardState(source="dataset:es_synthetic", model="gjr-sged", **{**SMALL, "horizon": 30})
     assert intraday.fit_and_simulate(), intraday.error
     assert intraday.fit.spec.mean == "zero"
     assert intraday.forecast.analysis.mean_se is None and intraday.forecast.confidence.mean_se is None
@@ -459,14 +466,51 @@ def test_views_follow_the_state() -> None:
     assert "Upload rejected" in dash.status.object
 
 
+#: What the default model does on each embedded dataset with the default fit window (found by running it):
+#: "fits", or the reason its rejection gives before the fallback cascade answers.
+DEFAULT_MODEL_OUTCOME = {
+    "sp500": "fits",
+    "nasdaq": "fits",
+    "es_synthetic": "fits",
+    "nq_synthetic": "fits",
+    "gc_synthetic": "fits",
+    "si_synthetic": "implausible unconditional volatility",
+}
+
+
 @pytest.mark.parametrize("name", sorted(datasets.DATASETS))
 def test_default_model_fits_every_embedded_dataset(name: str) -> None:
-    """What a user gets by picking a dataset and pressing fit with the default settings."""
-    state = DashboardState(n_paths=200, horizon=20, n_particles=100, seed=1)
+    """What a user gets by picking a dataset and pressing fit with the default settings.
+
+    The default model of each dataset either fits, or the page reports its
+    rejection with the reason and the explicit fallback cascade answers.
+    """
+    from volresearch.registry import default_model
+
+    assert set(DEFAULT_MODEL_OUTCOME) == set(datasets.DATASETS)
+    state = DashboardState(n_paths=200, horizon=20, n_particles=100, seed=1, n_boot=0)
     state.source = f"dataset:{name}"
     assert state.error == ""
+    assert state.model == default_model(state.bars)
+    expected = DEFAULT_MODEL_OUTCOME[name]
+    fitted = state.fit_and_simulate()
+    if expected == "fits":
+        assert fitted, state.error
+        assert state.answered_model == state.requested_model == state.model and state.rejections == []
+        assert state.fit.model == state.model and state.fit.persistence < 1
+        return
+    assert not fitted and state.forecast is None
+    assert state.rejections and state.rejections[0][0] == state.model
+    assert expected in state.rejections[0][1] and expected in state.error
+    assert "fallback cascade" in state.error
+    state.fallback = True
     assert state.fit_and_simulate(), state.error
-    assert state.fit.converged and state.fit.persistence < 1
+    assert state.requested_model == state.model != state.answered_model
+    assert state.answered_model in state.fallback_models()
+    assert state.fit.persistence < 1 and state.forecast is not None
+    assert any(reason.startswith("fallback:") for reason in state.forecast.confidence.downgrade_reasons) or (
+        state.forecast.confidence.level.value == "very_low"
+    )
 
 
 # ----------------------------------------------------------------------------- the trader's own instrument
@@ -481,9 +525,12 @@ def _decimals(text: str) -> int:
 @pytest.fixture(scope="module")
 def fx_state() -> DashboardState:
     """The FX-like fixture uploaded and fitted with a 1,440-bar horizon."""
-    state = DashboardState(load_initial=False, horizon=1_440, **FX_SMALL)
+    state = DashboardState(load_initial=False, horizon=1_440, fallback=True, **FX_SMALL)
     assert state.load_upload("eurlike_1min.csv", FX_FIXTURE.read_bytes()), state.error
     assert state.fit_and_simulate(), state.error
+    # Three session days: the intraday models cannot estimate a diurnal factor; a GARCH-family model answers.
+    assert state.requested_model == "intraday-gjr-sged" != state.answered_model
+    assert all("session days" in reason for name, reason in state.rejections if name.startswith("intraday-"))
     return state
 
 
@@ -567,13 +614,13 @@ def test_flagged_model_downgrades_confidence_with_the_reason(monkeypatch) -> Non
     assert clean.forecast.confidence.level == ConfidenceLevel.VERY_HIGH
     assert not clean.forecast.confidence.downgraded
 
-    real_fit = state_module.fit_garch
+    real_fit = state_module.fit_model
     note = "near-integrated: persistence 0.999950000 >= 1 - 0.0001; long-horizon variance forecasts are unreliable"
 
     def flagged_fit(*args, **kwargs):
         return dataclasses.replace(real_fit(*args, **kwargs), flags=(note,))
 
-    monkeypatch.setattr(state_module, "fit_garch", flagged_fit)
+    monkeypatch.setattr(state_module, "fit_model", flagged_fit)
     state = DashboardState(**SMALL)
     assert state.fit_and_simulate(), state.error
     conf = state.forecast.confidence
@@ -691,3 +738,150 @@ def test_controls_offer_presets_and_the_whole_data_for_the_fit_window() -> None:
     controls.presets.objects[2].clicks += 1  # "24 h"
     assert dash.state.horizon == 1_440
     assert "tick 0.00005 (price grid of the data), 5 decimals" in dash.status.object
+
+
+# ----------------------------------------------------------------------------- models from the registry
+def test_model_choices_follow_the_loaded_bars() -> None:
+    from volresearch.registry import available_models
+
+    state = DashboardState()  # S&P 500, daily bars
+    assert state.model_choices() == available_models(intraday=False)
+    assert list(state.param.model.objects) == available_models(intraday=False)
+    assert not any(m.startswith("intraday-") for m in state.param.model.objects)
+    assert state.model == "gjr-sged" and state.fit_window == DashboardState.param.fit_window.default
+    state.source = "dataset:es_synthetic"
+    assert list(state.param.model.objects) == available_models(intraday=True)
+    assert state.model == "intraday-gjr-sged"
+    # Intraday bars: the fit window takes every bar before the held-out ones (the model needs sessions).
+    assert state.fit_window == state.fit_window_limit()
+    # A model the user picks is kept by later loads where the bars offer it ...
+    state.model = "egarch-t"
+    state.source = "dataset:gc_synthetic"
+    assert state.model == "egarch-t"
+    state.model = "intraday-garch-t"
+    # ... and replaced by the default where they do not (no intraday model for daily bars).
+    state.source = "dataset:nasdaq"
+    assert state.model == "gjr-sged"
+    assert "default model gjr-sged" in state.status
+
+
+def test_a_newly_registered_model_is_offered_and_fitted_through_the_registry(monkeypatch) -> None:
+    """No model names in the dashboard: a model added to the registry appears and fits without touching it."""
+    import volresearch.registry as registry
+
+    calls = []
+
+    def fit(bars, **options):
+        calls.append(options)
+        return registry.fit_model("garch-t", bars, **options)
+
+    entry = registry.ModelEntry(
+        name="test-garch-t", family="test", fit=fit, result_type=registry.MODELS["garch-t"].result_type,
+        kernel="garch", description="a test model",
+    )  # fmt: skip
+    monkeypatch.setitem(registry.MODELS, "test-garch-t", entry)
+    state = DashboardState(**SMALL)
+    assert "test-garch-t" in state.model_choices()
+    state.source = "dataset:nasdaq"  # reload: the selector offers the new name
+    assert "test-garch-t" in state.param.model.objects
+    state.model = "test-garch-t"
+    assert state.fit_and_simulate(), state.error
+    assert calls == [{"mean": "auto"}]  # the mean, and no option of another family
+    assert state.requested_model == state.answered_model == "test-garch-t" and state.rejections == []
+    assert state.replay_unavailable == "" and state.replay_step()
+
+
+def test_rejected_model_is_reported_and_the_fallback_cascade_answers(monkeypatch) -> None:
+    import volresearch.dashboard.state as state_module
+    from volresearch.signals import ConfidenceCalculator, LevelThresholds
+
+    generous = ConfidenceCalculator(instruments={"default": LevelThresholds(1.0, 2.0, 3.0, 4.0)})
+    monkeypatch.setattr(state_module, "_calculator", lambda: generous)
+    pytest.importorskip("panel")
+    import asyncio
+
+    from volresearch.dashboard import create_dashboard
+
+    # 600 one-minute bars hold two session days: the intraday model cannot estimate its diurnal factor.
+    dash = create_dashboard(source="dataset:es_synthetic", **SMALL)
+    dash.__panel__()
+    state = dash.state
+    assert state.model == "intraday-gjr-sged" and state.fit_window == 600
+    assert not state.fit_and_simulate()
+    assert state.forecast is None and state.answered_model == "" and state.requested_model == "intraday-gjr-sged"
+    assert state.rejections[0][0] == "intraday-gjr-sged" and "session days" in state.rejections[0][1]
+    assert "intraday-gjr-sged was rejected" in state.error and "fallback cascade" in state.error
+    choice = dash.choice
+    assert choice.rejection.visible and "session days" in choice.rejection.object
+    assert choice.fallback_button.visible
+    assert "answered: <b class='vr-answered'" in choice.line.object and ">none<" in choice.line.object
+    # The explicit fallback: the cascade's models are tried in order, each rejection kept with its reason.
+    asyncio.run(choice._on_fallback())
+    assert state.fallback and state.forecast is not None, state.error
+    tried = [name for name, _ in state.rejections]
+    cascade = state.fallback_models("intraday-gjr-sged")
+    assert tried == ["intraday-gjr-sged", *cascade[: len(tried) - 1]]
+    assert state.answered_model == cascade[len(tried) - 1] and not state.answered_model.startswith("intraday-")
+    assert "requested intraday-gjr-sged, rejected; fallback cascade" in state.status
+    assert not choice.fallback_button.visible and choice.rejection.visible
+    assert f"{state.answered_model}" in choice.line.object and "#d1242f" in choice.line.object
+    # The confidence is capped, and says why.
+    conf = state.forecast.confidence
+    assert conf.downgraded and any(r.startswith("fallback: ") for r in conf.downgrade_reasons)
+    assert "Downgraded" in dash.signals.headline.object
+    # A GARCH-family answer replays.
+    assert state.replay_unavailable == "" and state.replay_step(), state.error
+
+
+def test_intraday_default_shows_the_diurnal_factor_and_a_fan_that_follows_the_session() -> None:
+    pytest.importorskip("panel")
+    from volresearch.dashboard import create_dashboard
+
+    dash = create_dashboard(
+        source="dataset:es_synthetic", n_paths=1_000, horizon=1_440, n_boot=50, replay_bars=250, seed=5
+    )
+    dash.__panel__()
+    state = dash.state
+    assert state.fit_and_simulate(), state.error
+    fit = state.fit
+    assert state.answered_model == state.requested_model == "intraday-gjr-sged" == fit.model
+    # The diurnal factor over one session with its bootstrap band.
+    frame = state.diurnal_frame()
+    assert len(frame) == fit.diurnal.n_slots
+    assert frame.index[0].strftime("%H:%M") == "23:00" and frame.index[-1].strftime("%H:%M") == "21:59"
+    assert np.isfinite(frame[["lower", "upper"]].to_numpy()).all()
+    inside = (frame["lower"] <= frame["factor"]) & (frame["factor"] <= frame["upper"])
+    assert inside.mean() > 0.95
+    np.testing.assert_allclose(frame["factor"].to_numpy(), fit.diurnal.factor)
+    details = state.model_details()
+    assert details["daily"].startswith(f"{fit.daily.method} (requested auto)") and fit.daily.reason in details["daily"]
+    assert "bootstrap band" in details["diurnal"]
+    # The 1,440-bar fan runs on the session clock: no step in the daily break, the weekend skipped ...
+    fc = state.forecast
+    times = pd.DatetimeIndex(fc.fan.step_times)
+    assert len(times) == 1_441 and fc.fan.n_steps == 1_440
+    assert not (times[1:].hour == 22).any()
+    assert (np.diff(times.asi8) > 3_600 * 10**9).any()  # the weekend
+    assert times[-1] - times[0] > pd.Timedelta(days=1)
+    # ... and its variance grows with the model's multiplier: fast in the US hours, slowly in the Asian night.
+    var = np.asarray(fc.fan.std, dtype=float) ** 2
+    grow = pd.Series(np.diff(var), index=times[1:])
+    mult = pd.Series(fit.variance_multiplier(times[1:], previous=times[0]), index=times[1:])
+    us, asia = grow.index.hour.isin([14, 15, 16, 17, 18, 19]), grow.index.hour.isin([2, 3, 4, 5, 6])
+    assert grow[us].mean() > 1.5 * grow[asia].mean()
+    assert mult[us].mean() > 1.5 * mult[asia].mean()
+    # The page: diurnal panel with its chart, method and flags; replay disabled with the reason.
+    assert dash.diurnal.column.visible and dash.diurnal.pane.object is not None
+    assert fit.daily.method in dash.diurnal.details.object and "Model flags" in dash.diurnal.flags.object
+    assert "intraday-gjr-sged" in dash.chart.figure(fc).opts.get().kwargs["title"]
+    assert "GARCH-family" in state.replay_unavailable
+    assert dash.replay.unavailable.visible and dash.replay.play.disabled and dash.replay.step.disabled
+    assert not state.replay_step() and state.status == state.replay_unavailable
+    assert not state.reset_replay()
+    assert "intraday component q" in dash.model.summary.object
+    assert {"omega", "alpha", "beta"} <= set(state.fit_table().index)
+    # Daily bars: no diurnal panel, replay on.
+    state.source = "dataset:sp500"
+    assert state.fit_and_simulate(), state.error
+    assert state.diurnal_frame() is None and not dash.diurnal.column.visible
+    assert not dash.replay.unavailable.visible and not dash.replay.play.disabled

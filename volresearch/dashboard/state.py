@@ -9,19 +9,32 @@ widgets from them and tests set them directly.  Its methods do the work:
   data file) and :meth:`~DashboardState.load_upload` an uploaded file; both
   validate the bars and, on failure, set :attr:`error` and keep whatever was
   loaded and computed before;
-* :meth:`~DashboardState.fit_and_simulate` fits the GARCH-family model on the
-  fit window, simulates the fan ``horizon`` bars ahead, finds the price zones,
-  bias and confidence at the horizon, and checks the stylized facts of the
-  fitted returns;
+* :meth:`~DashboardState.fit_and_simulate` fits the selected registry model
+  on the fit window (:func:`volresearch.registry.fit_model`), simulates the
+  fan ``horizon`` bars ahead (:func:`volresearch.registry.simulate_model`,
+  steps on the session clock), finds the price zones, bias and confidence at
+  the horizon, and checks the stylized facts of the fitted returns;
 * :meth:`~DashboardState.replay_step` streams the next held-out bar through a
   :class:`~volresearch.simulate.rolling.RollingForecaster` and rebuilds the
   fan, zones and horizon table from its particle states: one simulation per
   bar, so the table, the chart and the signals describe the same paths.
+  Models the forecaster does not carry leave replay disabled, with the reason
+  in :attr:`~DashboardState.replay_unavailable`.
+
+The models offered are the registry's names for the loaded bars
+(:func:`volresearch.registry.available_models`), the default is
+:func:`volresearch.registry.default_model` (the multiplicative intraday GARCH
+for intraday bars) until the user picks one.  A model rejected by its checks
+is reported with its reasons (:attr:`~DashboardState.rejections`); with
+:attr:`~DashboardState.fallback` on, the models of :data:`FALLBACK_CASCADE`
+are tried in order and the one that answered is shown next to the requested
+one (:attr:`~DashboardState.requested_model`,
+:attr:`~DashboardState.answered_model`), with the confidence capped.
 
 The fit's mean follows :func:`volresearch.models.returns.default_mean` (zero
 for intraday bars) unless the ``mean`` control names one; with an estimated
-mean, the bias is shown with the standard error that mean's estimation noise
-gives it.
+mean of a GARCH-family fit, the bias is shown with the standard error that
+mean's estimation noise gives it.
 
 Results are parameters too (:attr:`fit`, :attr:`forecast`, :attr:`stylized`,
 :attr:`replay_position`...), so views redraw by watching them.
@@ -55,10 +68,17 @@ import param
 from volresearch.config import Instrument, load_instruments
 from volresearch.data import QualityReport, datasets
 from volresearch.data.calendar import infer_bar_seconds, infer_calendar
-from volresearch.errors import VolresearchError
+from volresearch.errors import FitError, VolresearchError
 from volresearch.formatting import PriceFormat
-from volresearch.models import DISTRIBUTIONS, MIN_OBSERVATIONS, Fit, ModelSpec, fit_garch
-from volresearch.models.returns import default_mean
+from volresearch.models import MIN_OBSERVATIONS, Fit
+from volresearch.registry import (
+    DEFAULT_DAILY_MODEL,
+    available_models,
+    default_model,
+    fit_model,
+    get_model,
+    simulate_model,
+)
 from volresearch.signals import (
     ConfidenceAssessment,
     ConfidenceCalculator,
@@ -68,7 +88,7 @@ from volresearch.signals import (
     model_flags,
 )
 from volresearch.simulate import Fan, simulate_paths
-from volresearch.simulate.engine import fit_bar_seconds, simulation_params
+from volresearch.simulate.engine import simulation_params
 from volresearch.simulate.results import session_step_times
 from volresearch.simulate.rolling import BarForecast, RollingForecaster
 from volresearch.validate import stylized_facts
@@ -80,7 +100,8 @@ __all__ = [
     "FAN_LEVELS",
     "MIN_FIT_BARS",
     "TABLE_STEPS",
-    "MODELS",
+    "FALLBACK_CASCADE",
+    "FIT_OPTIONS",
     "Forecast",
     "FitJob",
     "FitOutcome",
@@ -94,6 +115,9 @@ __all__ = [
     "HORIZON_PRESETS",
     "MAX_HORIZON",
     "replay_fan",
+    "replay_support",
+    "garch_component",
+    "fallback_flags",
 ]
 
 #: Serialises the numba simulations of every session in the process.
@@ -112,8 +136,14 @@ HORIZON_PRESETS: dict[str, float | None] = {"1 h": 3_600.0, "4 h": 14_400.0, "24
 MAX_BARS_PER_STEP = 50
 #: Seconds of recent replay over which the achieved rate is measured.
 RATE_WINDOW_S = 3.0
-#: GARCH-family models offered.
-MODELS: tuple[str, ...] = ("garch", "gjr", "egarch")
+#: Registry models tried in order, after the requested one, when :attr:`DashboardState.fallback` is on:
+#: Student-t then normal innovations, the multiplicative intraday model first (intraday bars only, see
+#: :func:`volresearch.registry.available_models`), then the GARCH family.
+FALLBACK_CASCADE: tuple[str, ...] = ("intraday-gjr-t", "intraday-garch-normal", "gjr-t", "garch-normal")
+#: Fit options by model family (the registry entry's ``family``), filled from the job.
+FIT_OPTIONS: dict[str, tuple[str, ...]] = {"intraday": ("n_boot", "seed")}
+#: Most bars a fit window of intraday bars takes by default (the whole data up to this).
+DEFAULT_INTRADAY_FIT_BARS = 100_000
 #: Columns of the horizon table, after ``bars ahead`` (index) and ``target_time``.
 TABLE_COLUMNS: tuple[str, ...] = ("mean", "std", "p5", "p25", "p50", "p75", "p95")
 
@@ -221,7 +251,8 @@ class FitJob:
     label: str
     fit_bars: pd.DataFrame
     replay_bars: pd.DataFrame
-    spec: ModelSpec
+    model: str
+    mean: str
     n_paths: int
     horizon: int
     seed: int
@@ -231,19 +262,36 @@ class FitJob:
     instrument: str
     tick_size: float | None
     asset_class: str
+    fallback: tuple[str, ...] = ()
+    n_boot: int = 0
+    calendar: Any = None
+
+    def options(self, name: str) -> dict[str, Any]:
+        """Fit options of the registry model ``name``: the mean, and those of :data:`FIT_OPTIONS` for its family."""
+        extra = FIT_OPTIONS.get(get_model(name).family, ())
+        return {"mean": self.mean, **{key: getattr(self, key) for key in extra}}
 
 
 @dataclass(frozen=True)
 class FitOutcome:
-    """What :func:`compute_fit` produced (``error`` set and the rest ``None`` on failure)."""
+    """What :func:`compute_fit` produced (``error`` set and the rest ``None`` on failure).
+
+    ``rejections`` lists ``(model, reason)`` of every model that was tried and
+    rejected by its checks, in order; ``answered`` names the model whose fit is
+    shown (empty when none answered).  ``replay_unavailable`` says why the
+    result cannot be replayed (empty when it can).
+    """
 
     job: FitJob
-    fit: Fit | None = None
+    fit: Any = None
     forecast: Forecast | None = None
     stylized: pd.DataFrame | None = None
     forecaster: RollingForecaster | None = None
     error: str | None = None
     seconds: float = 0.0
+    answered: str = ""
+    rejections: tuple[tuple[str, str], ...] = ()
+    replay_unavailable: str = ""
 
 
 @dataclass(frozen=True)
@@ -252,7 +300,7 @@ class ReplayJob:
 
     generation: int
     position: int
-    fit: Fit
+    fit: Any
     forecaster: RollingForecaster
     closes: pd.Series
     replay_bars: pd.DataFrame
@@ -340,20 +388,29 @@ def _fan_table(fan: Fan, steps: list[int]) -> pd.DataFrame:
     return table[["target_time", *TABLE_COLUMNS]]
 
 
+def _calendar_of(bars: pd.DataFrame) -> Any:
+    """The session calendar of ``bars`` (labels the fan's steps), ``None`` when none can be inferred."""
+    try:
+        return infer_calendar(pd.DatetimeIndex(bars.index))[0]
+    except Exception:  # no calendar: the registry spaces the steps by the bar length
+        return None
+
+
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, VolresearchError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
-def mean_standard_error(fit: Fit, horizon: int, price: float) -> float | None:
+def mean_standard_error(fit: Any, horizon: int, price: float) -> float | None:
     """Standard error (price units) the fit's estimated mean gives the forecast centre ``horizon`` bars ahead.
 
-    ``None`` for a zero-mean fit (nothing estimated) or when the fit reports
-    no standard error for ``mu``; see
+    ``None`` for a zero-mean fit (nothing estimated), for a result that is not
+    a GARCH-family :class:`~volresearch.models.Fit` (its mean is not a drift
+    per bar), or when the fit reports no standard error for ``mu``; see
     :func:`volresearch.signals.zones.drift_standard_error`.
     """
-    if fit.spec.mean == "zero":
+    if not isinstance(fit, Fit) or fit.spec.mean == "zero":
         return None
     se = float(fit.std_errors.get("mu", math.nan))
     if not (math.isfinite(se) and se >= 0):
@@ -383,6 +440,56 @@ def _analyse(
         model_flags=flags,
     )
     return analysis, confidence
+
+
+def garch_component(result: Any) -> Fit | None:
+    """The GARCH-family fit behind a result: the result itself, or its intraday component ``q``.
+
+    ``None`` when the result has none (its parameters are then shown by its
+    ``summary()`` only).
+    """
+    if isinstance(result, Fit):
+        return result
+    inner = getattr(result, "q_fit", None)
+    return inner if isinstance(inner, Fit) else None
+
+
+def replay_support(result: Any) -> str:
+    """Why ``result`` cannot be replayed bar by bar (empty when it can).
+
+    The :class:`~volresearch.simulate.rolling.RollingForecaster` carries the
+    GARCH-family fits (GARCH, GJR, EGARCH with any law); other registry models
+    (the multiplicative intraday GARCH) are not carried by it yet.
+    """
+    if isinstance(result, Fit):
+        return ""
+    return (
+        f"Replay is not available for {getattr(result, 'model', type(result).__name__)}: the rolling "
+        "forecaster's particle filter carries GARCH-family fits only so far. Pick a GARCH-family model "
+        "(e.g. gjr-sged) to replay the held-out bars."
+    )
+
+
+def _make_forecaster(result: Any, job: FitJob) -> tuple[RollingForecaster | None, str]:
+    """The replay forecaster of ``result`` and an empty reason, or ``None`` and why replay is unavailable."""
+    reason = replay_support(result)
+    if reason:
+        return None, reason
+    bar_seconds = float(result.bar_seconds)
+    steps = _table_steps(job.horizon, bar_seconds)
+    try:
+        forecaster = RollingForecaster(
+            result,
+            n_particles=job.n_particles,
+            horizon_minutes=int(round(job.horizon * bar_seconds / 60.0)) or 1,
+            horizons=[int(round(s * bar_seconds / 60.0)) for s in steps],
+            bar_seconds=bar_seconds,
+            tick_size=job.tick_size,
+            seed=job.seed,
+        )
+    except Exception as exc:  # the forecaster refused this result: replay is off, the fit stays
+        return None, f"Replay is not available for {result.model}: {_error_text(exc)}"
+    return forecaster, ""
 
 
 def _particle_subset(weights: np.ndarray, m: int, seed: int) -> np.ndarray:
@@ -451,39 +558,47 @@ def replay_fan(
 def compute_fit(job: FitJob) -> FitOutcome:
     """Fit, simulate, analyse and check the stylized facts of one :class:`FitJob`.
 
-    Never raises for bad data or a failed fit: the message is in
+    The requested model (``job.model``) is fitted through the registry; when
+    its checks reject it and ``job.fallback`` names models, those are tried in
+    order and the first that fits answers.  Every rejection is kept with its
+    reason.  Never raises for bad data or a failed fit: the message is in
     :attr:`FitOutcome.error`.
     """
     t0 = time.perf_counter()
+    rejections: list[tuple[str, str]] = []
     try:
         with COMPUTE_LOCK:
-            fit = fit_garch(job.fit_bars, job.spec)
-            fan = fit.simulate(
+            result, answered = None, ""
+            for name in dict.fromkeys((job.model, *job.fallback)):
+                try:
+                    result, answered = fit_model(name, job.fit_bars, **job.options(name)), name
+                    break
+                except FitError as exc:
+                    rejections.append((name, str(exc)))
+            if result is None:
+                tried = "; ".join(f"{name}: {reason}" for name, reason in rejections)
+                return FitOutcome(
+                    job, error=f"rejected by its checks: {tried}", rejections=tuple(rejections),
+                    seconds=time.perf_counter() - t0,
+                )  # fmt: skip
+            fan = simulate_model(
+                result,
                 job.n_paths,
                 job.horizon,
-                seed=job.seed,
+                job.seed,
+                calendar=job.calendar,
                 mode="bands",
                 quantiles=FAN_LEVELS,
                 n_sample_paths=job.n_sample_paths,
             )
-            bar_seconds = fit_bar_seconds(fit)
+            bar_seconds = float(result.bar_seconds)
             horizon_minutes = job.horizon * bar_seconds / 60.0
             steps = _table_steps(job.horizon, bar_seconds)
-            forecaster = RollingForecaster(
-                fit,
-                n_particles=job.n_particles,
-                horizon_minutes=int(round(horizon_minutes)) or 1,
-                horizons=[int(round(s * bar_seconds / 60.0)) for s in steps],
-                bar_seconds=bar_seconds,
-                tick_size=job.tick_size,
-                seed=job.seed,
-            )
-            calendar = getattr(forecaster, "calendar", None)
-            if fan.start is not None and calendar is not None and callable(getattr(calendar, "next_bars", None)):
-                fan = replace(fan, step_times=session_step_times(calendar, fan.start, job.horizon, bar_seconds))
+            forecaster, replay_reason = _make_forecaster(result, job)
         price = float(job.fit_bars["close"].iloc[-1])
-        mean_se = mean_standard_error(fit, job.horizon, price)
-        analysis, confidence = _analyse(fan, price, horizon_minutes, job.instrument, mean_se, model_flags(fit))
+        mean_se = mean_standard_error(result, job.horizon, price)
+        flags = model_flags(result) + fallback_flags(job.model, answered, rejections)
+        analysis, confidence = _analyse(fan, price, horizon_minutes, job.instrument, mean_se, flags)
         closes = job.fit_bars["close"]
         returns = np.diff(np.log(closes.to_numpy(dtype=float)))
         stylized = stylized_facts(returns, prices=closes.to_numpy(dtype=float), asset_class=job.asset_class)  # type: ignore[arg-type]
@@ -502,8 +617,21 @@ def compute_fit(job: FitJob) -> FitOutcome:
             compute_seconds=time.perf_counter() - t0,
         )
     except Exception as exc:  # every failure becomes a message on the page
-        return FitOutcome(job, error=_error_text(exc), seconds=time.perf_counter() - t0)
-    return FitOutcome(job, fit, forecast, stylized, forecaster, seconds=time.perf_counter() - t0)
+        return FitOutcome(job, error=_error_text(exc), rejections=tuple(rejections), seconds=time.perf_counter() - t0)
+    return FitOutcome(
+        job, result, forecast, stylized, forecaster, seconds=time.perf_counter() - t0, answered=answered,
+        rejections=tuple(rejections), replay_unavailable=replay_reason,
+    )  # fmt: skip
+
+
+def fallback_flags(requested: str, answered: str, rejections: Any = ()) -> tuple[str, ...]:
+    """The warning a fallback answer carries (empty when the requested model answered)."""
+    if answered == requested:
+        return ()
+    reason = next((r for name, r in rejections if name == requested), "rejected by its checks")
+    if len(reason) > 160:
+        reason = reason[:157] + "..."
+    return (f"fallback: {answered} answered because {requested} was rejected ({reason})",)
 
 
 def _play_fan(job: ReplayJob) -> Fan | None:
@@ -610,8 +738,23 @@ class DashboardState(param.Parameterized):
         objects=[f"dataset:{name}" for name in datasets.DATASETS],
         doc="Source of the bars: an embedded dataset, a data file or an upload (key, see sources.py).",
     )
-    model = param.Selector(default="gjr", objects=list(MODELS), doc="GARCH-family variance model.")
-    dist = param.Selector(default="sged", objects=list(DISTRIBUTIONS), doc="Innovation distribution.")
+    model = param.Selector(
+        default=DEFAULT_DAILY_MODEL,
+        objects=available_models(),
+        doc="Registry model to fit; the names offered follow the loaded bars (available_models) and the default "
+        "is default_model(bars) until one is picked.",
+    )
+    fallback = param.Boolean(
+        default=False,
+        doc="Use the fallback cascade: when the requested model is rejected by its checks, the models of "
+        "FALLBACK_CASCADE are tried in order and the one that answers is shown next to the requested one.",
+    )
+    n_boot = param.Integer(
+        default=200,
+        bounds=(0, 2_000),
+        step=50,
+        doc="Bootstrap resamples of the diurnal factor's confidence band (intraday models; count, 0: no band).",
+    )
     mean = param.Selector(
         default="auto",
         objects=["auto", "zero", "constant"],
@@ -666,7 +809,17 @@ class DashboardState(param.Parameterized):
     symbol = param.String(default=None, allow_None=True, doc="Instrument symbol of the loaded bars.")
     synthetic = param.Boolean(default=False, doc="Whether the loaded bars are synthetic.")
     description = param.String(default="", doc="One line describing the loaded source.")
-    fit = param.ClassSelector(class_=Fit, default=None, allow_None=True, doc="The last successful fit.")
+    fit = param.Parameter(
+        default=None, doc="The last successful fit: a registry result (ModelResult: model, kernel, flags, summary)."
+    )
+    requested_model = param.String(default="", doc="Model the last fit asked for.")
+    answered_model = param.String(default="", doc="Model whose fit is shown (empty when none answered).")
+    rejections = param.List(
+        default=[], item_type=tuple, doc="(model, reason) of every model the last fit rejected, in order."
+    )
+    replay_unavailable = param.String(
+        default="", doc="Why the fitted model cannot be replayed bar by bar (empty when it can)."
+    )
     stylized = param.DataFrame(default=None, allow_None=True, doc="Stylized facts of the fitted returns.")
     forecast = param.ClassSelector(class_=Forecast, default=None, allow_None=True, doc="The forecast on screen.")
     replay_position = param.Integer(default=0, bounds=(0, None), doc="Held-out bars replayed so far.")
@@ -691,6 +844,11 @@ class DashboardState(param.Parameterized):
             params["data_dir"] = str(data_dir)
         source = params.pop("source", None)
         super().__init__(**params)
+        #: The user picked the model / the fit window (loads then keep them when they suit the bars).
+        self._model_explicit = "model" in params
+        self._window_explicit = "fit_window" in params
+        #: Values last set by the data's defaults (a watcher seeing another value knows the user picked it).
+        self._auto: dict[str, Any] = {}
         self._sources: dict[str, SourceInfo] = {}
         self._uploads: dict[str, LoadedBars] = {}
         self._generation = 0
@@ -745,6 +903,55 @@ class DashboardState(param.Parameterized):
     def _source_changed(self) -> None:
         if not self._applying_source:
             self.load()
+
+    @param.depends("model", watch=True)
+    def _model_picked(self) -> None:
+        if self.model != self._auto.get("model", self.model):
+            self._model_explicit = True
+
+    @param.depends("fit_window", watch=True)
+    def _window_picked(self) -> None:
+        if self.fit_window != self._auto.get("fit_window", self.fit_window):
+            self._window_explicit = True
+
+    # ------------------------------------------------------------------ models
+    def intraday(self) -> bool:
+        """Whether the loaded bars are shorter than a day (``False`` before a load)."""
+        bar = self.bar_seconds()
+        return bar is not None and bar < 86_400
+
+    def model_choices(self) -> list[str]:
+        """Registry names offered for the loaded bars (:func:`~volresearch.registry.available_models`)."""
+        return available_models(intraday=self.intraday() if self.bars is not None else None)
+
+    def default_model(self) -> str:
+        """The registry's default model for the loaded bars (:func:`~volresearch.registry.default_model`)."""
+        return default_model(self.bars) if self.bars is not None else DEFAULT_DAILY_MODEL
+
+    def fallback_models(self, requested: str | None = None) -> tuple[str, ...]:
+        """Models :data:`FALLBACK_CASCADE` tries after ``requested`` on the loaded bars (those offered for them)."""
+        offered = set(self.model_choices())
+        requested = self.model if requested is None else requested
+        return tuple(m for m in FALLBACK_CASCADE if m in offered and m != requested)
+
+    def _apply_model_defaults(self) -> None:
+        """Models offered for the loaded bars; the default model and fit window unless the user picked them."""
+        choices = self.model_choices()
+        self.param.model.objects = choices
+        if not self._model_explicit or self.model not in choices:
+            self._auto["model"] = self.default_model()
+            self.model = self._auto["model"]
+            self._model_explicit = False
+        if not self._window_explicit and self.bars is not None:
+            window = self.param.fit_window.default
+            if self.intraday():
+                window = min(self.fit_window_limit(), DEFAULT_INTRADAY_FIT_BARS)
+            self._auto["fit_window"] = max(int(window), MIN_FIT_BARS)
+            self.fit_window = self._auto["fit_window"]
+
+    def rejection_text(self) -> str:
+        """The rejections of the last fit, one ``model: reason`` line each (empty when none)."""
+        return "\n".join(f"{name}: {reason}" for name, reason in self.rejections)
 
     # ------------------------------------------------------------------ loading
     def load(self) -> bool:
@@ -818,7 +1025,12 @@ class DashboardState(param.Parameterized):
             self.synthetic = loaded.synthetic
             self.price_format = PriceFormat.for_instrument(loaded.symbol, loaded.bars)
             self.description = info.description if info is not None else loaded.label
+            self._apply_model_defaults()
             self.fit = None
+            self.requested_model = ""
+            self.answered_model = ""
+            self.rejections = []
+            self.replay_unavailable = ""
             self.stylized = None
             self.forecast = None
             self.busy = False  # a fit still running belongs to the old data: its outcome is dropped
@@ -827,7 +1039,8 @@ class DashboardState(param.Parameterized):
             kind = "SYNTHETIC data" if loaded.synthetic else "data"
             self.status = (
                 f"Loaded {loaded.label} ({kind}): {len(loaded.bars):,} bars, {first:%Y-%m-%d %H:%M} .. "
-                f"{last:%Y-%m-%d %H:%M} UTC; prices: {self.price_format.describe()}. Press 'Fit and simulate'."
+                f"{last:%Y-%m-%d %H:%M} UTC; prices: {self.price_format.describe()}; default model "
+                f"{self.default_model()}. Press 'Fit and simulate'."
             )
 
     # ------------------------------------------------------------------ fitting
@@ -855,7 +1068,8 @@ class DashboardState(param.Parameterized):
             label=self.loaded_label,
             fit_bars=fit_part,
             replay_bars=replay_part,
-            spec=ModelSpec(self.model, self.dist, default_mean(fit_part, self.mean)),
+            model=self.model,
+            mean=self.mean,
             n_paths=self.n_paths,
             horizon=self.horizon,
             seed=self.seed,
@@ -865,13 +1079,16 @@ class DashboardState(param.Parameterized):
             instrument=instrument,
             tick_size=self.price_format.tick if info is None else info.tick_size,
             asset_class=_asset_class(self.symbol, info),
+            fallback=self.fallback_models() if self.fallback else (),
+            n_boot=self.n_boot,
+            calendar=_calendar_of(fit_part),
         )
         self._stop_replay_state()
         with param.parameterized.batch_call_watchers(self):
             self.busy = True
             self.error = ""
             self.status = (
-                f"Fitting {job.spec.label} on {len(fit_part):,} bars of {job.label} and simulating "
+                f"Fitting {job.model} on {len(fit_part):,} bars of {job.label} and simulating "
                 f"{job.n_paths:,} paths x {job.horizon} bars ..."
             )
         return job
@@ -890,26 +1107,46 @@ class DashboardState(param.Parameterized):
         if outcome.error is not None or outcome.fit is None or outcome.forecast is None:
             with param.parameterized.batch_call_watchers(self):
                 self.busy = False
-                self.error = f"Fit failed for {job.spec.label} on {job.label}: {outcome.error}"
-                self.status = "Fit failed; " + (
-                    "the previous results are still shown." if self.forecast is not None else "nothing to show."
-                )
+                self.requested_model = job.model
+                self.answered_model = ""
+                self.rejections = list(outcome.rejections)
+                kept = "the previous results are still shown." if self.forecast is not None else "nothing to show."
+                if outcome.rejections and not job.fallback and self.fallback_models(job.model):
+                    self.error = (
+                        f"{job.model} was rejected on {job.label}: {outcome.rejections[0][1]}. "
+                        f"Use the fallback cascade ({', '.join(self.fallback_models(job.model))}) or pick "
+                        "another model."
+                    )
+                    self.status = f"{job.model} rejected; {kept}"
+                elif outcome.rejections:
+                    self.error = f"No model answered on {job.label}: {outcome.error}"
+                    self.status = f"Every model tried was rejected; {kept}"
+                else:
+                    self.error = f"Fit failed for {job.model} on {job.label}: {outcome.error}"
+                    self.status = "Fit failed; " + kept
             return False
         self._forecaster = outcome.forecaster
         self._job_fit = job
         self._replay = job.replay_bars
         self._closes = pd.concat([job.fit_bars["close"], job.replay_bars["close"]])
         fc = outcome.forecast
+        answered = outcome.answered
+        fell_back = answered != job.model
         with param.parameterized.batch_call_watchers(self):
             self.fit = outcome.fit
+            self.requested_model = job.model
+            self.answered_model = answered
+            self.rejections = list(outcome.rejections)
+            self.replay_unavailable = outcome.replay_unavailable
             self.stylized = outcome.stylized
             self.forecast = fc
             self.replay_total = len(job.replay_bars)
             self.replay_position = 0
             self.busy = False
             self.error = ""
+            what = f"{answered} (requested {job.model}, rejected; fallback cascade)" if fell_back else answered
             self.status = (
-                f"Fitted {job.spec.label} on {job.label}: {outcome.fit.n_obs:,} returns to "
+                f"Fitted {what} on {job.label}: {len(job.fit_bars):,} bars to "
                 f"{fc.origin:%Y-%m-%d %H:%M} UTC; {job.n_paths:,} paths x {job.horizon} bars in "
                 f"{outcome.seconds:.1f} s. Bias {fc.analysis.bias}, confidence {fc.confidence.level.value}"
                 + (
@@ -956,6 +1193,8 @@ class DashboardState(param.Parameterized):
         if not self.replay_available or self.busy:
             if self.fit is None:
                 self.status = "Fit a model first: replay streams the bars held out after the fit window."
+            elif self.replay_unavailable:
+                self.status = self.replay_unavailable
             elif not self.replay_available and self.replay_total:
                 self.status = f"Replay finished: all {self.replay_total} held-out bars streamed."
             elif not self.replay_total:
@@ -982,7 +1221,7 @@ class DashboardState(param.Parameterized):
             instrument=job.instrument,
             n_bars=n_bars,
             n_paths=n_paths,
-            flags=model_flags(self.fit),
+            flags=model_flags(self.fit) + fallback_flags(self.requested_model, self.answered_model, self.rejections),
             prev_ess=None if self.forecast is None else self.forecast.ess,
         )
 
@@ -1212,24 +1451,19 @@ class DashboardState(param.Parameterized):
         Returns
         -------
         bool
-            True when a fit was available to restart from.
+            True when a fit that can be replayed was available to restart from.
         """
         if self.fit is None or self._job_fit is None:
             return False
         job = self._job_fit
-        bar_seconds = fit_bar_seconds(self.fit)
-        steps = _table_steps(job.horizon, bar_seconds)
+        forecaster, reason = _make_forecaster(self.fit, job)
+        if forecaster is None:
+            self.replay_unavailable = reason
+            self.status = reason
+            return False
         self._generation += 1
         self._job_fit = replace(job, generation=self._generation)
-        self._forecaster = RollingForecaster(
-            self.fit,
-            n_particles=job.n_particles,
-            horizon_minutes=int(round(job.horizon * bar_seconds / 60.0)) or 1,
-            horizons=[int(round(s * bar_seconds / 60.0)) for s in steps],
-            bar_seconds=bar_seconds,
-            tick_size=job.tick_size,
-            seed=job.seed,
-        )
+        self._forecaster = forecaster
         with param.parameterized.batch_call_watchers(self):
             self.replay_running = False
             self.replay_position = 0
@@ -1251,6 +1485,75 @@ class DashboardState(param.Parameterized):
         self.error = ""
 
     # ------------------------------------------------------------------ display helpers
+    def diurnal_frame(self) -> pd.DataFrame | None:
+        """The fitted diurnal factor over one session, indexed by the slots' UTC start times.
+
+        Columns ``factor``, ``lower``, ``upper`` (bootstrap band, NaN without
+        bootstrap) and ``raw``; the session is the one holding the forecast
+        origin (its open from the model's calendar).  ``None`` when the fitted
+        model has no diurnal factor.
+        """
+        d = getattr(self.fit, "diurnal", None)
+        if d is None:
+            return None
+        from volresearch.data.calendar import get_calendar
+
+        n = int(d.n_slots)
+        step = pd.Timedelta(seconds=float(d.bar_seconds))
+        origin = pd.Timestamp(self.fit.filter_state()["end"])
+        try:
+            sessions = get_calendar(d.calendar).sessions(origin - pd.Timedelta(days=7), origin + pd.Timedelta(days=1))
+            opens = pd.to_datetime(sessions["open"], utc=True)
+            started = opens[opens <= origin]
+            first = pd.Timestamp(started.iloc[-1] if len(started) else opens.iloc[0])
+            index = pd.DatetimeIndex([first + i * step for i in range(n)], name="time")
+        except Exception:  # no calendar answer: slots by number
+            index = pd.RangeIndex(n, name="slot")
+        return pd.DataFrame(
+            {
+                "factor": np.asarray(d.factor, dtype=float),
+                "lower": np.asarray(d.lower, dtype=float),
+                "upper": np.asarray(d.upper, dtype=float),
+                "raw": np.asarray(d.raw, dtype=float),
+            },
+            index=index,
+        )
+
+    def model_details(self) -> dict[str, str]:
+        """Lines describing the fitted model's components for the page (empty before a fit).
+
+        Keys: ``model`` (requested and answered), and, for a model with a daily
+        component and a diurnal factor, ``daily`` (the daily-variance method
+        used and why), ``diurnal`` (its shape and band) and ``persistence``
+        (of the intraday component).
+        """
+        if self.fit is None:
+            return {}
+        out = {"model": self.answered_model}
+        if self.requested_model and self.requested_model != self.answered_model:
+            out["model"] = f"{self.answered_model} (requested {self.requested_model}: rejected; fallback cascade)"
+        daily = getattr(self.fit, "daily", None)
+        if daily is not None:
+            text = f"{daily.method} (requested {daily.requested})"
+            out["daily"] = text + (f": {daily.reason}" if daily.reason else "")
+        d = getattr(self.fit, "diurnal", None)
+        if d is not None:
+            band = np.isfinite(np.asarray(d.lower)).any()
+            width = (
+                f"{d.band_level:.0%} bootstrap band, mean relative width "
+                f"{float(np.nanmean((np.asarray(d.upper) - np.asarray(d.lower)) / np.asarray(d.factor))):.2f}"
+                if band
+                else "no band (bootstrap resamples 0)"
+            )
+            out["diurnal"] = (
+                f"{d.n_slots} slots of {d.bar_seconds:g} s on {d.calendar}, {d.method}; max {np.nanmax(d.factor):.2f}, "
+                f"min {np.nanmin(d.factor):.2f} (mean 1); {width}"
+            )
+        persistence = getattr(self.fit, "persistence", None)
+        if persistence is not None:
+            out["persistence"] = f"{float(persistence):.4f}"
+        return out
+
     def horizon_table_text(self) -> pd.DataFrame:
         """The forecast's price distribution by horizon as text at the instrument's precision.
 
@@ -1293,24 +1596,26 @@ class DashboardState(param.Parameterized):
     def fit_table(self) -> pd.DataFrame:
         """Fitted parameters: estimate, robust std error, t statistic and unit (empty before a fit)."""
         cols = ["estimate", "std error", "t", "unit"]
-        if self.fit is None:
+        fit = garch_component(self.fit)
+        if fit is None:
             return pd.DataFrame(columns=cols)
         rows = []
-        for name, value in self.fit.params.items():
-            se = self.fit.std_errors.get(name, math.nan)
+        for name, value in fit.params.items():
+            se = fit.std_errors.get(name, math.nan)
             t = value / se if se and math.isfinite(se) and se > 0 else math.nan
             rows.append(
-                {"parameter": name, "estimate": value, "std error": se, "t": t, "unit": self.fit.units.get(name, "")}
+                {"parameter": name, "estimate": value, "std error": se, "t": t, "unit": fit.units.get(name, "")}
             )
         return pd.DataFrame(rows, columns=["parameter", *cols]).set_index("parameter")
 
     def diagnostics_table(self) -> pd.DataFrame:
         """Residual tests of the fit: Ljung-Box on z and z^2, Engle-Ng sign bias (p-values, verdicts)."""
         cols = ["test", "statistic", "p-value", "verdict"]
-        if self.fit is None:
+        fit = garch_component(self.fit)
+        if fit is None:
             return pd.DataFrame(columns=cols)
         rows = []
-        lb = self.fit.diagnostics.get("ljung_box", {})
+        lb = fit.diagnostics.get("ljung_box", {})
         for series, what in (("z", "standardised residuals"), ("z2", "squared standardised residuals")):
             for lag, res in sorted(lb.get(series, {}).items(), key=lambda kv: int(kv[0])):
                 p = float(res.get("pvalue", math.nan))
@@ -1328,7 +1633,7 @@ class DashboardState(param.Parameterized):
             "positive_size_bias": "positive size bias",
             "joint": "sign bias, joint",
         }
-        for key, res in self.fit.diagnostics.get("sign_bias", {}).items():
+        for key, res in fit.diagnostics.get("sign_bias", {}).items():
             p = float(res.get("pvalue", math.nan))
             rows.append(
                 {

@@ -5,9 +5,15 @@ builds its widgets from the state's parameters (``Widget.from_param``) and
 redraws from the state's result parameters.  Views keep no results of their
 own, so everything they show can be checked on the state without a browser.
 
-* :class:`ControlPanel` - instrument, upload, model, paths, horizon, seed,
-  windows and the "Fit and simulate" button with its progress bar;
-* :class:`ForecastChart` - the fan chart with zones, history and realised path;
+* :class:`ControlPanel` - instrument, upload, model (the registry's names for
+  the loaded bars), the fallback checkbox, paths, horizon, seed, windows and
+  the "Fit and simulate" button with its progress bar;
+* :class:`ModelChoice` - requested and answered model, the reasons of a
+  rejection and the button that lets the fallback cascade answer;
+* :class:`ForecastChart` - the fan chart with zones, history and realised path
+  on a session-time axis;
+* :class:`DiurnalPanel` - for intraday models: the diurnal factor by time of
+  day with its band, the daily-variance method and why, and the model's flags;
 * :class:`SignalPanel` - confidence, directional bias, targets, stop and the
   zone table;
 * :class:`ModelPanel` - fitted parameters with standard errors and units,
@@ -29,17 +35,27 @@ import math
 from typing import Any
 
 import holoviews as hv
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
 from panel.viewable import Viewer
 
-from volresearch.plots import fan_chart
+from volresearch.plots import diurnal_chart, fan_chart
 
 from .sources import DATA_SUFFIXES
-from .state import MAX_HORIZON, DashboardState, Forecast, compute_fit, compute_replay_step
+from .state import MAX_HORIZON, DashboardState, Forecast, compute_fit, compute_replay_step, garch_component
 
-__all__ = ["ControlPanel", "ForecastChart", "SignalPanel", "ModelPanel", "ReplayPanel", "Dashboard"]
+__all__ = [
+    "ControlPanel",
+    "ModelChoice",
+    "ForecastChart",
+    "DiurnalPanel",
+    "SignalPanel",
+    "ModelPanel",
+    "ReplayPanel",
+    "Dashboard",
+]
 
 _SIDEBAR_WIDTH = 330
 #: Replay clock period (ms): each tick streams the bars due at the requested speed.
@@ -84,6 +100,15 @@ def _horizon_text(fc: Forecast) -> str:
     return f"{fc.horizon} bars ({span})"
 
 
+async def run_fit(state: DashboardState) -> bool:
+    """Fit and simulate in a worker thread (the page keeps answering); True when a forecast was applied."""
+    job = state.begin_fit()
+    if job is None:
+        return False
+    outcome = await asyncio.to_thread(compute_fit, job)
+    return state.finish_fit(outcome)
+
+
 class ControlPanel(Viewer):
     """Source, model and simulation controls, upload and the fit button."""
 
@@ -99,8 +124,15 @@ class ControlPanel(Viewer):
             accept=",".join(DATA_SUFFIXES), multiple=False, sizing_mode="stretch_width", css_classes=["vr-upload"]
         )
         self.upload.param.watch(self._on_upload, "value")
-        self.model = pn.widgets.Select.from_param(s.param.model, name="Model", sizing_mode="stretch_width")
-        self.dist = pn.widgets.Select.from_param(s.param.dist, name="Innovations", sizing_mode="stretch_width")
+        self.model = pn.widgets.Select.from_param(
+            s.param.model, name="Model (registry)", sizing_mode="stretch_width", css_classes=["vr-model"]
+        )
+        self.fallback = pn.widgets.Checkbox.from_param(
+            s.param.fallback, name="Use the fallback cascade if the model is rejected", css_classes=["vr-fallback-box"]
+        )
+        self.n_boot = pn.widgets.IntSlider.from_param(
+            s.param.n_boot, name="Diurnal band bootstrap resamples", sizing_mode="stretch_width"
+        )
         self.mean = pn.widgets.Select.from_param(s.param.mean, name="Mean", sizing_mode="stretch_width")
         self.n_paths = pn.widgets.IntSlider.from_param(s.param.n_paths, name="Paths", sizing_mode="stretch_width")
         self.horizon = pn.widgets.IntSlider.from_param(
@@ -163,11 +195,7 @@ class ControlPanel(Viewer):
             self.state.load_upload(self.upload.filename or "upload", event.new)
 
     async def _on_fit(self, event: Any = None) -> None:
-        job = self.state.begin_fit()
-        if job is None:
-            return
-        outcome = await asyncio.to_thread(compute_fit, job)
-        self.state.finish_fit(outcome)
+        await run_fit(self.state)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
@@ -176,7 +204,8 @@ class ControlPanel(Viewer):
             pn.pane.Markdown("Upload bars (CSV or Parquet):", margin=(0, 10)),
             self.upload,
             self.model,
-            self.dist,
+            pn.pane.Markdown(pn.bind(self._model_note, self.state.param.model, self.state.param.bars), margin=(0, 10)),
+            self.fallback,
             self.mean,
             self.n_paths,
             self.horizon,
@@ -191,12 +220,19 @@ class ControlPanel(Viewer):
                 self.replay_bars,
                 self.history_bars,
                 self.n_particles,
+                self.n_boot,
                 title="Windows and replay",
                 collapsed=False,
                 sizing_mode="stretch_width",
             ),
             width=_SIDEBAR_WIDTH,
         )
+
+    def _model_note(self, model: str, bars: Any) -> str:
+        default = self.state.default_model()
+        n = len(self.state.model_choices())
+        kind = "intraday" if self.state.intraday() else "daily"
+        return f"{n} registry models for these {kind} bars; default **{_md_escape(default)}**."
 
     def _presets_note(self, bars: Any) -> str:
         presets = self.state.horizon_presets()
@@ -236,7 +272,7 @@ class ForecastChart(Viewer):
         """The fan chart of ``fc`` on a session-time axis (breaks and weekends compressed)."""
         source = "replay bar " + str(fc.replay_step) if fc.replay_step else "fit"
         title = (
-            f"{self.state.loaded_label}: {self.state.fit.spec.label if self.state.fit else ''} forecast from "
+            f"{self.state.loaded_label}: {self.state.answered_model} forecast from "
             f"{_fmt_time(fc.origin)} ({source}), {_horizon_text(fc)}, {fc.n_paths:,} paths"
         )
         decimals = self.state.price_format.decimals
@@ -268,6 +304,125 @@ class ForecastChart(Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self.empty_note, self.pane, sizing_mode="stretch_width")
+
+
+class ModelChoice(Viewer):
+    """Requested and answered model; a rejection with its reasons and the explicit fallback button."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.line = pn.pane.HTML("", css_classes=["vr-model-choice"], sizing_mode="stretch_width")
+        self.rejection = pn.pane.Alert(
+            "", alert_type="warning", visible=False, css_classes=["vr-rejection"], sizing_mode="stretch_width"
+        )
+        self.fallback_button = _button(
+            "Fit with the fallback cascade", "warning", visible=False, width=260, css_classes=["vr-fallback"]
+        )
+        self.fallback_button.on_click(self._on_fallback)
+        self.state.param.watch(self._update, ["fit", "rejections", "requested_model", "answered_model", "busy"])
+        self._update()
+
+    async def _on_fallback(self, event: Any = None) -> None:
+        self.state.fallback = True
+        await run_fit(self.state)
+
+    def _update(self, *_: Any) -> None:
+        s = self.state
+        if not s.requested_model:
+            self.line.object = ""
+        else:
+            answered = s.answered_model or "none"
+            colour = "#1a7f37" if s.answered_model == s.requested_model else "#d1242f"
+            self.line.object = (
+                f"<div>Requested model: <b class='vr-requested'>{html.escape(s.requested_model)}</b> &middot; "
+                f"answered: <b class='vr-answered' style='color:{colour}'>{html.escape(answered)}</b></div>"
+            )
+        if s.rejections:
+            lines = "\n".join(
+                f"- **{_md_escape(name)}** rejected: {_md_escape(reason)}" for name, reason in s.rejections
+            )
+            cascade = s.fallback_models(s.requested_model) if s.requested_model else ()
+            if s.answered_model:
+                tail = f"**{_md_escape(s.answered_model)}** answered (fallback cascade); confidence is capped."
+            elif cascade and not s.fallback:
+                tail = (
+                    "Nothing is drawn from a rejected model. Use the fallback cascade ("
+                    + ", ".join(_md_escape(m) for m in cascade)
+                    + ") or pick another model."
+                )
+            else:
+                tail = "No model of the fallback cascade answered either; pick another model or a longer fit window."
+            self.rejection.object = f"{lines}\n\n{tail}"
+            self.rejection.visible = True
+            self.fallback_button.visible = bool(cascade) and not s.answered_model and not s.fallback
+        else:
+            self.rejection.object = ""
+            self.rejection.visible = False
+            self.fallback_button.visible = False
+        self.fallback_button.disabled = s.busy
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self.line, self.rejection, self.fallback_button, sizing_mode="stretch_width")
+
+
+class DiurnalPanel(Viewer):
+    """The intraday model's diurnal factor with its band, daily-variance method, reason and flags."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.pane = pn.pane.HoloViews(
+            None, backend="bokeh", min_height=300, sizing_mode="stretch_width", css_classes=["vr-diurnal-chart"]
+        )
+        self.details = pn.pane.HTML("", css_classes=["vr-diurnal-details"], sizing_mode="stretch_width")
+        self.flags = pn.pane.HTML("", css_classes=["vr-model-flags"], sizing_mode="stretch_width")
+        self.column = pn.Column(
+            pn.pane.Markdown("### Intraday seasonality"),
+            self.details,
+            self.pane,
+            self.flags,
+            visible=False,
+            sizing_mode="stretch_width",
+            css_classes=["vr-diurnal"],
+        )
+        self.state.param.watch(self._update, ["fit"])
+        self._update()
+
+    def _update(self, *_: Any) -> None:
+        s = self.state
+        frame = s.diurnal_frame()
+        if frame is None:
+            self.column.visible = False
+            self.pane.object = None
+            return
+        info = s.model_details()
+        d = s.fit.diurnal
+        band = f"{d.band_level:.0%} band" if np.isfinite(np.asarray(d.lower)).any() else "no band"
+        self.pane.object = diurnal_chart(
+            frame,
+            title=f"{s.answered_model}: diurnal variance factor by time of day ({d.calendar}), {band}",
+            band_label=f"{d.band_level:.0%} bootstrap band",
+        ).opts(responsive=True, backend="bokeh")
+        self.details.object = (
+            f"<div>Daily variance: <b class='vr-daily-method'>{html.escape(info.get('daily', 'n/a'))}</b><br>"
+            f"Diurnal factor: {html.escape(info.get('diurnal', ''))}<br>"
+            f"Intraday component persistence: {html.escape(info.get('persistence', 'n/a'))}</div>"
+        )
+        flags = s.fit.flags
+        self.flags.object = (
+            "<div>Model flags: <span style='color:#d1242f'>"
+            + "; ".join(html.escape(f) for f in flags)
+            + "</span></div>"
+            if flags
+            else "<div>Model flags: <span style='color:#1a7f37'>none</span></div>"
+        )
+        self.column.visible = True
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.column
 
 
 class SignalPanel(Viewer):
@@ -356,33 +511,41 @@ class ModelPanel(Viewer):
         self._update_quality()
 
     def _update_fit(self, *_: Any) -> None:
-        fit = self.state.fit
-        if fit is None:
+        result = self.state.fit
+        if result is None:
             self.summary.object = "<p>No fit yet.</p>"
             self.params_table.object = None
             self.diagnostics.object = None
             self.facts_summary.object = ""
             self.facts.object = None
             return
-        warn = (
-            f"<br><b style='color:#d1242f'>Near-integrated: persistence {fit.persistence:.6f} &gt; 0.999; "
-            "long-horizon variance is unreliable.</b>"
-            if fit.near_integrated
-            else ""
-        )
-        if fit.near_integrated:
-            long_run = "half-life and unconditional vol n/a (near-integrated)"
-        else:
-            long_run = (
-                f"half-life {fit.half_life:,.1f} bars, "
-                f"unconditional vol {fit.unconditional_vol_annualised:.1%} annualised"
+        fit = garch_component(result)
+        if fit is result:
+            warn = (
+                f"<br><b style='color:#d1242f'>Near-integrated: persistence {fit.persistence:.6f} &gt; 0.999; "
+                "long-horizon variance is unreliable.</b>"
+                if fit.near_integrated
+                else ""
             )
-        self.summary.object = (
-            f"<div><b>{fit.spec.label}</b> on {fit.n_obs:,} returns, {_fmt_time(fit.start)} .. {_fmt_time(fit.end)}<br>"
-            f"log-likelihood {fit.loglik:,.2f}, AIC {fit.aic:,.2f}, BIC {fit.bic:,.2f}<br>"
-            f"persistence {fit.persistence:.6f}, next-bar vol {math.sqrt(fit.next_variance):.4%} per bar, "
-            f"{long_run}{warn}</div>"
-        )
+            if fit.near_integrated:
+                long_run = "half-life and unconditional vol n/a (near-integrated)"
+            else:
+                long_run = (
+                    f"half-life {fit.half_life:,.1f} bars, "
+                    f"unconditional vol {fit.unconditional_vol_annualised:.1%} annualised"
+                )
+            self.summary.object = (
+                f"<div><b>{fit.spec.label}</b> on {fit.n_obs:,} returns, {_fmt_time(fit.start)} .. "
+                f"{_fmt_time(fit.end)}<br>"
+                f"log-likelihood {fit.loglik:,.2f}, AIC {fit.aic:,.2f}, BIC {fit.bic:,.2f}<br>"
+                f"persistence {fit.persistence:.6f}, next-bar vol {math.sqrt(fit.next_variance):.4%} per bar, "
+                f"{long_run}{warn}</div>"
+            )
+        else:
+            self.summary.object = (
+                f"<div><b>{html.escape(result.model)}</b></div>"
+                f"<pre style='font-size:12px;white-space:pre-wrap'>{html.escape(result.summary())}</pre>"
+            )
         table = self.state.fit_table()
         self.params_table.object = pd.DataFrame(
             {
@@ -416,7 +579,10 @@ class ModelPanel(Viewer):
                 "Model",
                 pn.Column(
                     self.summary,
-                    pn.pane.Markdown("#### Parameters (robust std errors, per-bar units)"),
+                    pn.pane.Markdown(
+                        "#### Parameters (robust std errors; per-bar units, or of the deseasonalised intraday "
+                        "component q)"
+                    ),
                     self.params_table,
                     pn.pane.Markdown("#### Residual diagnostics (5% level)"),
                     self.diagnostics,
@@ -454,11 +620,20 @@ class ReplayPanel(Viewer):
         self.rate = pn.pane.HTML("", css_classes=["vr-replay-rate"], sizing_mode="stretch_width")
         self.info = pn.pane.HTML("", css_classes=["vr-replay-info"], sizing_mode="stretch_width")
         self.table = pn.pane.DataFrame(None, sizing_mode="stretch_width", css_classes=["vr-horizon-table"])
+        self.unavailable = pn.pane.Alert(
+            "",
+            alert_type="secondary",
+            visible=False,
+            css_classes=["vr-replay-unavailable"],
+            sizing_mode="stretch_width",
+        )
         self._clock: Any = None
         self._in_flight = False
         s.param.watch(self._on_running, ["replay_running"])
         s.param.watch(self._update, ["forecast", "replay_position", "replay_total"])
         s.param.watch(self._update_rate, ["replay_note", "replay_running"])
+        s.param.watch(self._update_available, ["replay_unavailable", "fit"])
+        self._update_available()
         self._update()
         self._update_rate()
 
@@ -519,6 +694,14 @@ class ReplayPanel(Viewer):
             await self._run(job)
 
     # ------------------------------------------------------------------ display
+    def _update_available(self, *_: Any) -> None:
+        reason = self.state.replay_unavailable
+        self.unavailable.object = _md_escape(reason)
+        self.unavailable.visible = bool(reason)
+        for button in (self.play, self.pause, self.step, self.reset):
+            button.disabled = bool(reason)
+            button.description = reason or None
+
     def _update_rate(self, *_: Any) -> None:
         s = self.state
         note = s.replay_note or f"requested {s.replay_speed:g} bars/s"
@@ -539,6 +722,8 @@ class ReplayPanel(Viewer):
             self.table.object = None
             return
         ess = "n/a (forecast from the fit)" if fc.ess is None else f"{fc.ess:,.0f}"
+        if s.replay_unavailable:
+            ess = "n/a (no replay for this model)"
         res = (
             ""
             if fc.full_resolution
@@ -556,6 +741,7 @@ class ReplayPanel(Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
             pn.pane.Markdown("### Replay"),
+            self.unavailable,
             pn.Row(self.play, self.pause, self.step, self.reset),
             self.speed,
             self.play_paths,
@@ -579,7 +765,9 @@ class Dashboard(Viewer):
         super().__init__(**params)
         s = self.state
         self.controls = ControlPanel(state=s)
+        self.choice = ModelChoice(state=s)
         self.chart = ForecastChart(state=s)
+        self.diurnal = DiurnalPanel(state=s)
         self.signals = SignalPanel(state=s)
         self.replay = ReplayPanel(state=s)
         self.model = ModelPanel(state=s)
@@ -613,7 +801,9 @@ class Dashboard(Viewer):
             self.alert,
             self.dismiss,
             self.synthetic_note,
+            self.choice,
             self.chart,
+            self.diurnal,
             pn.Row(
                 pn.Column(self.signals, sizing_mode="stretch_width"),
                 pn.Column(self.replay, sizing_mode="stretch_width"),

@@ -19,6 +19,8 @@ fan_chart
     price zones.
 zone_bands
     Support/resistance/neutral zones as horizontal spans with labels.
+diurnal_chart
+    Intraday variance factor by time of day with its confidence band.
 pit_histogram, acf_plot, parameter_drift, coverage_plot, ess_plot
     Calibration and model diagnostics.
 price_and_returns, conditional_volatility_plot, news_impact_plot
@@ -32,6 +34,7 @@ from __future__ import annotations
 from volresearch.plots._common import MissingQuantileWarning, PlotWarning, ensure_backends
 from volresearch.plots.diagnostics import acf_plot, coverage_plot, ess_plot, parameter_drift, pit_histogram
 from volresearch.plots.forecast import ZONE_ALPHA, ZONE_COLORS, SessionAxis, fan_chart, session_axis, zone_bands
+from volresearch.plots.intraday import diurnal_chart
 from volresearch.plots.render import render_png
 from volresearch.plots.series import conditional_volatility_plot, news_impact_plot, price_and_returns
 
@@ -40,6 +43,7 @@ __all__ = [
     "session_axis",
     "SessionAxis",
     "zone_bands",
+    "diurnal_chart",
     "pit_histogram",
     "acf_plot",
     "parameter_drift",

@@ -224,8 +224,7 @@ def axis_dim(index: pd.Index, name: str | None = None) -> hv.Dimension:
     if pd.api.types.is_numeric_dtype(index):
         return hv.Dimension(name or "step")
     raise DataError(
-        f"index must be a DatetimeIndex or numeric (steps), got {type(index).__name__} "
-        f"of dtype {index.dtype}"
+        f"index must be a DatetimeIndex or numeric (steps), got {type(index).__name__} of dtype {index.dtype}"
     )
 
 
@@ -238,8 +237,7 @@ def x_values(index: pd.Index) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(index):
         return index.to_numpy(dtype=float)
     raise DataError(
-        f"index must be a DatetimeIndex or numeric (steps), got {type(index).__name__} "
-        f"of dtype {index.dtype}"
+        f"index must be a DatetimeIndex or numeric (steps), got {type(index).__name__} of dtype {index.dtype}"
     )
 
 
