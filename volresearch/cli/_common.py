@@ -16,15 +16,26 @@ from typing import Any
 import pandas as pd
 
 from volresearch.data import open_bars
+from volresearch.data.loading import relabel_bars
 from volresearch.models.returns import default_mean
 
-__all__ = ["add_source_arguments", "load_source", "add_mean_argument", "resolve_mean", "MEAN_CHOICES"]
+__all__ = [
+    "add_source_arguments",
+    "load_source",
+    "add_label_argument",
+    "apply_label",
+    "load_labelled",
+    "add_mean_argument",
+    "resolve_mean",
+    "MEAN_CHOICES",
+]
 
 MEAN_CHOICES = ("auto", "zero", "constant")
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--tz``, ``--time-column NAME`` and ``--date-format FMT`` to ``parser``."""
+    """Add ``--tz``, ``--time-column NAME``, ``--date-format FMT`` and ``--label start|end`` to ``parser``."""
+    add_label_argument(parser)
     parser.add_argument("--tz", default=None, help="time zone of naive time stamps in the file (default UTC)")
     parser.add_argument(
         "--time-column", default=None, metavar="NAME", help="column holding the bar times (default: detected)"
@@ -57,7 +68,32 @@ def load_source(args: argparse.Namespace, source: Any = None) -> pd.DataFrame:
         )
         if value is not None
     }
-    return open_bars(source, tz=getattr(args, "tz", None), **options)
+    return apply_label(open_bars(source, tz=getattr(args, "tz", None), **options), args)
+
+
+def add_label_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--label start|end`` (what the bar time stamps mark) unless the parser already has it."""
+    if "--label" in parser._option_string_actions:
+        return
+    parser.add_argument(
+        "--label",
+        choices=["start", "end"],
+        default="start",
+        help="time stamps mark the bar's start (default) or its end (moved back one bar length; noted in the report)",
+    )
+
+
+def apply_label(bars: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    """Bars moved to start-of-bar stamps when ``--label end`` was given (once: a loader that did it is respected)."""
+    label = getattr(args, "label", "start") or "start"
+    if label == "start" or bars.attrs.get("bar_label") == label:
+        return bars
+    return relabel_bars(bars, label)
+
+
+def load_labelled(args: argparse.Namespace, source: Any = None) -> pd.DataFrame:
+    """Bars of ``source`` with ``--label`` applied (the same as :func:`load_source`)."""
+    return load_source(args, source)
 
 
 def add_mean_argument(parser: argparse.ArgumentParser) -> None:

@@ -22,40 +22,12 @@ import argparse
 import json
 import sys
 
-import pandas as pd
-
-from volresearch.cli._common import add_source_arguments, load_source
+from volresearch.cli._common import add_label_argument, add_source_arguments, load_labelled
 from volresearch.data.bars import validate_bars
 from volresearch.data.calendar import CALENDARS
 from volresearch.data.datasets import list_datasets
-from volresearch.data.loading import relabel_bars
 
-__all__ = ["register", "run_list", "run_validate", "add_label_argument", "apply_label", "load_labelled"]
-
-
-def add_label_argument(parser: argparse.ArgumentParser) -> None:
-    """Add ``--label start|end`` (what the bar time stamps mark) unless the parser already has it."""
-    if "--label" in parser._option_string_actions:
-        return
-    parser.add_argument(
-        "--label",
-        choices=["start", "end"],
-        default="start",
-        help="time stamps mark the bar's start (default) or its end (moved back one bar length; noted in the report)",
-    )
-
-
-def apply_label(bars: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
-    """Bars moved to start-of-bar stamps when ``--label end`` was given (once: a loader that did it is respected)."""
-    label = getattr(args, "label", "start") or "start"
-    if label == "start" or bars.attrs.get("bar_label") == label:
-        return bars
-    return relabel_bars(bars, label)
-
-
-def load_labelled(args: argparse.Namespace, source: object = None) -> pd.DataFrame:
-    """:func:`~volresearch.cli._common.load_source` followed by :func:`apply_label`."""
-    return apply_label(load_source(args, source), args)
+__all__ = ["register", "run_list", "run_validate"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -24,8 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from volresearch.cli._common import add_mean_argument
-from volresearch.cli.data import add_label_argument
+from volresearch.cli._common import add_label_argument, add_mean_argument
 from volresearch.data.bars import ERROR_RULES
 from volresearch.errors import DataError
 

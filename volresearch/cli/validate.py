@@ -50,8 +50,7 @@ from typing import Any
 import numpy as np
 
 from volresearch._util import jsonable
-from volresearch.cli._common import add_source_arguments, resolve_mean
-from volresearch.cli.data import add_label_argument, load_labelled
+from volresearch.cli._common import add_label_argument, add_source_arguments, load_labelled, resolve_mean
 from volresearch.config import ASSET_CLASSES
 from volresearch.data import validate_bars
 from volresearch.errors import DataError
