@@ -33,6 +33,7 @@ from volresearch.plots import (
     acf_plot,
     conditional_volatility_plot,
     coverage_plot,
+    diurnal_chart,
     ensure_backends,
     ess_plot,
     fan_chart,
@@ -695,3 +696,54 @@ def test_fan_chart_session_axis_of_daily_bars_labels_dates_without_weekend_clutt
     assert len(_layers(fan, hv.VLine)) == 1  # only the origin: weekend marks would clutter daily bars
     ticks = dict(hv.Store.lookup_options("bokeh", fan, "plot").kwargs["xticks"])
     assert all(len(label) == 10 and label.startswith("202") for label in ticks.values())
+
+
+# ---------------------------------------------------------------------------
+# diurnal factor
+# ---------------------------------------------------------------------------
+
+
+def _diurnal_frame(n: int = 120, band: bool = True) -> pd.DataFrame:
+    """A U-shaped factor over one session of minutes starting 23:00 UTC, with a band and raw dots."""
+    x = np.linspace(0.0, 1.0, n)
+    factor = 0.4 + 2.4 * (x - 0.5) ** 2
+    factor = factor / factor.mean()
+    index = pd.date_range("2024-01-18 23:00", periods=n, freq="min", tz="UTC", name="time")
+    lower = factor * 0.8 if band else np.full(n, np.nan)
+    upper = factor * 1.25 if band else np.full(n, np.nan)
+    raw = factor * np.random.default_rng(1).lognormal(0.0, 0.2, n)
+    return pd.DataFrame({"factor": factor, "lower": lower, "upper": upper, "raw": raw}, index=index)
+
+
+def test_diurnal_chart_draws_the_band_factor_and_raw_dots(tmp_path) -> None:
+    frame = _diurnal_frame()
+    chart = diurnal_chart(frame, title="ES diurnal", band_label="90% band")
+    kinds = [type(el).__name__ for el in chart]
+    assert kinds == ["Area", "Scatter", "Curve", "HLine"]
+    band, raw, curve = chart.get(0), chart.get(1), chart.get(2)
+    assert band.label == "90% band" and curve.label == "diurnal factor"
+    np.testing.assert_allclose(band.dimension_values(1), frame["lower"].to_numpy())
+    np.testing.assert_allclose(band.dimension_values(2), frame["upper"].to_numpy())
+    np.testing.assert_allclose(curve.dimension_values(1), frame["factor"].to_numpy())
+    np.testing.assert_allclose(raw.dimension_values(1), frame["raw"].to_numpy())
+    assert curve.kdims[0].label == "time (UTC)"
+    assert chart.get(3).data == 1.0  # the mean-1 reference line
+    assert isinstance(hv.render(chart, backend="bokeh"), Model)
+    png = render_png(chart, tmp_path / "diurnal.png", dpi=50)
+    assert png.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_diurnal_chart_without_a_band_and_by_slot() -> None:
+    frame = _diurnal_frame(band=False).reset_index(drop=True)
+    chart = diurnal_chart(frame[["factor", "lower", "upper"]])
+    assert [type(el).__name__ for el in chart] == ["Curve", "HLine"]  # NaN band: not drawn
+    assert chart.get(0).kdims[0].name == "slot"
+
+
+def test_diurnal_chart_rejects_bad_input() -> None:
+    with pytest.raises(DataError, match="factor"):
+        diurnal_chart(pd.DataFrame({"lower": [1.0]}))
+    with pytest.raises(DataError):
+        diurnal_chart(pd.DataFrame())
+    with pytest.raises(DataError, match="not numeric"):
+        diurnal_chart(pd.DataFrame({"factor": ["a", "b"]}))
