@@ -11,8 +11,18 @@ models are looked up by name in :mod:`volresearch.registry`), the robust cascade
 from volresearch.models.base import ModelResult
 from volresearch.models.calibration import CalibrationPipeline, CalibrationResult, load_default_params
 from volresearch.models.distributions import DISTRIBUTIONS, get_distribution
+from volresearch.models.diurnal import DiurnalFactor, deseasonalise, fit_diurnal
 from volresearch.models.garch import MIN_OBSERVATIONS, Fit, ModelSpec, choose_scale, fit_garch
+from volresearch.models.har import HARResult, fit_har
 from volresearch.models.intraday import IntradayFit, fit_intraday
+from volresearch.models.realized import (
+    RealizedMeasures,
+    bipower_variation,
+    jump_statistic,
+    range_estimators,
+    realized_measures,
+    tripower_quarticity,
+)
 from volresearch.models.robust import (
     EWMA_LAMBDA,
     VOLATILITY_FLOOR,
@@ -47,6 +57,17 @@ __all__ = [
     "ewma_volatility",
     "fit_garch",
     "fit_intraday",
+    "DiurnalFactor",
+    "fit_diurnal",
+    "deseasonalise",
+    "HARResult",
+    "fit_har",
+    "RealizedMeasures",
+    "realized_measures",
+    "range_estimators",
+    "bipower_variation",
+    "tripower_quarticity",
+    "jump_statistic",
     "get_distribution",
     "historical_volatility",
     "likelihood_ratio_test",
