@@ -12,14 +12,21 @@ a free loopback port is driven with Playwright through Debian's ``chromium``:
 * a malformed upload shows an error naming the file, row and column, and the
   page keeps working;
 * two browser contexts at once keep separate instruments, fits and replays;
-* an uploaded one-minute FX-like file (prices on a 0.00005 grid) is fitted with
-  the "24 h" preset (a 1,440-bar fan on a session-time axis), and zones,
+* an uploaded one-minute FX-like file (prices on a 0.00005 grid, three session
+  days) is refused by the default intraday model with its reason, the explicit
+  fallback cascade answers (requested and answered model both shown), the
+  "24 h" preset gives a 1,440-bar fan on a session-time axis, and zones,
   signal and the price-distribution table read at the tick's 5 decimals; the
-  replay shows the achieved rate next to the requested one.
+  replay shows the achieved rate next to the requested one;
+* the embedded one-minute ES futures fitted with the default intraday model:
+  the diurnal factor chart with its band, the daily-variance method and the
+  flags, a 1,440-bar fan on the session clock, and replay disabled with its
+  reason.
 
 Screenshots go to ``$VOLRESEARCH_ARTIFACTS`` (default: a pytest temporary
 folder); with ``VOLRESEARCH_UPDATE_DOCS_SCREENSHOT=1`` the main one is also
-copied to ``docs/dashboard.png`` (and the FX one to ``docs/dashboard_fx.png``).
+copied to ``docs/dashboard.png`` (the FX ones to ``docs/dashboard_fx*.png``,
+the intraday one to ``docs/dashboard_intraday.png``).
 """
 
 from __future__ import annotations
@@ -226,12 +233,12 @@ class Session:
     def click(self, css_class: str) -> None:
         self.page.locator(f".{css_class} button").click()
 
-    def fit(self, expect_progress: bool = False) -> dict[str, Any]:
+    def fit(self, expect_progress: bool = False, button: str = "vr-fit") -> dict[str, Any]:
         before = self.bokeh().get("checksum")
-        self.click("vr-fit")
+        self.click(button)
         if expect_progress:
             self.page.locator(".vr-progress").first.wait_for(state="visible", timeout=10_000)
-        _wait_until(lambda: "Fitted" in self.status() or "failed" in self.status(), FIT_TIMEOUT_S, "the fit")
+        _wait_until(lambda: re.search(r"Fitted|failed|rejected", self.status()), FIT_TIMEOUT_S, "the fit")
         assert "Fitted" in self.status(), self.status()
         self.page.locator(".vr-fan canvas").first.wait_for(state="visible", timeout=30_000)
         return _wait_until(
@@ -321,15 +328,17 @@ def test_two_sessions_do_not_share_state(server: str, browser: Any, artifacts: P
         assert not b.page.get_by_text(note).first.is_visible()
         assert a.page.locator(".vr-source select").input_value() != b.page.locator(".vr-source select").input_value()
 
-        # a replay step in a leaves b where it was
-        b_time = b.bar_time()
+        # a's intraday model is not replayed (the page says why); a replay step in b leaves a where it was
+        assert a.page.locator(".vr-replay-unavailable").first.is_visible()
+        assert not b.page.locator(".vr-replay-unavailable").first.is_visible()
         a_time = a.bar_time()
-        a.click("vr-step")
-        _wait_until(lambda: a.bar_time() != a_time, 45, "a replay step in session a")
+        b_time = b.bar_time()
+        b.click("vr-step")
+        _wait_until(lambda: b.bar_time() != b_time, 45, "a replay step in session b")
         time.sleep(1.0)
-        assert b.bar_time() == b_time
-        assert "es_synthetic replay bar 1/" in a.status() and "Fitted" in b.status()
-        assert b.bokeh()["checksum"] == b_chart["checksum"]
+        assert a.bar_time() == a_time
+        assert "sp500 replay bar 1/" in b.status() and "Fitted" in a.status()
+        assert a.bokeh()["checksum"] == a_chart["checksum"]
         a.page.screenshot(path=str(artifacts / "dashboard-session-a.png"), full_page=True)
         b.page.screenshot(path=str(artifacts / "dashboard-session-b.png"), full_page=True)
         assert a.errors == [] and b.errors == [], (a.errors, b.errors)
@@ -353,8 +362,24 @@ def test_fx_upload_24h_fan_at_tick_precision(server: str, browser: Any, artifact
         _wait_until(
             lambda: s.page.locator(".vr-horizon input").input_value().replace(",", "") == "1440", 20, "the 24 h preset"
         )
-        chart = s.fit()
-        assert any("1440 bars" in t for t in chart["titles"]), chart["titles"]
+        # Three session days: the default intraday model is rejected with its reason, nothing is drawn ...
+        s.click("vr-fit")
+        _wait_until(lambda: "rejected" in s.status() or "Fitted" in s.status(), FIT_TIMEOUT_S, "the rejection")
+        assert "intraday-gjr-sged rejected" in s.status(), s.status()
+        rejected = s.page.get_by_text(re.compile("rejected: diurnal factor cannot be estimated")).first
+        rejected.wait_for(state="visible", timeout=10_000)
+        rejection = rejected.inner_text()
+        assert "intraday-gjr-sged" in rejection and "session days" in rejection, rejection
+        assert s.page.locator(".vr-fallback button").is_visible()
+        assert not s.page.locator(".vr-fan canvas").first.is_visible()
+        s.page.screenshot(path=str(artifacts / "dashboard_fx_rejected.png"), full_page=True)
+        # ... until the explicit fallback cascade answers, named next to the requested model.
+        chart = s.fit(button="vr-fallback")
+        assert "requested intraday-gjr-sged, rejected; fallback cascade" in s.status(), s.status()
+        answered = s.text(".vr-answered")
+        assert answered and answered != "intraday-gjr-sged" and s.text(".vr-requested") == "intraday-gjr-sged"
+        assert any("1440 bars" in t and answered in t for t in chart["titles"]), chart["titles"]
+        assert "fallback" in s.text(".vr-signal div")  # the confidence says it is capped, and why
         labels = s.page.evaluate(AXIS_LABELS_JS)
         assert any(label.startswith("session time (UTC)") for label in labels), labels
 
@@ -395,6 +420,51 @@ def test_fx_upload_24h_fan_at_tick_precision(server: str, browser: Any, artifact
         if os.environ.get("VOLRESEARCH_UPDATE_DOCS_SCREENSHOT") == "1":
             shutil.copyfile(artifacts / "dashboard_fx.png", ROOT / "docs" / "dashboard_fx.png")
             shutil.copyfile(artifacts / "dashboard_fx_replay.png", ROOT / "docs" / "dashboard_fx_replay.png")
+        assert s.errors == [], s.errors
+        assert s.non_local_requests() == [], s.non_local_requests()
+    finally:
+        s.close()
+
+
+def test_intraday_default_model_diurnal_panel_and_session_fan(server: str, browser: Any, artifacts: Path) -> None:
+    s = Session(browser, server).open()
+    try:
+        s.pick("es_synthetic (SYNTHETIC, 1min bars, ES-SYN)")
+        assert "default model intraday-gjr-sged" in s.status(), s.status()
+        assert s.page.locator(".vr-model select").input_value() == "intraday-gjr-sged"
+        s.page.locator(".vr-preset-1440 button").click()
+        _wait_until(
+            lambda: s.page.locator(".vr-horizon input").input_value().replace(",", "") == "1440", 20, "the 24 h preset"
+        )
+        chart = s.fit(expect_progress=True)
+        assert s.text(".vr-requested") == s.text(".vr-answered") == "intraday-gjr-sged"
+        titles = chart["titles"]
+        assert any("intraday-gjr-sged forecast" in t and "1440 bars" in t for t in titles), titles
+        assert any("diurnal variance factor" in t and "95% band" in t for t in titles), titles
+        labels = s.page.evaluate(AXIS_LABELS_JS)
+        assert any(label.startswith("session time (UTC)") for label in labels), labels
+        assert "time of day (UTC)" in labels, labels
+
+        # The diurnal panel: its chart, the daily-variance method with its reason, the flags.
+        s.page.locator(".vr-diurnal-chart canvas").first.wait_for(state="visible", timeout=30_000)
+        s.page.locator(".vr-step-vol-chart canvas").first.wait_for(state="visible", timeout=30_000)
+        assert any("per-bar volatility from the model's clock" in t for t in titles), titles
+        method = s.text(".vr-daily-method")
+        assert method.startswith("ewma (requested auto)") and "session days" in method, method
+        assert "bootstrap band" in s.text(".vr-diurnal-details div")
+        assert s.text(".vr-model-flags div").startswith("Model flags:")
+
+        # Replay is disabled, and says why.
+        unavailable = s.page.get_by_text(re.compile("Replay is not available for")).first
+        unavailable.wait_for(state="visible", timeout=10_000)
+        reason = unavailable.inner_text()
+        assert "not available for intraday-gjr-sged" in reason and "GARCH-family" in reason, reason
+        assert s.page.locator(".vr-play button").is_disabled()
+        assert s.page.locator(".vr-step button").is_disabled()
+
+        s.page.screenshot(path=str(artifacts / "dashboard_intraday.png"), full_page=True)
+        if os.environ.get("VOLRESEARCH_UPDATE_DOCS_SCREENSHOT") == "1":
+            shutil.copyfile(artifacts / "dashboard_intraday.png", ROOT / "docs" / "dashboard_intraday.png")
         assert s.errors == [], s.errors
         assert s.non_local_requests() == [], s.non_local_requests()
     finally:

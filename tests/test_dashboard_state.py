@@ -870,8 +870,12 @@ def test_intraday_default_shows_the_diurnal_factor_and_a_fan_that_follows_the_se
     us, asia = grow.index.hour.isin([14, 15, 16, 17, 18, 19]), grow.index.hour.isin([2, 3, 4, 5, 6])
     assert grow[us].mean() > 1.5 * grow[asia].mean()
     assert mult[us].mean() > 1.5 * mult[asia].mean()
+    vol = state.step_volatility()  # what the page draws under the diurnal factor
+    assert vol.index.equals(times[1:])
+    np.testing.assert_allclose(vol.to_numpy(), 1e4 * np.sqrt(mult.to_numpy()))
     # The page: diurnal panel with its chart, method and flags; replay disabled with the reason.
     assert dash.diurnal.column.visible and dash.diurnal.pane.object is not None
+    assert dash.diurnal.steps.visible and dash.diurnal.steps.object is not None
     assert fit.daily.method in dash.diurnal.details.object and "Model flags" in dash.diurnal.flags.object
     assert "intraday-gjr-sged" in dash.chart.figure(fc).opts.get().kwargs["title"]
     assert "GARCH-family" in state.replay_unavailable
@@ -884,4 +888,5 @@ def test_intraday_default_shows_the_diurnal_factor_and_a_fan_that_follows_the_se
     state.source = "dataset:sp500"
     assert state.fit_and_simulate(), state.error
     assert state.diurnal_frame() is None and not dash.diurnal.column.visible
+    assert state.step_volatility() is None and not dash.diurnal.steps.visible
     assert not dash.replay.unavailable.visible and not dash.replay.play.disabled

@@ -42,6 +42,7 @@ from volresearch.plots import (
     pit_histogram,
     price_and_returns,
     render_png,
+    step_volatility_chart,
     zone_bands,
 )
 
@@ -747,3 +748,20 @@ def test_diurnal_chart_rejects_bad_input() -> None:
         diurnal_chart(pd.DataFrame())
     with pytest.raises(DataError, match="not numeric"):
         diurnal_chart(pd.DataFrame({"factor": ["a", "b"]}))
+
+
+def test_step_volatility_chart_compresses_breaks_on_a_session_axis(tmp_path) -> None:
+    friday = pd.date_range("2024-01-19 20:00", periods=120, freq="min", tz="UTC")
+    sunday = pd.date_range("2024-01-21 23:00", periods=60, freq="min", tz="UTC")
+    times = friday.append(sunday)
+    vol = pd.Series(np.linspace(2.0, 4.0, times.size), index=times)
+    chart = step_volatility_chart(vol, ylabel="bp per bar")
+    curve, mark = chart.get(0), chart.get(1)
+    assert type(curve).__name__ == "Curve" and type(mark).__name__ == "VLine"
+    np.testing.assert_array_equal(curve.dimension_values(0), np.arange(times.size, dtype=float))  # no weekend room
+    assert mark.data == 119.5
+    assert "1 break compressed" in curve.kdims[0].label
+    assert isinstance(hv.render(chart, backend="bokeh"), Model)
+    assert render_png(chart, tmp_path / "steps.png", dpi=50).read_bytes()[:8] == PNG_SIGNATURE
+    with pytest.raises(DataError, match="DatetimeIndex"):
+        step_volatility_chart(pd.Series([1.0, 2.0]))

@@ -1519,6 +1519,23 @@ class DashboardState(param.Parameterized):
             index=index,
         )
 
+    def step_volatility(self) -> pd.Series | None:
+        """Per-bar volatility the model's clock gives each step of the fan on screen (basis points).
+
+        ``sqrt(m_t)`` of the result's ``variance_multiplier`` at the fan's
+        step times (daily variance x diurnal factor, plus the gap variance
+        after a break; the intraday GARCH term at its unit mean), in basis
+        points of log return per bar, indexed by the steps' times.  ``None``
+        before a forecast or for a model without a variance multiplier.
+        """
+        multiplier = getattr(self.fit, "variance_multiplier", None)
+        fc = self.forecast
+        if multiplier is None or fc is None or fc.fan.step_times is None:
+            return None
+        times = pd.DatetimeIndex(fc.fan.step_times)
+        m = np.asarray(multiplier(times[1:], previous=times[0]), dtype=float)
+        return pd.Series(1e4 * np.sqrt(m), index=times[1:], name="volatility per bar (bp)")
+
     def model_details(self) -> dict[str, str]:
         """Lines describing the fitted model's components for the page (empty before a fit).
 

@@ -41,7 +41,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from volresearch.plots import diurnal_chart, fan_chart
+from volresearch.plots import diurnal_chart, fan_chart, step_volatility_chart
 
 from .sources import DATA_SUFFIXES
 from .state import MAX_HORIZON, DashboardState, Forecast, compute_fit, compute_replay_step, garch_component
@@ -377,19 +377,38 @@ class DiurnalPanel(Viewer):
         self.pane = pn.pane.HoloViews(
             None, backend="bokeh", min_height=300, sizing_mode="stretch_width", css_classes=["vr-diurnal-chart"]
         )
+        self.steps = pn.pane.HoloViews(
+            None, backend="bokeh", min_height=240, sizing_mode="stretch_width", css_classes=["vr-step-vol-chart"]
+        )
         self.details = pn.pane.HTML("", css_classes=["vr-diurnal-details"], sizing_mode="stretch_width")
         self.flags = pn.pane.HTML("", css_classes=["vr-model-flags"], sizing_mode="stretch_width")
         self.column = pn.Column(
             pn.pane.Markdown("### Intraday seasonality"),
             self.details,
             self.pane,
+            self.steps,
             self.flags,
             visible=False,
             sizing_mode="stretch_width",
             css_classes=["vr-diurnal"],
         )
         self.state.param.watch(self._update, ["fit"])
+        self.state.param.watch(self._update_steps, ["forecast"])
         self._update()
+        self._update_steps()
+
+    def _update_steps(self, *_: Any) -> None:
+        vol = self.state.step_volatility()
+        if vol is None or vol.empty:
+            self.steps.object = None
+            self.steps.visible = False
+            return
+        self.steps.object = step_volatility_chart(
+            vol,
+            title="Fan step by step: per-bar volatility from the model's clock (daily variance x diurnal factor)",
+            ylabel="volatility per bar (bp)",
+        ).opts(responsive=True, backend="bokeh")
+        self.steps.visible = True
 
     def _update(self, *_: Any) -> None:
         s = self.state

@@ -19,8 +19,9 @@ fan_chart
     price zones.
 zone_bands
     Support/resistance/neutral zones as horizontal spans with labels.
-diurnal_chart
-    Intraday variance factor by time of day with its confidence band.
+diurnal_chart, step_volatility_chart
+    Intraday variance factor by time of day with its confidence band; the
+    volatility of each forecast step on a session-time axis.
 pit_histogram, acf_plot, parameter_drift, coverage_plot, ess_plot
     Calibration and model diagnostics.
 price_and_returns, conditional_volatility_plot, news_impact_plot
@@ -34,7 +35,7 @@ from __future__ import annotations
 from volresearch.plots._common import MissingQuantileWarning, PlotWarning, ensure_backends
 from volresearch.plots.diagnostics import acf_plot, coverage_plot, ess_plot, parameter_drift, pit_histogram
 from volresearch.plots.forecast import ZONE_ALPHA, ZONE_COLORS, SessionAxis, fan_chart, session_axis, zone_bands
-from volresearch.plots.intraday import diurnal_chart
+from volresearch.plots.intraday import diurnal_chart, step_volatility_chart
 from volresearch.plots.render import render_png
 from volresearch.plots.series import conditional_volatility_plot, news_impact_plot, price_and_returns
 
@@ -44,6 +45,7 @@ __all__ = [
     "SessionAxis",
     "zone_bands",
     "diurnal_chart",
+    "step_volatility_chart",
     "pit_histogram",
     "acf_plot",
     "parameter_drift",
