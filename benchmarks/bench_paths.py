@@ -18,7 +18,14 @@ first); times are the best of several repeats (wall clock; the process CPU
 time is shown beside it because the machine may be shared).  Peak Python
 memory (tracemalloc) of band and matrix mode is reported.
 
-Run: ``.venv/bin/python benchmarks/bench_paths.py [--repeats N] [--skip-arch]``
+The intraday section times a 24-hour fan (10,000 paths x 1,440 steps, band
+mode, through :func:`volresearch.registry.simulate_model`) of the
+multiplicative-component intraday GJR-SGED fitted to synthetic ES bars on the
+``cme_globex`` calendar against the plain GJR-SGED fan of the same bars in the
+same run (target: intraday / plain <= 1.5), and the bare kernels (the same
+recursion with and without the per-step variance multiplier).
+
+Run: ``.venv/bin/python benchmarks/bench_paths.py [--repeats N] [--skip-arch] [--intraday-only]``
 """
 
 from __future__ import annotations
@@ -36,9 +43,7 @@ import numba
 import numpy as np
 from arch import arch_model
 from arch.data import sp500
-from arch.univariate import GeneralizedError, SkewStudent
-
-from arch.univariate import GARCH, ConstantMean
+from arch.univariate import GARCH, ConstantMean, GeneralizedError, SkewStudent
 
 from volresearch.models import SkewedGED
 from volresearch.simulate import build_ppf_table, innovation_table, simulate_paths
@@ -86,12 +91,61 @@ def peak_memory(fn: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
+def intraday_section(reps: int) -> float:
+    """Time intraday and plain 24-hour fans of the same bars; print and return intraday / plain."""
+    from volresearch.data.synthetic import synthetic_bars
+    from volresearch.registry import fit_model, simulate_model
+
+    bars = synthetic_bars("ES", days=20, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        intraday = fit_model("intraday-gjr-sged", bars, calendar="cme_globex")
+        plain = fit_model("gjr-sged", bars)
+    # the plain fan labelled by the same session clock, so both runs include the step times
+    runs = {
+        "intraday GJR-SGED fan": lambda: simulate_model(intraday, N_PATHS, HORIZON, seed=1, mode="bands"),
+        "plain    GJR-SGED fan": lambda: simulate_model(
+            plain, N_PATHS, HORIZON, seed=1, mode="bands", calendar="cme_globex"
+        ),
+    }
+    p = intraday.simulation_params()
+    x0 = math.log(float(bars["close"].iloc[-1]))
+    table = innovation_table("sged", p)
+    mult = np.full(HORIZON, 1e-7)
+    q1 = intraday.filter_state()["q_next"]
+    runs["kernel with multiplier"] = lambda: simulate_paths(
+        "gjr", p, ppf_table=table, n_paths=N_PATHS, horizon=HORIZON, x0=x0, sigma2_1=q1, seed=1, mode="bands",
+        variance_multiplier=mult,
+    )  # fmt: skip
+    runs["kernel without"] = lambda: simulate_paths(
+        "gjr", p, ppf_table=table, n_paths=N_PATHS, horizon=HORIZON, x0=x0, sigma2_1=q1, seed=1, mode="bands"
+    )
+    for fn in runs.values():
+        fn()  # compile / cache load, calendar caches
+    timings = {name: best_time(fn, reps) for name, fn in runs.items()}
+    print(f"intraday fans: {N_PATHS:,} paths x {HORIZON:,} steps, band mode, synthetic ES on cme_globex")
+    print(f"{'run':26s} {'wall s':>8s} {'cpu s':>8s}")
+    for name, (wall, cpu) in timings.items():
+        print(f"{name:26s} {wall:8.3f} {cpu:8.3f}")
+    ratio = timings["intraday GJR-SGED fan"][0] / timings["plain    GJR-SGED fan"][0]
+    k_ratio = timings["kernel with multiplier"][0] / timings["kernel without"][0]
+    print(
+        f"intraday fan / plain GJR fan = {ratio:.2f} (target <= 1.5); kernel with / without multiplier = {k_ratio:.2f}"
+    )
+    print()
+    return ratio
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7, help="repeats per timing (best is kept)")
     parser.add_argument("--skip-arch", action="store_true", help="skip the ~15 s arch reference")
+    parser.add_argument("--intraday-only", action="store_true", help="only the intraday-versus-plain fan section")
     args = parser.parse_args()
     reps = max(1, args.repeats)
+    intraday_section(reps)
+    if args.intraday_only:
+        return 0
 
     # a GJR skew-t fit of S&P 500 daily returns (percent) -> per-bar log-return units
     returns = 100.0 * sp500.load()["Adj Close"].pct_change().dropna()
@@ -192,7 +246,9 @@ def main() -> int:
     print(f"{'numpy 14.4M normals (a)':26s} {t_draw:8.3f} {c_draw:8.3f} {1.0:10.2f} {'':>11s} {'':>14s}")
     print(f"{'numpy GJR loop (c)':26s} {t_loop:8.3f} {c_loop:8.3f} {t_loop / t_draw:10.2f} {'':>11s} {'':>14s}")
     if not math.isnan(t_arch):
-        print(f"{'arch GJR-SGED simulation (b)':26s} {t_arch:8.3f} {'':>8s} {t_arch / t_draw:10.2f} {'':>11s} {'':>14s}")
+        print(
+            f"{'arch GJR-SGED simulation (b)':26s} {t_arch:8.3f} {'':>8s} {t_arch / t_draw:10.2f} {'':>11s} {'':>14s}"
+        )
     for name, (wall, cpu) in timings.items():
         arch_ratio = f"{t_arch / wall:11.1f}" if not math.isnan(t_arch) else f"{'-':>11s}"
         print(f"{name:26s} {wall:8.3f} {cpu:8.3f} {wall / t_draw:10.2f} {arch_ratio} {t_loop / wall:14.1f}")

@@ -635,3 +635,102 @@ def test_stable_argsort_equals_numpy_stable_argsort() -> None:
     order = np.empty(f32.size, dtype=np.int64)
     K.stable_argsort(f32, order)
     np.testing.assert_array_equal(order, np.argsort(f32, kind="stable"))
+
+
+# --------------------------------------------------------------------------
+# per-step variance multiplier (the multiplicative intraday model)
+# --------------------------------------------------------------------------
+def _mult(steps: int) -> np.ndarray:
+    return 1e-6 * (1.0 + 0.9 * np.sin(np.linspace(0.0, 7.0, steps)) ** 2)
+
+
+@pytest.mark.parametrize(("code", "params"), MODELS)
+def test_absent_empty_or_unit_multiplier_is_the_plain_kernel_bit_for_bit(
+    tables: dict, code: int, params: tuple
+) -> None:
+    n, steps = 203, 41
+    args = tables["skewt"].kernel_args
+    probs = np.array([0.05, 0.5, 0.95])
+    res = []
+    for mult in (None, np.empty(0), np.ones(steps)):
+        x, s2, st = _state(n, counter=3)
+        out = np.empty((steps + 1, n))
+        K.simulate_matrix(code, *params, x, s2, st.key, st.stream, st.counter, *args, out, mult)
+        xa, s2a, sta = _state(n, counter=3)
+        K.advance_states(code, *params, xa, s2a, steps, sta.key, sta.stream, sta.counter, *args, mult)
+        xs, s2s, sts = _state(n, counter=3)
+        K.advance_states_serial(code, *params, xs, s2s, steps, sts.key, sts.stream, sts.counter, *args, mult)
+        xb, s2b, stb = _state(n, counter=3)
+        nq = probs.size
+        bands = [np.empty((steps + 1, nq)), np.empty((steps + 1, nq)), np.empty(steps + 1), np.empty(steps + 1)]
+        K.simulate_bands(
+            code, *params, xb, s2b, stb.key, stb.stream, stb.counter, *args, np.empty(0), probs,
+            np.empty((2, 8, n)), *bands, np.empty((steps + 1, 2)), mult,
+        )  # fmt: skip
+        res.append((out, x, s2, xa, s2a, xs, s2s, *bands))
+    for other in res[1:]:
+        for a, b in zip(res[0], other, strict=True):
+            assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(("code", "params"), MODELS)
+def test_multiplier_kernel_equals_twin_and_the_intraday_recursion(tables: dict, code: int, params: tuple) -> None:
+    from volresearch.simulate.kernels.intraday import advance_intraday_numpy
+
+    n, steps = 203, 41
+    args = tables["t5"].kernel_args
+    mult = _mult(steps)
+    x, s2, st = _state(n, counter=3)
+    ref, x_ref, s2_ref, c_ref = K.simulate_matrix_numpy(
+        code, *params, x, s2, st.key, st.stream, st.counter, *args, steps, mult
+    )
+    out = np.empty((steps + 1, n))
+    K.simulate_matrix(code, *params, x, s2, st.key, st.stream, st.counter, *args, out, mult)
+    assert np.array_equal(out, ref) and np.array_equal(x, x_ref) and np.array_equal(s2, s2_ref)
+    assert np.array_equal(st.counter, c_ref)
+    # r_t = sqrt(m_t) (mu + sqrt(q_t) z_t) with the GARCH recursion on the unscaled shock
+    x0, q0, st0 = _state(n, counter=3)
+    z = K.draw_innovations_numpy(st0.key, st0.stream, st0.counter, *args, steps)
+    rows, _, q_end = advance_intraday_numpy(code, *params, mult, z, x0, q0)
+    assert np.array_equal(out[1:], rows) and np.array_equal(s2, q_end)
+    # the multiplier really scales the returns: variance of step t is m_t times the unit-scale one
+    plain = np.empty((steps + 1, n))
+    xp, s2p, stp = _state(n, counter=3)
+    K.simulate_matrix(code, *params, xp, s2p, stp.key, stp.stream, stp.counter, *args, plain)
+    assert np.array_equal(s2p, s2)  # the recursion runs on the unscaled shocks
+    np.testing.assert_allclose(np.diff(out, axis=0), np.sqrt(mult)[:, None] * np.diff(plain, axis=0), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize(("code", "params"), MODELS)
+def test_multiplier_advance_splits_and_bands_follow_the_step_offset(tables: dict, code: int, params: tuple) -> None:
+    n, steps = 257, 37
+    args = tables["ged1.3"].kernel_args
+    mult = _mult(steps)
+    x, s2, st = _state(n)
+    out = np.empty((steps + 1, n))
+    K.simulate_matrix(code, *params, x, s2, st.key, st.stream, st.counter, *args, out, mult)
+    xa, s2a, sta = _state(n)
+    t = 0
+    for k in (1, 2, 7, 9, 6, 12):  # 37 steps in uneven pieces, each with its slice of the multipliers
+        K.advance_states(code, *params, xa, s2a, k, sta.key, sta.stream, sta.counter, *args, mult[t : t + k].copy())
+        t += k
+    assert np.array_equal(xa, out[-1]) and np.array_equal(s2a, s2)
+    probs = np.array([0.0, 0.05, 0.5, 0.95, 1.0])
+    w = np.random.default_rng(2).random(n)
+    x, s2, st = _state(n)
+    twin = K.simulate_bands_numpy(
+        code, *params, x, s2, st.key, st.stream, st.counter, *args, w, probs, steps, 3, mult
+    )  # fmt: skip
+    assert np.array_equal(twin["samples"], out[:, :3])
+    for k_rows in (1, 5, 32):  # the block offset into the multipliers
+        x, s2, st = _state(n)
+        nq = probs.size
+        got = [np.empty((steps + 1, nq)), np.empty((steps + 1, nq)), np.empty(steps + 1), np.empty(steps + 1)]
+        samples = np.empty((steps + 1, 3))
+        K.simulate_bands(
+            code, *params, x, s2, st.key, st.stream, st.counter, *args, w, probs, np.empty((2, k_rows, n)), *got,
+            samples, mult,
+        )  # fmt: skip
+        assert np.array_equal(got[0], twin["log_q"]) and np.array_equal(samples, twin["samples"])
+        assert np.allclose(got[2], twin["mean"], rtol=1e-13, atol=0)
+        assert np.array_equal(x, twin["x"])

@@ -129,6 +129,20 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def _multiplier(value: Any, steps: int) -> np.ndarray | None:
+    """Checked ``(steps,)`` float64 variance multipliers, or ``None`` (absent or empty)."""
+    if value is None:
+        return None
+    m = np.ascontiguousarray(value, dtype=np.float64)
+    if m.size == 0:
+        return None
+    if m.shape != (steps,):
+        raise SimulationError(f"variance_multiplier must have shape ({steps},), got {m.shape}")
+    if not (np.all(np.isfinite(m)) and np.all(m > 0.0)):
+        raise SimulationError("variance multipliers must be positive and finite")
+    return m
+
+
 def _seed_value(seed: int | np.random.Generator | None) -> int:
     """Integer seed recorded in metadata (fresh entropy when None)."""
     if seed is None:
@@ -161,10 +175,14 @@ def simulate_paths(
     n_sample_paths: int = 20,
     weights: np.ndarray | None = None,
     calendar: Any = None,
+    variance_multiplier: np.ndarray | None = None,
+    step_times: Any = None,
+    meta: Mapping[str, Any] | None = None,
 ) -> Paths | Fan:
     """Simulate GARCH-family log-price paths with per-path shocks.
 
-    ``r_t = mu + sigma_t z_t``, ``x_{t+1} = x_t + r_t``, variance recursion
+    ``r_t = mu + sigma_t z_t`` (or ``sqrt(m_t) (mu + sigma_t z_t)`` with a
+    per-step variance multiplier ``m_t``), ``x_{t+1} = x_t + r_t``, variance recursion
     of ``model`` (per-bar log-return units), ``z_t`` iid from ``ppf_table``.
     Path ``j`` uses Philox stream ``j`` under the key of ``seed``, so the
     result depends only on the inputs and the seed, not on the number of
@@ -210,6 +228,17 @@ def simulate_paths(
         bar_seconds)``): steps are then labelled with the session bars after
         ``start`` (:func:`session_step_times`, stored as ``step_times``), so
         breaks, weekends and holidays are skipped.  Needs ``start``.
+    variance_multiplier
+        Optional ``(horizon,)`` positive per-step variance multipliers
+        ``m_t`` (squared log return per bar): the multiplicative-component
+        intraday model, whose recursion then runs on deseasonalised units
+        (``sigma2`` is its unit-scale ``q``).  ``None`` (or all ones) is the
+        plain kernel bit for bit.
+    step_times
+        Time stamps of steps ``0 .. horizon`` when the caller already has
+        them (replaces ``calendar``).
+    meta
+        Extra entries of the result's ``meta``.
 
     Returns
     -------
@@ -234,7 +263,9 @@ def simulate_paths(
         raise SimulationError(f"mode must be 'matrix' or 'bands', got {mode!r}")
     if not (isinstance(bar_seconds, (int, float)) and bar_seconds > 0 and math.isfinite(bar_seconds)):
         raise SimulationError(f"bar_seconds must be positive, got {bar_seconds!r}")
-    step_times = None if calendar is None else session_step_times(calendar, start, horizon, bar_seconds)
+    mult = _multiplier(variance_multiplier, horizon)
+    if step_times is None and calendar is not None:
+        step_times = session_step_times(calendar, start, horizon, bar_seconds)
     seed_int = _seed_value(seed)
     state = StreamState.create(seed_int, n_paths)
     meta = {
@@ -249,6 +280,7 @@ def simulate_paths(
         "n_paths": n_paths,
         "horizon": horizon,
         "innovations": ppf_table.meta(),
+        **dict(meta or {}),
     }
     if mode == "matrix":
         dt = np.dtype(dtype)
@@ -257,7 +289,7 @@ def simulate_paths(
         out = np.empty((horizon + 1, n_paths), dtype=dt)
         _kernels.simulate_matrix(
             code, mu, omega, alpha, gamma, beta, x, s2, state.key, state.stream, state.counter,
-            *ppf_table.kernel_args, out,
+            *ppf_table.kernel_args, out, mult,
         )  # fmt: skip
         return Paths(log_prices=out, weights=w, start=start, bar_seconds=bar_seconds, meta=meta, step_times=step_times)
 
@@ -274,7 +306,7 @@ def simulate_paths(
     _kernels.simulate_bands(
         code, mu, omega, alpha, gamma, beta, x, s2, state.key, state.stream, state.counter,
         *ppf_table.kernel_args, np.empty(0) if w is None else w, probs, scratch,
-        log_q, price_q, mean, var, samples,
+        log_q, price_q, mean, var, samples, mult,
     )  # fmt: skip
     return Fan(
         levels=probs,
@@ -300,6 +332,7 @@ def advance_paths(
     *,
     ppf_table: PpfTable,
     state: StreamState,
+    variance_multiplier: np.ndarray | None = None,
 ) -> None:
     """Advance per-path states by ``n_steps`` bars in place.
 
@@ -321,6 +354,8 @@ def advance_paths(
         Bars to advance (0 is a no-op).
     state
         Generator state with ``paths`` streams (its ``counter`` is updated).
+    variance_multiplier
+        Optional ``(n_steps,)`` multipliers (see :func:`simulate_paths`).
     """
     code = _model_code(model)
     mu, omega, alpha, gamma, beta = _model_params(model, code, params)
@@ -337,9 +372,10 @@ def advance_paths(
         raise SimulationError("sigma2 must be positive (a variance)")
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
         raise SimulationError(f"n_steps must be a non-negative integer, got {n_steps!r}")
+    mult = _multiplier(variance_multiplier, int(n_steps)) if n_steps else None
     _kernels.advance_states(
         code, mu, omega, alpha, gamma, beta, x, sigma2, int(n_steps), state.key, state.stream, state.counter,
-        *ppf_table.kernel_args,
+        *ppf_table.kernel_args, mult,
     )  # fmt: skip
 
 

@@ -202,6 +202,8 @@ def _band_region(
     mean: np.ndarray,
     var: np.ndarray,
     samples: np.ndarray,
+    mult: np.ndarray,
+    m0: int,
 ) -> None:
     """One parallel region of band mode: simulate a block and summarise the previous one.
 
@@ -224,7 +226,7 @@ def _band_region(
             j0 = (i - r_before) * PATH_BLOCK
             _run_paths(
                 j0, min(n, j0 + PATH_BLOCK), n_steps, model_code, mu, omega, alpha, gamma, beta, x, sigma2,
-                key, stream, counter, coef, p_min, m_bits, tail, sim_buf, 0, True,
+                key, stream, counter, coef, p_min, m_bits, tail, sim_buf, 0, True, mult, m0,
             )  # fmt: skip
 
 
@@ -252,6 +254,7 @@ def simulate_bands(
     mean: np.ndarray,
     var: np.ndarray,
     samples: np.ndarray,
+    mult: np.ndarray | None = None,
 ) -> None:
     """Streamed band mode: per-step statistics without the path matrix.
 
@@ -280,7 +283,11 @@ def simulate_bands(
     samples
         ``(steps + 1, n_samples)`` output: log prices of paths
         ``0 .. n_samples - 1``.
+    mult
+        Optional ``(steps,)`` per-step variance multipliers (see
+        :func:`~volresearch.simulate.kernels.garch.simulate_matrix`).
     """
+    m = np.empty(0) if mult is None else np.ascontiguousarray(mult, dtype=np.float64)
     n = x.shape[0]
     steps = log_q.shape[0] - 1
     k_rows = scratch.shape[1]
@@ -294,7 +301,7 @@ def simulate_bands(
         _band_region(
             kk, model_code, mu, omega, alpha, gamma, beta, x, sigma2, key, stream, counter, coef, p_min, m_bits,
             tail, scratch[cur], prev_rows, prev_t0, scratch[prev], weights, probs, ranks, index, log_q, mean, var,
-            samples,
+            samples, m, t,
         )  # fmt: skip
         if kk == 0:
             break
@@ -324,6 +331,7 @@ def simulate_bands_numpy(
     probs: np.ndarray,
     steps: int,
     n_samples: int,
+    mult: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Numpy twin of :func:`simulate_bands` built on the full matrix.
 
@@ -336,7 +344,7 @@ def simulate_bands_numpy(
     """
     out, xn, _, _ = simulate_matrix_numpy(
         model_code, mu, omega, alpha, gamma, beta, x, sigma2, key, stream, counter, coef, p_min, m_bits, tail,
-        steps,
+        steps, mult,
     )  # fmt: skip
     prices = np.exp(out)
     probs = np.asarray(probs, dtype=np.float64)

@@ -3,6 +3,15 @@
 Model, in per-bar log-return units::
 
     r_t = mu + e_t,    e_t = sigma_t z_t,    x_{t+1} = x_t + r_t
+
+or, with an optional per-step variance multiplier ``m_t`` (the
+multiplicative-component intraday GARCH, ``sigma2`` then the unit-scale
+intraday component ``q``)::
+
+    r_t = sqrt(m_t) (mu + e_t)
+
+which is the plain model bit for bit when the multiplier is absent (an
+empty array) or 1.
     GARCH / GJR:  sigma2_{t+1} = omega + (alpha + gamma 1[e_t < 0]) e_t**2 + beta sigma2_t
     EGARCH:       ln sigma2_{t+1} = omega + alpha (|z_t| - sqrt(2/pi)) + gamma z_t
                                     + beta ln sigma2_t
@@ -115,6 +124,12 @@ def step_variance_numpy(
 # path advance (shared by every mode)
 # --------------------------------------------------------------------------
 @njit(cache=True)
+def _no_multiplier() -> np.ndarray:
+    """The empty multiplier array: no per-step variance multiplier."""
+    return np.empty(0, dtype=np.float64)
+
+
+@njit(cache=True)
 def _run_paths(
     j0: int,
     j1: int,
@@ -137,11 +152,14 @@ def _run_paths(
     out: np.ndarray,
     row0: int,
     store: bool,
+    mult: np.ndarray,
+    m0: int,
 ) -> None:
     """Advance paths ``j0 .. j1 - 1`` by ``n_steps`` (serial, one task).
 
     Writes ``x_{t+1}`` to ``out[row0 + t, j]`` when ``store``; updates
-    ``x``, ``sigma2`` and ``counter`` of the block in place.
+    ``x``, ``sigma2`` and ``counter`` of the block in place.  When ``mult``
+    is not empty, step ``t`` returns ``sqrt(mult[m0 + t]) (mu + e_t)``.
     """
     nb = j1 - j0
     xs = np.empty(nb)
@@ -165,8 +183,10 @@ def _run_paths(
             buf[jj, 1] = b1
             buf[jj, 2] = b2
             buf[jj, 3] = b3
+    scaled = mult.shape[0] > 0
     for t in range(n_steps):
         row = row0 + t
+        sm = math.sqrt(mult[m0 + t]) if scaled else 1.0
         for jj in range(nb):
             c = cn[jj]
             lane = c & three
@@ -181,7 +201,7 @@ def _run_paths(
             z = table_z(word, coef, p_min, m_bits, tail, key, stream[j0 + jj], c)
             v = vs[jj]
             e = math.sqrt(v) * z
-            xn = xs[jj] + (mu + e)
+            xn = xs[jj] + (sm * (mu + e) if scaled else (mu + e))
             xs[jj] = xn
             if store:
                 out[row, j0 + jj] = xn
@@ -214,6 +234,7 @@ def _advance_all(
     out: np.ndarray,
     row0: int,
     store: bool,
+    mult: np.ndarray,
 ) -> None:
     """``prange`` over blocks of :data:`PATH_BLOCK` paths of :func:`_run_paths`."""
     n = x.shape[0]
@@ -223,7 +244,7 @@ def _advance_all(
         j1 = min(n, j0 + PATH_BLOCK)
         _run_paths(
             j0, j1, n_steps, model_code, mu, omega, alpha, gamma, beta, x, sigma2, key, stream, counter,
-            coef, p_min, m_bits, tail, out, row0, store,
+            coef, p_min, m_bits, tail, out, row0, store, mult, 0,
         )  # fmt: skip
 
 
@@ -245,6 +266,7 @@ def simulate_matrix(
     m_bits: int,
     tail: np.ndarray,
     out: np.ndarray,
+    mult: np.ndarray | None = None,
 ) -> None:
     """Fill a ``(steps + 1, paths)`` log-price matrix (full matrix mode).
 
@@ -266,12 +288,19 @@ def simulate_matrix(
     out
         ``float64`` or ``float32`` array ``(steps + 1, paths)``; row 0
         receives ``x_0`` and row ``t`` the log price after ``t`` steps.
+    mult
+        Optional ``(steps,)`` per-step variance multipliers ``m_t``: step
+        ``t`` returns ``sqrt(m_t) (mu + e_t)`` (the multiplicative intraday
+        model, ``e_t`` the shock of the unit-scale recursion).  ``None`` or an
+        empty array: no multiplier, bit for bit the plain kernel (as is
+        ``m_t = 1``).
     """
+    m = _no_multiplier() if mult is None else mult
     for j in range(x.shape[0]):
         out[0, j] = x[j]
     _advance_all(
         out.shape[0] - 1, model_code, mu, omega, alpha, gamma, beta, x, sigma2, key, stream, counter,
-        coef, p_min, m_bits, tail, out, 1, True,
+        coef, p_min, m_bits, tail, out, 1, True, m,
     )  # fmt: skip
 
 
@@ -293,19 +322,22 @@ def advance_states(
     p_min: int,
     m_bits: int,
     tail: np.ndarray,
+    mult: np.ndarray | None = None,
 ) -> None:
     """Advance ``(x, sigma2, counter)`` of every path by ``n_steps`` in place.
 
     The building block of a particle filter: each path uses its own shocks,
     and calling it for ``a`` then ``b`` steps gives bit for bit the state of
     one call for ``a + b`` steps (and the rows of :func:`simulate_matrix`).
-    Arguments as in :func:`simulate_matrix`; nothing is stored per step.
+    Arguments as in :func:`simulate_matrix` (``mult``: ``(n_steps,)``
+    multipliers or ``None``); nothing is stored per step.
     Callable from other numba functions.
     """
+    m = _no_multiplier() if mult is None else mult
     no_out = np.empty((0, 0), dtype=np.float64)
     _advance_all(
         n_steps, model_code, mu, omega, alpha, gamma, beta, x, sigma2, key, stream, counter,
-        coef, p_min, m_bits, tail, no_out, 0, False,
+        coef, p_min, m_bits, tail, no_out, 0, False, m,
     )  # fmt: skip
 
 
@@ -327,6 +359,7 @@ def advance_states_serial(
     p_min: int,
     m_bits: int,
     tail: np.ndarray,
+    mult: np.ndarray | None = None,
 ) -> None:
     """:func:`advance_states` on the calling thread only (same blocks, same numbers bit for bit).
 
@@ -335,11 +368,12 @@ def advance_states_serial(
     path's numbers depend only on its stream, so the result is identical.
     """
     n = x.shape[0]
+    m = _no_multiplier() if mult is None else mult
     no_out = np.empty((0, 0), dtype=np.float64)
     for j0 in range(0, n, PATH_BLOCK):
         _run_paths(
             j0, min(n, j0 + PATH_BLOCK), n_steps, model_code, mu, omega, alpha, gamma, beta, x, sigma2, key,
-            stream, counter, coef, p_min, m_bits, tail, no_out, 0, False,
+            stream, counter, coef, p_min, m_bits, tail, no_out, 0, False, m, 0,
         )  # fmt: skip
 
 
@@ -363,8 +397,9 @@ def simulate_matrix_numpy(
     m_bits: int,
     tail: np.ndarray,
     steps: int,
+    mult: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Numpy twin of :func:`simulate_matrix` (inputs are not modified).
+    """Numpy twin of :func:`simulate_matrix` (inputs are not modified; ``mult`` as there).
 
     Returns
     -------
@@ -381,9 +416,10 @@ def simulate_matrix_numpy(
     z = table_z_numpy(words, coef, p_min, m_bits, tail, key, np.asarray(stream, dtype=np.uint64)[None, :], idx)
     out = np.empty((steps + 1, x.shape[0]))
     out[0] = x
+    scaled = mult is not None and len(mult) > 0
     for t in range(steps):
         e = np.sqrt(s2) * z[t]
-        x = x + (mu + e)
+        x = x + (math.sqrt(float(mult[t])) * (mu + e) if scaled else (mu + e))  # type: ignore[index]
         out[t + 1] = x
         s2 = step_variance_numpy(model_code, e, s2, omega, alpha, gamma, beta)
     return out, x, s2, counter + np.uint64(steps)
@@ -406,10 +442,11 @@ def advance_states_numpy(
     p_min: int,
     m_bits: int,
     tail: np.ndarray,
+    mult: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numpy twin of :func:`advance_states`; returns new ``(x, sigma2, counter)``."""
     _, xn, s2n, cn = simulate_matrix_numpy(
         model_code, mu, omega, alpha, gamma, beta, x, sigma2, key, stream, counter, coef, p_min, m_bits, tail,
-        n_steps,
+        n_steps, mult,
     )  # fmt: skip
     return xn, s2n, cn

@@ -13,12 +13,13 @@ computes for the calendar time of step ``t`` (squared log return per bar);
 (dimensionless) and ``mu`` its mean in deseasonalised units.  With
 ``m_t = 1`` the kernel is the GARCH-family kernel of :mod:`.garch`.
 
-Innovations: step ``t`` of path ``j`` uses word ``counter[j] + t`` of Philox
-stream ``stream[j]`` through the innovation table, exactly as the GARCH
-kernels do; they are drawn in blocks of steps by
-:func:`~volresearch.simulate.kernels.draws.draw_innovations` and the
-variance step is :func:`~volresearch.simulate.kernels.garch.step_variance`,
-so the law and the recursion are the GARCH kernels' own.
+The simulation is the GARCH-family kernel itself
+(:func:`~volresearch.simulate.paths.simulate_paths` with
+``variance_multiplier=m``): one pass per path block, innovations drawn in the
+kernel (step ``t`` of path ``j`` uses word ``counter[j] + t`` of Philox stream
+``stream[j]``), streamed band mode, so a 24-hour intraday fan costs what a
+plain GJR fan costs.  :func:`advance_intraday_numpy` is its plain-numpy twin
+(innovations drawn by :func:`~volresearch.simulate.kernels.draws.draw_innovations_numpy`).
 """
 
 from __future__ import annotations
@@ -29,77 +30,24 @@ from typing import Any, Literal
 
 import numba
 import numpy as np
-from numba import njit, prange
 
 from ... import __version__
 from ...errors import SimulationError
 from .._rng import StreamState
 from ..innovations import PpfTable
 from ..results import DEFAULT_QUANTILES, SUMMARY_LEVELS, Fan, Paths, _probs
-from .draws import PATH_BLOCK, draw_innovations, draw_innovations_numpy
-from .garch import step_variance, step_variance_numpy
+from .draws import draw_innovations_numpy
+from .garch import EGARCH, GARCH, GJR, step_variance_numpy
 from .quantiles import inverted_cdf_plan, matrix_quantiles
 
 __all__ = [
     "STEP_BLOCK",
-    "advance_intraday",
     "advance_intraday_numpy",
     "simulate_intraday",
 ]
 
-#: Steps whose innovations are drawn together (rows of the innovation block).
+#: Steps whose innovations the numpy twin draws together.
 STEP_BLOCK = 64
-
-
-@njit(parallel=True, fastmath=False, cache=True)
-def advance_intraday(
-    model_code: int,
-    mu: float,
-    omega: float,
-    alpha: float,
-    gamma: float,
-    beta: float,
-    mult: np.ndarray,
-    z: np.ndarray,
-    x: np.ndarray,
-    q: np.ndarray,
-    out: np.ndarray,
-    row0: int,
-    store: bool,
-) -> None:
-    """Advance every path by ``len(mult)`` steps in place (numba, ``prange`` over blocks of paths).
-
-    Parameters
-    ----------
-    model_code
-        :data:`~volresearch.simulate.kernels.garch.GARCH`, ``GJR`` or ``EGARCH``.
-    mu, omega, alpha, gamma, beta
-        Parameters of the intraday component ``q`` (deseasonalised units).
-    mult
-        ``(steps,)`` variance multipliers ``m_t`` (squared log return per bar).
-    z
-        ``(steps, paths)`` innovations of these steps.
-    x, q
-        ``(paths,)`` log prices and ``q`` of the next step, updated in place.
-    out
-        Receives ``x`` after step ``t`` in row ``row0 + t`` when ``store``.
-    """
-    n = x.shape[0]
-    n_steps = mult.shape[0]
-    n_blocks = (n + PATH_BLOCK - 1) // PATH_BLOCK
-    for b in prange(n_blocks):
-        j0 = b * PATH_BLOCK
-        j1 = min(n, j0 + PATH_BLOCK)
-        for t in range(n_steps):
-            sm = math.sqrt(mult[t])
-            for j in range(j0, j1):
-                qs = q[j]
-                u = math.sqrt(qs) * z[t, j]
-                xn = x[j] + sm * (mu + u)
-                x[j] = xn
-                if store:
-                    out[row0 + t, j] = xn
-                q[j] = step_variance(model_code, u, qs, omega, alpha, gamma, beta)
 
 
 def advance_intraday_numpy(
@@ -114,7 +62,11 @@ def advance_intraday_numpy(
     x: np.ndarray,
     q: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Plain-numpy twin of :func:`advance_intraday`; returns ``(rows, x, q)`` without touching the inputs."""
+    """Plain-numpy twin of the multiplier steps of the path kernels; returns ``(rows, x, q)`` (inputs untouched).
+
+    Step ``t`` of ``z`` (``(steps, paths)`` innovations) moves ``x`` by
+    ``sqrt(mult[t]) (mu + sqrt(q) z)`` and ``q`` by the recursion of ``model_code``.
+    """
     x = np.array(x, dtype=np.float64)
     q = np.array(q, dtype=np.float64)
     rows = np.empty((len(mult), x.size))
@@ -183,10 +135,12 @@ def simulate_intraday(
 ) -> Paths | Fan:
     """Simulate ``n_paths`` log-price paths over ``len(mult)`` steps of the multiplicative model.
 
-    Innovations are drawn :data:`STEP_BLOCK` steps at a time (memory
-    ``O(STEP_BLOCK x paths)`` besides the output); ``mode="bands"`` keeps
+    Runs :func:`~volresearch.simulate.paths.simulate_paths` with the
+    multipliers (in-kernel draws, streamed bands); ``mode="bands"`` keeps
     only the per-step quantiles of the price (the package's one rule), the
     mean and standard deviation, and the first ``n_sample_paths`` paths.
+    ``twin=True`` runs the plain-numpy twin instead (innovations drawn
+    :data:`STEP_BLOCK` steps at a time), which the tests compare with it.
 
     Parameters
     ----------
@@ -223,6 +177,23 @@ def simulate_intraday(
     q = np.array(np.broadcast_to(np.asarray(q1, dtype=np.float64), (n_paths,)), dtype=np.float64)
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(q)) and np.all(q > 0)):
         raise SimulationError("x0 must be finite and q1 positive")
+    info_extra = {"kernel": "intraday", "model_code": int(model_code), **(meta or {})}
+    if not twin:
+        from ..paths import simulate_paths
+
+        name = {GARCH: "garch", GJR: "gjr", EGARCH: "egarch"}[int(model_code)]
+        p = {
+            "mu": mu,
+            "omega": omega,
+            "alpha": alpha,
+            "beta": beta,
+            **({} if model_code == GARCH else {"gamma": gamma}),
+        }
+        return simulate_paths(
+            name, p, ppf_table=ppf_table, n_paths=n_paths, horizon=horizon, x0=x, sigma2_1=q, seed=int(seed),
+            mode=mode, quantiles=quantiles, start=start, bar_seconds=bar_seconds, n_sample_paths=n_sample_paths,
+            variance_multiplier=mult, step_times=step_times, meta=info_extra,
+        )  # fmt: skip
     state = StreamState.create(int(seed), n_paths)
     keep_all = mode == "matrix"
     out = np.empty((horizon + 1, n_paths)) if keep_all else np.empty((0, 0))
@@ -235,22 +206,14 @@ def simulate_intraday(
         acc.add(x[None, :])
     for t0 in range(0, horizon, STEP_BLOCK):
         m = mult[t0 : t0 + STEP_BLOCK]
-        if twin:
-            z = draw_innovations_numpy(state.key, state.stream, state.counter, *ppf_table.kernel_args, m.size)
-            state.counter[:] += np.uint64(m.size)
-            block, x, q = advance_intraday_numpy(model_code, mu, omega, alpha, gamma, beta, m, z, x, q)
-        else:
-            z = np.empty((m.size, n_paths))
-            draw_innovations(state.key, state.stream, state.counter, *ppf_table.kernel_args, z)
-            block = out[t0 + 1 : t0 + 1 + m.size] if keep_all else np.empty((m.size, n_paths))
-            advance_intraday(model_code, mu, omega, alpha, gamma, beta, m, z, x, q, block, 0, True)
+        z = draw_innovations_numpy(state.key, state.stream, state.counter, *ppf_table.kernel_args, m.size)
+        state.counter[:] += np.uint64(m.size)
+        block, x, q = advance_intraday_numpy(model_code, mu, omega, alpha, gamma, beta, m, z, x, q)
         if keep_all:
             out[t0 + 1 : t0 + 1 + m.size] = block
         else:
             acc.add(block)
     info = {
-        "kernel": "intraday",
-        "model_code": int(model_code),
         "dist": ppf_table.name,
         "params": {"mu": mu, "omega": omega, "alpha": alpha, "gamma": gamma, "beta": beta},
         "seed": int(seed),
@@ -261,7 +224,7 @@ def simulate_intraday(
         "n_paths": n_paths,
         "horizon": horizon,
         "innovations": ppf_table.meta(),
-        **(meta or {}),
+        **info_extra,
     }
     common = {"weights": None, "start": start, "bar_seconds": bar_seconds, "meta": info, "step_times": step_times}
     if keep_all:
