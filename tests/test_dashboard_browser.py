@@ -235,10 +235,15 @@ class Session:
 
     def fit(self, expect_progress: bool = False, button: str = "vr-fit") -> dict[str, Any]:
         before = self.bokeh().get("checksum")
+        status = self.status()
         self.click(button)
         if expect_progress:
             self.page.locator(".vr-progress").first.wait_for(state="visible", timeout=10_000)
-        _wait_until(lambda: re.search(r"Fitted|failed|rejected", self.status()), FIT_TIMEOUT_S, "the fit")
+        _wait_until(
+            lambda: (text := self.status()) != status and re.search(r"Fitted|failed|rejected", text),
+            FIT_TIMEOUT_S,
+            "the fit",
+        )
         assert "Fitted" in self.status(), self.status()
         self.page.locator(".vr-fan canvas").first.wait_for(state="visible", timeout=30_000)
         return _wait_until(
@@ -379,7 +384,9 @@ def test_fx_upload_24h_fan_at_tick_precision(server: str, browser: Any, artifact
         answered = s.text(".vr-answered")
         assert answered and answered != "intraday-gjr-sged" and s.text(".vr-requested") == "intraday-gjr-sged"
         assert any("1440 bars" in t and answered in t for t in chart["titles"]), chart["titles"]
-        assert "fallback" in s.text(".vr-signal div")  # the confidence says it is capped, and why
+        # The rejection stays on the page, with the answer of the cascade.
+        assert s.page.get_by_text(re.compile(r"answered \(fallback cascade\)")).first.is_visible()
+        assert not s.page.locator(".vr-fallback button").is_visible()
         labels = s.page.evaluate(AXIS_LABELS_JS)
         assert any(label.startswith("session time (UTC)") for label in labels), labels
 
@@ -431,7 +438,11 @@ def test_intraday_default_model_diurnal_panel_and_session_fan(server: str, brows
     try:
         s.pick("es_synthetic (SYNTHETIC, 1min bars, ES-SYN)")
         assert "default model intraday-gjr-sged" in s.status(), s.status()
-        assert s.page.locator(".vr-model select").input_value() == "intraday-gjr-sged"
+        _wait_until(
+            lambda: s.page.locator(".vr-model select").input_value() == "intraday-gjr-sged",
+            20,
+            "the model picker to show the intraday default",
+        )
         s.page.locator(".vr-preset-1440 button").click()
         _wait_until(
             lambda: s.page.locator(".vr-horizon input").input_value().replace(",", "") == "1440", 20, "the 24 h preset"

@@ -176,6 +176,7 @@ class ControlPanel(Viewer):
         self.fit_window.end = max(limit, self.fit_window.start + 1)
         if s.bars is not None:
             self.replay_bars.end = max(min(len(s.bars) - 1, 10_000_000), self.replay_bars.start + 1)
+        self.n_boot.visible = s.intraday()  # the diurnal band belongs to intraday models
         buttons = []
         for name, bars in s.horizon_presets().items():
             button = _button(
@@ -345,7 +346,10 @@ class ModelChoice(Viewer):
             )
             cascade = s.fallback_models(s.requested_model) if s.requested_model else ()
             if s.answered_model:
-                tail = f"**{_md_escape(s.answered_model)}** answered (fallback cascade); confidence is capped."
+                tail = (
+                    f"**{_md_escape(s.answered_model)}** answered (fallback cascade); its forecast carries the "
+                    "fallback warning, which caps the confidence."
+                )
             elif cascade and not s.fallback:
                 tail = (
                     "Nothing is drawn from a rejected model. Use the fallback cascade ("
