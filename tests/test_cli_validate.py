@@ -146,11 +146,17 @@ def test_unknown_source_and_too_few_bars_exit_2(tmp_path, capsys):
     assert "too few" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("option", [["--horizon", "0"], ["--paths", "-5"], ["--model", "heston"]])
+@pytest.mark.parametrize("option", [["--horizon", "0"], ["--paths", "-5"], ["--reference", "rugarch"]])
 def test_bad_options_exit_2(daily_csv, option):
     with pytest.raises(SystemExit) as exc:
         main(["validate", str(daily_csv), *option])
     assert exc.value.code == 2
+
+
+def test_unknown_model_exits_2_naming_the_registry(daily_csv, capsys):
+    assert main(["validate", str(daily_csv), "--model", "heston"]) == 2
+    err = capsys.readouterr().err
+    assert "heston" in err and "intraday-gjr-sged" in err and "gjr-sged" in err
 
 
 @pytest.mark.slow

@@ -392,7 +392,7 @@ class TestResult:
             wf.walk_forward(bars, "garch-normal", in_sample=500, out_of_sample=100, n_paths=10, scheduler="gpu")
         with pytest.raises(ConfigError, match="baseline"):
             wf.walk_forward(bars, "garch-normal", in_sample=500, out_of_sample=100, baseline="oracle")
-        with pytest.raises(ConfigError, match="spec"):
+        with pytest.raises(ConfigError, match="unknown model .garch.*gjr-sged"):
             wf.walk_forward(bars, "garch", in_sample=500, out_of_sample=100)
         with pytest.raises(ConfigError, match="DatetimeIndex"):
             wf.walk_forward(bars["close"].reset_index(drop=True), "garch-normal", in_sample="3M", out_of_sample=100)

@@ -7,6 +7,25 @@ model is evaluated out of sample with
 :func:`volresearch.validate.walkforward.walk_forward` and the stylized facts
 of the returns are checked.
 
+``--model NAME`` takes any name of the model registry
+(:func:`volresearch.registry.available_models`; ``--list-models`` prints
+them): GARCH-family labels (``gjr-sged``, ``egarch-t``...; a family with
+``--dist`` names the same model) and the multiplicative intraday GARCH
+(``intraday-gjr-sged``...).  Without ``--model`` the default is
+:func:`volresearch.registry.default_model` of the bars: the multiplicative
+intraday GARCH for bars shorter than a day, GJR-SGED otherwise.  A window
+whose requested model is rejected is answered by the EWMA fallback and listed
+(``fallbacks``: requested, answered, reason).
+
+``--reference arch`` runs ``arch``'s own simulation forecast of
+``--reference-spec`` (GJR-skew-t by default) on exactly the same windows,
+refit points and origins, and ``--reference arch-diurnal`` the same after a
+crude 30-minute time-of-day scaling; its CRPS, coverage and PIT appear next
+to the model's (``reference`` in the JSON).  ``--calendar`` adds coverage by
+session segment and sets the session calendar of session-aware models
+(default: inferred from the time stamps); ``--min-count`` is the number of
+forecasts a time-of-day bucket needs to count for the worst bucket.
+
 ``--mean auto`` (the default) fits a zero mean to intraday bars and a
 constant mean to daily or longer bars: the drift of one intraday bar is far
 below what a few months identify, and on discrete intraday prices the
@@ -21,20 +40,22 @@ out-of-sample windows over the rest (a twelfth each), so three weeks of
 1-minute bars work out of the box.
 
 ``--json`` prints one JSON object and nothing else on stdout:
-``model, dist, mean, horizon, step, n_paths, refit_every, in_sample,
+``model_name`` (registry name), ``model, dist, mean`` (of its GARCH component), horizon, step, n_paths, refit_every, in_sample,
 out_of_sample, seed, baseline`` (the run), ``n_returns, n_windows,
 n_fallback_windows, n_forecasts``, ``pit_ad_pvalue``, ``coverage_<L>`` for
 L in 50, 80, 90, 95, 99, ``kupiec_pvalue_95``, ``christoffersen_pvalue_95``
 (independence of the 95% violations, the project's criterion),
 ``christoffersen_cc_pvalue_95`` (joint conditional coverage), ``crps``,
 ``crps_naive``, ``crps_improvement``, ``qlike``, ``qlike_naive``,
-``in_sample_score``, ``out_of_sample_score``, ``efficiency``, ``criteria``
-(criterion -> passed), ``passed``, ``stylized_facts`` (statistic -> passed,
+``in_sample_score``, ``out_of_sample_score``, ``efficiency``,
+``coverage_95_by_bucket`` (4-hour UTC bucket -> coverage, intraday bars),
+``worst_bucket_deviation_95``, ``fallbacks``, ``reference`` (or null),
+``criteria`` (list of ``{name, value, threshold, passed, ...}``), ``verdict``, ``passed``, ``stylized_facts`` (statistic -> passed,
 for every fact with a criterion), ``data`` (source, bars, first and last
 time) and ``elapsed_s``.  Non-finite numbers are ``null``.
 
 Exit codes: 0 the evaluation ran (whatever its verdicts), 2 bad input (unusable
-data, unknown dataset, bad option).
+data, unknown dataset, unknown model, bad option).
 """
 
 from __future__ import annotations
@@ -51,11 +72,12 @@ import numpy as np
 
 from volresearch._util import jsonable
 from volresearch.cli._common import add_label_argument, add_source_arguments, load_labelled, resolve_mean
+from volresearch.cli.fit import list_models, requested_model
 from volresearch.config import ASSET_CLASSES
 from volresearch.data import validate_bars
 from volresearch.errors import DataError
 from volresearch.models.distributions import DISTRIBUTIONS
-from volresearch.models.garch import VOLATILITY_MODELS, ModelSpec
+from volresearch.validate.buckets import DEFAULT_MIN_COUNT
 from volresearch.validate.stylized import stylized_asset_class, stylized_facts
 from volresearch.validate.walkforward import forecast_metrics, walk_forward
 
@@ -98,9 +120,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("path", help="bars file (CSV/Parquet) or embedded dataset name")
-    p.add_argument("--model", choices=sorted(VOLATILITY_MODELS), default="gjr")
-    p.add_argument("--dist", choices=sorted(DISTRIBUTIONS), default="sged")
+    p.add_argument("path", nargs="?", help="bars file (CSV/Parquet) or embedded dataset name")
+    p.add_argument("--model", default=None, metavar="NAME",
+                   help="registry name (gjr-sged, intraday-gjr-sged, ...) or a family with --dist; default: "
+                        "intraday-gjr-sged for bars shorter than a day, gjr-sged otherwise")  # fmt: skip
+    p.add_argument("--dist", choices=sorted(DISTRIBUTIONS), default=None,
+                   help="innovation law with a family --model (default sged)")  # fmt: skip
+    p.add_argument("--list-models", action="store_true", help="print the registered model names and exit")
+    p.set_defaults(dist_default="sged")
     p.add_argument("--mean", choices=["auto", "constant", "zero"], default="auto",
                    help="mean of the returns; auto: zero for intraday bars, constant otherwise")  # fmt: skip
     p.add_argument("--horizon", type=_positive, default=1, help="forecast horizon in bars (default 1)")
@@ -118,6 +145,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--expanding", action="store_true", help="anchor every fit at the first return")
     p.add_argument("--baseline", choices=["ewma", "historical"], default="ewma", help="naive baseline volatility")
     p.add_argument("--seed", type=_non_negative, default=0)
+    p.add_argument("--reference", choices=["arch", "arch-diurnal"], default=None,
+                   help="also run arch's own forecast on the same windows (arch-diurnal: after a crude "
+                        "30-minute time-of-day scaling)")  # fmt: skip
+    p.add_argument(
+        "--reference-spec",
+        default="gjr-skewt",
+        metavar="LABEL",
+        help="model of the reference (default gjr-skewt; 'same': the evaluated model's component)",
+    )
+    p.add_argument("--reference-sims", type=_positive, default=None,
+                   help="simulated paths per reference forecast (default: --paths)")  # fmt: skip
+    p.add_argument("--calendar", default=None, metavar="NAME",
+                   help="session calendar: coverage by session segment and the clock of session-aware models "
+                        "(default: inferred)")  # fmt: skip
+    p.add_argument(
+        "--min-count",
+        type=_positive,
+        default=DEFAULT_MIN_COUNT,
+        help=f"forecasts a time-of-day bucket needs for the worst bucket (default {DEFAULT_MIN_COUNT})",
+    )
     p.add_argument("--instrument", default=None, metavar="SYMBOL",
                    help="instrument symbol (instrument table: asset class of the stylized facts)")  # fmt: skip
     p.add_argument("--asset-class", choices=[*ASSET_CLASSES, "other"], default=None,
@@ -159,6 +206,7 @@ def payload(
     m = forecast_metrics(result)
     cfg = result.config
     out: dict[str, Any] = {
+        "model_name": result.model_name,
         "model": result.spec.model,
         "dist": result.spec.dist,
         "mean": result.spec.mean,
@@ -177,6 +225,14 @@ def payload(
     for k, v in m.items():
         if k not in out and k not in ("label",):
             out[k] = v
+    b = result.buckets
+    out["coverage_95_by_bucket"] = b.coverage_by_bucket(0.95) if b is not None and 0.95 in b.levels else None
+    out["worst_bucket_deviation_95"] = m["worst_bucket_deviation_95"]
+    sb = result.session_buckets
+    if sb is not None and 0.95 in sb.levels:
+        out["coverage_95_by_session_segment"] = sb.coverage_by_bucket(0.95)
+    out["fallbacks"] = _fallbacks(result)
+    out["reference"] = result.reference.to_dict() if result.reference is not None else None
     out["criteria"] = [c.to_dict() for c in result.criteria]
     out["verdict"] = result.verdict.to_dict()
     out["passed"] = result.verdict.passed
@@ -186,8 +242,30 @@ def payload(
     return jsonable(out)
 
 
+def _fallbacks(result: Any) -> list[dict[str, Any]]:
+    fb = result.fallbacks
+    rows = []
+    for r in fb.itertuples(index=False):
+        rows.append(
+            {
+                "window": int(r.window),
+                "oos_start_time": str(r.oos_start_time),
+                "oos_end_time": str(r.oos_end_time),
+                "n_forecasts": int(r.n_forecasts),
+                "requested": str(r.requested),
+                "answered": str(r.answered),
+                "reason": str(r.reason),
+            }
+        )
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate PATH, run the walk-forward and print the verdicts; returns 0."""
+    if args.list_models:
+        return list_models()
+    if args.path is None:
+        raise DataError("a bars file or dataset name is needed (or --list-models)")
     t0 = time.perf_counter()
     bars = load_labelled(args)
     instrument = None
@@ -204,13 +282,20 @@ def run(args: argparse.Namespace) -> int:
     closes = bars["close"].to_numpy(dtype=float)
     if closes.size < 12:
         raise DataError(f"{closes.size} bars are too few for a walk-forward", file=str(args.path), rule="shape")
-    spec = ModelSpec(args.model, args.dist, resolve_mean(args, bars))
+    name = requested_model(args, bars)
     scheduler = None if args.scheduler == "serial" else args.scheduler
+    ref_opts = {} if args.reference_sims is None else {"n_sims": args.reference_sims}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = walk_forward(
             bars,
-            spec,
+            model=name,
+            mean=resolve_mean(args, bars),
+            reference=args.reference,
+            reference_spec=args.reference_spec,
+            reference_options=ref_opts,
+            calendar=args.calendar,
+            min_count=args.min_count,
             in_sample=args.in_sample,
             out_of_sample=args.out_of_sample,
             step=args.step,

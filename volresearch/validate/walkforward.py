@@ -184,6 +184,7 @@ class _Prepared:
     cfg: _Config
     plan: list[_Window]
     tasks: list[_WindowTask]
+    model: str | None = None
 
 
 def _periods_per_year(index: pd.Index) -> float:
@@ -220,6 +221,57 @@ def _resolve_spec(spec: ModelSpec | str, mean: str | None, index: pd.Index) -> M
     return ModelSpec(base.model, base.dist, default_mean(index, "auto" if mean is None else mean))
 
 
+@dataclass(frozen=True)
+class _Resolved:
+    """The model of a walk-forward: a GARCH-family spec, or a registry model with its component spec."""
+
+    spec: ModelSpec
+    name: str | None = None  # registry name (None: the GARCH-family route)
+    family: str | None = None
+
+
+def _resolve_model(model: ModelSpec | str, mean: str | None, index: pd.Index) -> _Resolved:
+    """Route a model: a ModelSpec or a GARCH-family name to the spec route, other registry names to the registry.
+
+    A registry model's ``spec`` is its GARCH component (``intraday-gjr-sged``: ``gjr``, ``sged``) with a zero
+    mean unless ``mean="constant"``.
+    """
+    if isinstance(model, ModelSpec):
+        return _Resolved(_resolve_spec(model, mean, index))
+    if not isinstance(model, str):
+        raise ConfigError(f"model must be a registry name or a ModelSpec, got {model!r}")
+    from volresearch.registry import get_model
+
+    try:
+        entry = get_model(model)
+    except ConfigError:
+        if "-" not in model:
+            raise
+        return _Resolved(_resolve_spec(model, mean, index))  # a label the registry lacks: the spec's own error
+    if entry.family == "garch":
+        return _Resolved(_resolve_spec(entry.name, mean, index))
+    from volresearch.validate.walkforward_registry import get_adapter
+
+    get_adapter(entry.family)
+    component = entry.name.removeprefix(f"{entry.family}-")
+    if "-" not in component:
+        raise ConfigError(f"cannot read the GARCH component of {entry.name!r}")
+    q_model, q_dist = component.split("-", 1)
+    return _Resolved(
+        ModelSpec(q_model, q_dist, "constant" if mean == "constant" else "zero"),  # type: ignore[arg-type]
+        entry.name,
+        entry.family,
+    )
+
+
+def _session_calendar(index: pd.Index, calendar: Any) -> str:
+    from volresearch.data.calendar import get_calendar, infer_calendar
+
+    if calendar is not None:
+        return get_calendar(calendar).name
+    return infer_calendar(pd.DatetimeIndex(index))[0].name
+
+
 def _prepare(
     key: int,
     label: str | None,
@@ -240,9 +292,21 @@ def _prepare(
     periods_per_year: float | None = None,
     returns: pd.Series | None = None,
     mean: str | None = None,
+    calendar: Any = None,
 ) -> _Prepared:
     r = returns if returns is not None else _returns_of(bars)
-    spec = _resolve_spec(spec, mean, r.index)
+    resolved = _resolve_model(spec, mean, r.index)
+    spec = resolved.spec
+    frame: pd.DataFrame | None = None
+    cal_name: str | None = None
+    if resolved.name is not None:
+        frame = bars.to_frame("close") if isinstance(bars, pd.Series) else bars
+        if not isinstance(r.index, pd.DatetimeIndex) or len(frame) != r.size + 1 or not frame.index[1:].equals(r.index):
+            raise DataError(
+                f"{resolved.name} needs time-stamped bars whose returns are the bar-to-bar log returns",
+                column="timestamp",
+            )
+        cal_name = _session_calendar(r.index, calendar)
     cfg = _config(
         r.index, in_sample=in_sample, out_of_sample=out_of_sample, step=step, horizon=horizon,
         refit_every=refit_every, n_paths=n_paths, levels=levels, seed=seed, baseline=baseline,
@@ -281,9 +345,14 @@ def _prepare(
                 levels=cfg.levels,
                 seed=cfg.seed,
                 periods_per_year=ppy,
+                model_name=resolved.name,
+                family=resolved.family,
+                bars=None if frame is None else frame.iloc[w.a : stop + 1],
+                calendar=cal_name,
+                fit_options={} if resolved.name is None else {"mean": spec.mean},
             )
         )
-    return _Prepared(key, label, spec, r, cfg, plan, tasks)
+    return _Prepared(key, label, spec, r, cfg, plan, tasks, resolved.name)
 
 
 def _skill(num: float, den: float) -> float:
@@ -406,10 +475,12 @@ def _assemble(prep: _Prepared, outputs: Sequence[_WindowOutput]) -> WalkForwardR
         out_of_sample_score=oos_skill,
         efficiency=eff,
         label=prep.label,
+        model=prep.model,
         n_returns=int(prep.returns.size),
         meta={
             "periods_per_year": prep.tasks[0].periods_per_year if prep.tasks else math.nan,
             "intraday": is_intraday(index),
+            **({"calendar": prep.tasks[0].calendar} if prep.tasks and prep.tasks[0].calendar else {}),
         },
     )
 
@@ -449,8 +520,9 @@ def _stability(parameters: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
 # ================================================================ public
 def walk_forward(
     bars: pd.DataFrame | pd.Series,
-    spec: ModelSpec | str = "gjr-sged",
+    spec: ModelSpec | str | None = None,
     *,
+    model: ModelSpec | str | None = None,
     mean: str | None = None,
     in_sample: Span = None,
     out_of_sample: Span = None,
@@ -473,19 +545,28 @@ def walk_forward(
     min_count: int = DEFAULT_MIN_COUNT,
     quiet: bool | None = None,
 ) -> WalkForwardResult:
-    """Walk-forward out-of-sample evaluation of a GARCH-family ensemble forecaster.
+    """Walk-forward out-of-sample evaluation of any registered model's ensemble forecasts.
 
     See the module docstring for the layout, the no-look-ahead argument, the
-    seeds and the definition of the score and efficiency.
+    seeds and the definition of the score and efficiency;
+    :mod:`volresearch.validate.walkforward_registry` for models fitted and
+    simulated through the registry.
 
     Parameters
     ----------
     bars
         Bars (``close`` column) or a price Series, sorted by time; validated
         bars (:func:`volresearch.data.validate_bars`) are expected.
-    spec
-        Model (:class:`~volresearch.models.ModelSpec` or a label such as
-        ``"gjr-sged"``).
+    spec, model
+        The model (give one): a registry name (:func:`volresearch.registry.available_models`:
+        ``"gjr-sged"``, ``"intraday-gjr-sged"``...) or a
+        :class:`~volresearch.models.ModelSpec`.  GARCH-family models run the
+        vectorised spec route; other families are fitted with
+        :func:`~volresearch.registry.fit_model` on each window's bars and
+        forecast with :func:`~volresearch.registry.simulate_model`.  Default:
+        :func:`volresearch.registry.default_model` of the bars (the
+        multiplicative intraday GARCH for bars shorter than a day, GJR-SGED
+        otherwise).
     mean
         Mean of the fits: ``"auto"`` (:func:`volresearch.models.returns.default_mean`:
         zero for intraday bars, constant for daily), ``"zero"`` or
@@ -537,7 +618,9 @@ def walk_forward(
         ``n_sims`` (default ``n_paths``), ``diurnal_minutes`` (30).
     calendar
         Session calendar (name or TradingCalendar) for coverage by session
-        segment (first hour, middle, last hour); None skips it.
+        segment (first hour, middle, last hour) and for the fits of
+        session-aware models; None skips the segments and lets those models
+        use the calendar inferred from the bars' time stamps.
     min_count
         Forecasts a time-of-day bucket needs to count for the worst bucket.
     quiet
@@ -555,10 +638,17 @@ def walk_forward(
     ConfigError
         Invalid options.
     """
+    if spec is not None and model is not None:
+        raise ConfigError("give the model once: spec= or model=, not both")
+    chosen = model if model is not None else spec
+    if chosen is None:
+        from volresearch.registry import default_model
+
+        chosen = default_model(bars)
     prep = _prepare(
-        0, label, bars, spec, in_sample=in_sample, out_of_sample=out_of_sample, step=step, horizon=horizon,
+        0, label, bars, chosen, in_sample=in_sample, out_of_sample=out_of_sample, step=step, horizon=horizon,
         refit_every=refit_every, n_paths=n_paths, levels=levels, seed=seed, baseline=baseline,
-        baseline_options=baseline_options, expanding=expanding, mean=mean,
+        baseline_options=baseline_options, expanding=expanding, mean=mean, calendar=calendar,
     )  # fmt: skip
     if reference not in (None, "arch", "arch-diurnal"):
         raise ConfigError(f"reference must be None, 'arch' or 'arch-diurnal', got {reference!r}")
@@ -653,7 +743,7 @@ def walk_forward_grid(
     datasets
         Instrument name -> bars.
     specs
-        Models to evaluate.
+        Models to evaluate: registry names or ModelSpecs (as ``model`` of :func:`walk_forward`).
     client, scheduler
         As in :func:`walk_forward`: the instruments x models x windows tasks
         are computed together (serially when both are None).
@@ -668,12 +758,11 @@ def walk_forward_grid(
     if not datasets:
         raise ConfigError("datasets is empty")
     quiet = kwargs.pop("quiet", None)
-    spec_list = [_as_spec(s) for s in specs]
-    if not spec_list:
+    if not specs:
         raise ConfigError("specs is empty")
     labels = [
-        s if isinstance(s, str) else sp.label + ("" if sp.mean == "constant" else f"-{sp.mean}")
-        for s, sp in zip(specs, spec_list, strict=True)
+        s if isinstance(s, str) else _as_spec(s).label + ("" if _as_spec(s).mean == "constant" else f"-{s.mean}")
+        for s in specs
     ]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"specs must be distinct, got {labels}")

@@ -88,6 +88,11 @@ class WalkForwardResult:
         reference competitor on the same windows, or None.
     calendar
         Session calendar for :attr:`session_buckets`, or None.
+    model
+        Registry name when the model was fitted through the registry
+        (``intraday-gjr-sged``...); None for a GARCH-family spec, whose
+        :attr:`spec` says it all.  :attr:`spec` of a registry model is the
+        specification of its GARCH component.
     """
 
     spec: ModelSpec
@@ -107,6 +112,12 @@ class WalkForwardResult:
     meta: Mapping[str, Any] = field(default_factory=dict)
     reference: ReferenceResult | None = field(default=None, compare=False)
     calendar: TradingCalendar | None = field(default=None, compare=False)
+    model: str | None = None
+
+    @property
+    def model_name(self) -> str:
+        """Registry name of the model evaluated (the spec's label for a GARCH-family spec)."""
+        return self.model if self.model is not None else self.spec.label
 
     def calibration_by_bucket(
         self, scheme: str = "utc4h", *, calendar: Any = None, by: str = "origin", min_count: int | None = None
@@ -245,7 +256,7 @@ class WalkForwardResult:
                 "requested", "answered", "reason"]  # fmt: skip
         if not len(self.windows):
             return pd.DataFrame(columns=cols)
-        failed = self.windows.loc[self.windows["method"] != "garch"]
+        failed = self.windows.loc[self.windows["method"] == "ewma"]
         fb = self.forecasts.loc[self.forecasts["fit_id"] < 0] if len(self.forecasts) else self.forecasts
         rows = []
         for w in failed.itertuples(index=False):
@@ -258,7 +269,7 @@ class WalkForwardResult:
                     "fallback_start": sub["origin"].iloc[0] if len(sub) else None,
                     "fallback_end": sub["origin"].iloc[-1] if len(sub) else None,
                     "n_forecasts": int(len(sub)),
-                    "requested": self.spec.label,
+                    "requested": self.model_name,
                     "answered": str(w.method),
                     "reason": str(w.reason),
                 }
@@ -298,6 +309,7 @@ class WalkForwardResult:
         """
         d: dict[str, Any] = {
             "label": self.label,
+            "model": self.model_name,
             "spec": self.spec.to_dict(),
             "config": dict(self.config),
             "n_returns": self.n_returns,
@@ -336,7 +348,7 @@ class WalkForwardResult:
         n_refit = int(self.fits["refit"].sum()) if len(self.fits) else 0
         n_refit_fail = int((self.fits["refit"] & ~self.fits["ok"]).sum()) if len(self.fits) else 0
         lines = [
-            f"Walk-forward {self.spec.label}{'' if self.label is None else ' on ' + self.label}: "
+            f"Walk-forward {self.model_name}{'' if self.label is None else ' on ' + self.label}: "
             f"{self.n_returns} returns, {len(self.windows)} windows "
             f"(in-sample {c['in_sample']}{' expanding' if c['expanding'] else ''}, out-of-sample "
             f"{c['out_of_sample']}{'; defaults shrunk to the data' if c['defaults_shrunk'] else ''}), "
@@ -386,7 +398,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def forecast_metrics(result: WalkForwardResult) -> dict[str, Any]:
     """Headline figures of a walk-forward as one flat dict.
 
-    Keys: ``model``, ``dist``, ``label``, ``n_windows``, ``n_fallback_windows``,
+    Keys: ``model``, ``dist`` (of the GARCH component), ``model_name`` (registry name), ``label``, ``n_windows``, ``n_fallback_windows``,
     ``n_forecasts``, ``crps``, ``crps_naive``, ``crps_improvement``,
     ``pit_ad_pvalue``, ``pit_ad_pvalue_naive``, ``coverage_<L>`` per level,
     ``coverage_95_naive``, ``kupiec_pvalue_95``, ``christoffersen_pvalue_95``
@@ -409,6 +421,7 @@ def forecast_metrics(result: WalkForwardResult) -> dict[str, Any]:
     d: dict[str, Any] = {
         "model": result.spec.model,
         "dist": result.spec.dist,
+        "model_name": result.model_name,
         "label": result.label,
         "n_windows": int(len(result.windows)),
         "n_fallback_windows": int((result.windows["method"] == "ewma").sum()) if len(result.windows) else 0,

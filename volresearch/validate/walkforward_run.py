@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from volresearch.errors import ConfigError, FitError, SimulationError
 from volresearch.models import VOLATILITY_FLOOR, Fit, ModelSpec, fit_garch
@@ -50,6 +51,11 @@ class _WindowTask:
     levels: tuple[float, ...]
     seed: int
     periods_per_year: float
+    model_name: str | None = None  # registry name of a model fitted through the registry (None: GARCH-family spec)
+    family: str | None = None
+    bars: pd.DataFrame | None = None  # bars[offset : stop + 1]: bar j closes return j - 1
+    calendar: str | None = None
+    fit_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,10 @@ def _gaussian_log_density(returns: np.ndarray, mean: float, var: float) -> np.nd
 
 def _run_window(task: _WindowTask) -> _WindowOutput:
     """Fit, forecast and score one window (a pure function of the task)."""
+    if task.model_name is not None:
+        from volresearch.validate.walkforward_registry import run_registry_window
+
+        return run_registry_window(task)
     r = task.returns
     off = task.offset
     h, levels = task.horizon, task.levels

@@ -1,0 +1,338 @@
+r"""Walk-forward windows of models fitted and simulated through the registry.
+
+GARCH-family specs run the vectorised route of
+:mod:`volresearch.validate.walkforward_run` (one engine call per block of
+origins, filtered variance of the next bar from :meth:`Fit.filter`).  Any
+other registered model runs here: each window (and each refit) is fitted
+with :func:`volresearch.registry.fit_model` on the window's *bars* (time
+stamps included, so session calendars, diurnal factors and daily components
+see what they need), and every forecast is a
+:func:`volresearch.registry.simulate_model` ensemble in matrix mode from the
+state at the origin.
+
+The state at an origin comes from the family's **adapter**
+(:data:`ADAPTERS`, keyed by :attr:`volresearch.registry.ModelEntry.family`;
+no branching on names): it rolls the fitted result's filter state forward
+through the bars between the fit's last bar and the origin, parameters held
+fixed, and says how many simulation steps the target spans.
+
+Multiplicative intraday GARCH (family ``intraday``)
+---------------------------------------------------
+The returns after the fit's last bar are deseasonalised with the fit's own
+diurnal factor and daily variance (sessions after the last fitted one take
+the daily component's forecast ``h`` for that many sessions ahead), exactly
+as the fit deseasonalised its sample
+(:func:`volresearch.models.diurnal.deseasonalise`: gap parts excluded), and
+``q`` is filtered through them (:meth:`Fit.filter` of the ``q`` component).
+The forecast at origin ``t`` (the close of bar ``t + 1``, time ``T``) is the
+log return from ``T`` to the time ``T_end`` of the target's last bar,
+simulated over the calendar's session bars in ``(T, T_end]``: with no
+missing bars that is the horizon ``h``; where bars are missing inside a
+session (an illiquid ETF) the same clock span holds more session bars, and
+the model forecasts the return over that span (the question asked is the
+return until ``T_end``, whose time is part of the question, not of the
+outcome).  The variance of the next bar (``sigma2_next``) is ``m q`` with
+``m`` the fit's variance multiplier of the first step; ``forecast_var`` is
+the ensemble variance.
+
+Seeds: ``SeedSequence(seed, spawn_key=(window, 0, segment, i))`` for the
+``i``-th origin of a refit segment; the naive baseline draws exactly as on
+the GARCH route, so both routes score the same baseline.
+
+The log-score efficiency of :mod:`volresearch.validate.walkforward` is not
+computed on this route (NaN): the predictive densities of these models are
+not closed-form one-bar laws of the raw returns at every bar (gap bars).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from volresearch.errors import ConfigError, DataError, FitError, SimulationError
+from volresearch.models import VOLATILITY_FLOOR
+from volresearch.models.robust import ewma_variance
+
+__all__ = ["ADAPTERS", "WalkForwardAdapter", "register_adapter"]
+
+_PURPOSE_MODEL, _PURPOSE_BASE = 0, 1
+#: Errors that make a window's model unusable (the EWMA fallback answers).
+_MODEL_ERRORS = (FitError, DataError, SimulationError)
+
+
+@dataclass(frozen=True)
+class WalkForwardAdapter:
+    """How a model family is rolled forward between refits.
+
+    Attributes
+    ----------
+    states
+        ``states(result, bars, calendar, origin_times) -> list[dict]``: the
+        :meth:`filter_state` overrides at each origin time, given ``bars``
+        from the fit's last bar to the last origin bar (parameters fixed).
+    steps
+        ``steps(result, calendar, origin_time, target_end, horizon) -> int``:
+        simulation steps from the origin to the target's last bar.
+    next_variance
+        ``next_variance(result, calendar, origin_time, state) -> float``:
+        variance of the next bar's log return.
+    record
+        ``record(result) -> dict``: ``persistence``, ``loglik``, ``params``,
+        ``std_errors`` for the fits table.
+    """
+
+    states: Callable[..., list[dict[str, Any]]]
+    steps: Callable[..., int]
+    next_variance: Callable[..., float]
+    record: Callable[[Any], dict[str, Any]]
+
+
+ADAPTERS: dict[str, WalkForwardAdapter] = {}
+
+
+def register_adapter(family: str, adapter: WalkForwardAdapter, *, replace: bool = False) -> None:
+    """Add the walk-forward adapter of a registry family."""
+    if family in ADAPTERS and not replace:
+        raise ConfigError(f"a walk-forward adapter for {family!r} is already registered")
+    ADAPTERS[family] = adapter
+
+
+def get_adapter(family: str) -> WalkForwardAdapter:
+    """The adapter of ``family``; ConfigError names the families that have one."""
+    try:
+        return ADAPTERS[family]
+    except KeyError:
+        raise ConfigError(
+            f"the walk-forward cannot roll {family!r} models forward; families with an adapter: "
+            f"{', '.join(sorted(ADAPTERS))} (and GARCH-family specs)"
+        ) from None
+
+
+# ------------------------------------------------------------------ intraday adapter
+def _utc(t: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(t)
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def _intraday_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
+    from volresearch.data.calendar import get_calendar
+    from volresearch.data.session_returns import DEFAULT_MAX_MISSING, session_returns
+    from volresearch.models.diurnal import deseasonalise
+
+    q_fit = result.q_fit
+    qf = np.array([q_fit.next_variance])
+    z_times = pd.DatetimeIndex([], tz="UTC")
+    if len(bars) >= 2:
+        cal = get_calendar(calendar)
+        max_missing = int(result.meta.get("options", {}).get("max_missing", DEFAULT_MAX_MISSING))
+        sr = session_returns(bars, cal, bar_seconds=result.bar_seconds, max_missing=max_missing)
+        if len(sr):
+            labels = pd.DatetimeIndex(pd.unique(pd.DatetimeIndex(sr["session"])))
+            last = result.daily.last_session
+            later = np.unique(labels[labels > last].asi8)
+            k = np.where(labels.asi8 <= last.value, 0, np.searchsorted(later, labels.asi8) + 1)
+            h = pd.Series(result.daily.path(k), index=labels)
+            des = deseasonalise(bars, cal, result.diurnal, h, max_missing=max_missing)
+            des = des[np.isfinite(des["z"].to_numpy()) & (des["variance"].to_numpy() > 0)]
+            if len(des):
+                qf = q_fit.filter(des["z"].to_numpy(dtype=np.float64))
+                z_times = pd.DatetimeIndex(des.index)
+    j = np.searchsorted(z_times.asi8, pd.DatetimeIndex(times).as_unit(z_times.unit).asi8, side="right")
+    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
+    return [
+        {"q_next": float(qf[i]), "last_price": float(p), "end": t} for i, p, t in zip(j, prices, times, strict=True)
+    ]
+
+
+def _session_steps(result: Any, calendar: str, origin: Any, target_end: Any, horizon: int) -> int:
+    from volresearch.simulate.results import session_step_times
+
+    cap = 8 * int(horizon)
+    times = session_step_times(calendar, _utc(origin), cap, result.bar_seconds)
+    n = int(np.searchsorted(times[1:].asi8, _utc(target_end).as_unit(times.unit).value, side="right"))
+    return min(max(n, 1), cap)
+
+
+def _intraday_next_variance(result: Any, calendar: str, origin: Any, state: Mapping[str, Any]) -> float:
+    from volresearch.simulate.results import session_step_times
+
+    times = session_step_times(calendar, _utc(origin), 1, result.bar_seconds)
+    m = result.variance_multiplier(times[1:], previous=times[0])
+    return float(m[0] * state["q_next"])
+
+
+def _intraday_record(result: Any) -> dict[str, Any]:
+    q = result.q_fit
+    return {
+        "persistence": float(result.persistence),
+        "loglik": float(q.loglik),
+        "params": dict(q.params),
+        "std_errors": dict(q.std_errors),
+        "daily_method": str(result.daily.method),
+    }
+
+
+register_adapter(
+    "intraday",
+    WalkForwardAdapter(
+        states=_intraday_states, steps=_session_steps, next_variance=_intraday_next_variance, record=_intraday_record
+    ),
+)
+
+
+# ------------------------------------------------------------------ the window
+def _fit(task: Any, fit_id: int, lo: int, hi: int, refit: bool) -> tuple[Any, dict[str, Any]]:
+    """Fit the registry model on the bars of returns ``[lo, hi)``; never raises the model errors."""
+    from volresearch.registry import fit_model
+
+    rec: dict[str, Any] = {
+        "window": task.window,
+        "fit_id": fit_id,
+        "refit": refit,
+        "sample_start": lo,
+        "sample_end": hi,
+        "n_obs": int(hi - lo),
+    }
+    bars = task.bars.iloc[lo - task.offset : hi + 1 - task.offset]
+    try:
+        result = fit_model(task.model_name, bars, calendar=task.calendar, **dict(task.fit_options))
+        info = get_adapter(task.family).record(result)
+    except _MODEL_ERRORS as exc:
+        rec.update(ok=False, method="ewma", reason=str(getattr(exc, "reason", "") or exc), message=str(exc),
+                   loglik=math.nan)  # fmt: skip
+        return None, rec
+    rec.update(ok=True, method="model", reason="", message="", **info)
+    return result, rec
+
+
+def _forecast_segment(
+    task: Any, result: Any, fit_point: int, origins: np.ndarray, y: np.ndarray, segment: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Ensembles of the target at each origin from ``result`` (fitted up to return ``fit_point``)."""
+    from volresearch.registry import simulate_model
+    from volresearch.validate.walkforward_run import _int_seed, _seed
+
+    adapter = get_adapter(task.family)
+    off = task.offset
+    index = task.bars.index
+    span = task.bars.iloc[fit_point + 1 - off : int(origins[-1]) + 2 - off]
+    times = index[origins + 1 - off]
+    states = adapter.states(result, span, task.calendar, times)
+    ends = index[origins + 1 + task.horizon - off]
+    draws, s2 = [], np.empty(origins.size)
+    for i, (st, t, end) in enumerate(zip(states, times, ends, strict=True)):
+        n_steps = adapter.steps(result, task.calendar, t, end, task.horizon)
+        paths = simulate_model(
+            result, task.n_paths, n_steps, _int_seed(_seed(task.seed, task.window, _PURPOSE_MODEL, segment, i)),
+            mode="matrix", state=st,
+        )  # fmt: skip
+        lp = np.asarray(paths.log_prices, dtype=np.float64)
+        draws.append((lp[n_steps] - math.log(st["last_price"]))[None, :])
+        s2[i] = adapter.next_variance(result, task.calendar, t, st)
+    return np.maximum(s2, VOLATILITY_FLOOR**2), y, draws
+
+
+def run_registry_window(task: Any) -> Any:
+    """Fit, forecast and score one window of a registry model (a pure function of the task)."""
+    from volresearch.validate.scores import qlike
+    from volresearch.validate.walkforward_plan import level_name
+    from volresearch.validate.walkforward_run import (
+        _concat,
+        _gaussian_draws,
+        _offsets,
+        _score,
+        _Scores,
+        _targets,
+        _WindowOutput,
+    )
+
+    r = task.returns
+    off = task.offset
+    h, levels = task.horizon, task.levels
+    k = len(levels)
+    fits: list[dict[str, Any]] = []
+    result, rec = _fit(task, 0, task.a, task.b, refit=False)
+    fits.append(rec)
+    fit_point = task.b - 1
+    n_is_len = task.b - task.a
+    points = np.concatenate([[task.b - 1], task.refits]).astype(np.int64)
+    seg_of = np.searchsorted(points, task.origins, side="right") - 1
+    y_all = _targets(r, off, task.origins, h)
+
+    model_parts: list[_Scores] = []
+    base_parts: list[_Scores] = []
+    sigma2_parts, fvar_parts, method_parts, fitid_parts = [], [], [], []
+    ewma_cache: np.ndarray | None = None
+    current_id = 0
+    for s, point in enumerate(points):
+        if s > 0:
+            lo = task.a if task.expanding else max(0, int(point) + 1 - n_is_len)
+            new, rec = _fit(task, s, lo, int(point) + 1, refit=True)
+            fits.append(rec)
+            if new is not None:
+                result, fit_point, current_id = new, int(point), s
+        sel = seg_of == s
+        if not sel.any():
+            continue
+        o = task.origins[sel]
+        y = y_all[sel]
+        method = "ewma"
+        if result is not None:
+            try:
+                s2, _, draws = _forecast_segment(task, result, fit_point, o, y, s)
+                method = "model"
+            except _MODEL_ERRORS as exc:  # the state could not be rolled forward: the fallback answers
+                fits[-1] = {**fits[-1], "forecast_error": str(exc)}
+        if method == "ewma":
+            if ewma_cache is None:
+                ewma_cache = ewma_variance(r[task.a - off : int(task.origins[-1]) + 1 - off])
+            s2 = np.maximum(ewma_cache[o - task.a], VOLATILITY_FLOOR**2)
+            draws = _gaussian_draws(np.sqrt(h * s2), task, _PURPOSE_MODEL, s)
+        sc = _concat([_score(e, y[i : i + e.shape[0]], levels) for i, e in _offsets(draws)], k)
+        fvar = sc.var if method == "model" else h * s2
+        model_parts.append(sc)
+        base_draws = _gaussian_draws(math.sqrt(h) * task.base_sigma[sel], task, _PURPOSE_BASE, s)
+        base_parts.append(_concat([_score(e, y[i : i + e.shape[0]], levels) for i, e in _offsets(base_draws)], k))
+        sigma2_parts.append(s2)
+        fvar_parts.append(np.maximum(fvar, VOLATILITY_FLOOR**2))
+        method_parts.append(np.full(o.size, method, dtype=object))
+        fitid_parts.append(np.full(o.size, current_id if method == "model" else -1, dtype=np.int64))
+
+    m = _concat(model_parts, k)
+    bsc = _concat(base_parts, k)
+    fvar = np.concatenate(fvar_parts)
+    bvar = h * task.base_sigma**2
+    rv = y_all**2
+    cols: dict[str, np.ndarray] = {
+        "origin_pos": task.origins,
+        "window": np.full(task.origins.size, task.window, dtype=np.int64),
+        "fit_id": np.concatenate(fitid_parts),
+        "method": np.concatenate(method_parts),
+        "target": y_all,
+        "sigma2_next": np.concatenate(sigma2_parts),
+        "forecast_var": fvar,
+        "mean": m.mean,
+        "std": m.std,
+        "pit": m.pit,
+        "crps": m.crps,
+        "base_std": math.sqrt(h) * task.base_sigma,
+        "base_pit": bsc.pit,
+        "base_crps": bsc.crps,
+        "realised_var": rv,
+        "qlike": qlike(fvar, rv, normalized=False),
+        "base_qlike": qlike(bvar, rv, normalized=False),
+        "mse": (rv - fvar) ** 2,
+        "base_mse": (rv - bvar) ** 2,
+    }
+    for j, lv in enumerate(levels):
+        name = level_name(lv)
+        cols[f"lo_{name}"] = m.lo[:, j]
+        cols[f"hi_{name}"] = m.hi[:, j]
+        cols[f"hit_{name}"] = ((y_all < m.lo[:, j]) | (y_all > m.hi[:, j])).astype(np.int8)
+        cols[f"base_hit_{name}"] = ((y_all < bsc.lo[:, j]) | (y_all > bsc.hi[:, j])).astype(np.int8)
+    return _WindowOutput(task.key, task.window, cols, fits, math.nan, int(task.b - task.a), math.nan, 0)
