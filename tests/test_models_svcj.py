@@ -1,0 +1,121 @@
+"""SVCJ: QE + jump kernel against its numpy twin and against the analytic moments of integrated returns."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from volresearch.models.heston import heston_return_moments
+from volresearch.models.svcj import SVCJResult, svcj_mbar, svcj_return_moments
+from volresearch.simulate._rng import StreamState
+from volresearch.simulate.engine import innovation_table
+from volresearch.simulate.kernels.heston import simulate_sv, simulate_sv_numpy, sv_words_per_step
+
+PPF = innovation_table("normal", {}).kernel_args
+#: Annualised test parameters (jumps frequent and large enough to matter at every horizon).
+P = dict(mu=0.05, kappa=4.0, theta=0.03, xi=0.4, rho=-0.6, v0=0.05, lam=3.0, mu_y=-0.03, sigma_y=0.04, mu_v=0.05,
+         rho_j=-0.5)  # fmt: skip
+DT = 1.0 / 252.0
+HORIZONS = (5, 21, 63, 252)
+
+
+def simulate_returns(params: dict, n_paths: int, seed: int) -> np.ndarray:
+    """``ln(S_t / S_0)`` at the test horizons, ``(len(HORIZONS), n_paths)``."""
+    kw = {k: v for k, v in params.items() if k != "v0"}
+    st = StreamState.create(seed, n_paths)
+    x = np.zeros(n_paths)
+    v = np.full(n_paths, params["v0"])
+    xs, _ = simulate_sv(x, v, max(HORIZONS), DT, key=st.key, stream=st.stream, counter=st.counter, ppf=PPF,
+                        martingale=False, **kw)  # fmt: skip
+    return xs[[h - 1 for h in HORIZONS]]
+
+
+def check_moments(r: np.ndarray, params: dict) -> None:
+    for h, row in zip(HORIZONS, r, strict=True):
+        mean, var = svcj_return_moments(h * DT, **params)
+        n = row.size
+        dev = row - row.mean()
+        se_mean = math.sqrt(row.var() / n)
+        se_var = math.sqrt((np.mean(dev**4) - row.var() ** 2) / n)
+        assert abs(row.mean() - mean) < 3.5 * se_mean, (h, row.mean(), mean, se_mean)
+        assert abs(row.var(ddof=1) - var) < 3.5 * se_var, (h, row.var(), var, se_var)
+
+
+def test_kernel_equals_numpy_twin_with_jumps() -> None:
+    outs = []
+    kw = {k: v for k, v in P.items() if k != "v0"}
+    kw["lam"] = 40.0  # many steps with one or more jumps
+    for fn in (simulate_sv, simulate_sv_numpy):
+        for mart in (False, True):
+            st = StreamState.create(8, 257)
+            x = np.zeros(257)
+            v = np.full(257, P["v0"])
+            extra = {"store_v": True} if fn is simulate_sv else {}
+            xs, vs = fn(x, v, 60, DT, key=st.key, stream=st.stream, counter=st.counter, ppf=PPF, martingale=mart,
+                        **kw, **extra)  # fmt: skip
+            outs.append((xs, vs, st.counter.copy()))
+    for a, b in ((outs[0], outs[2]), (outs[1], outs[3])):
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(a[2], b[2])
+    # variable word use: 3 per step plus N + 1 per jump step; some paths jumped twice in a step
+    used = outs[0][2].astype(float) / 60.0
+    assert used.mean() == pytest.approx(sv_words_per_step(40.0 * DT), rel=0.05)
+    assert used.max() > 3.0 and used.min() >= 3.0
+
+
+def test_jumps_raise_long_run_variance_and_move_price() -> None:
+    """Sanity of the sign conventions: E[v_inf] = theta + lam mu_v / kappa, jumps shift the mean return."""
+    kw = {k: v for k, v in P.items() if k != "v0"}
+    st = StreamState.create(2, 20_000)
+    v = np.full(20_000, P["theta"])
+    simulate_sv(np.zeros(20_000), v, 756, DT, key=st.key, stream=st.stream, counter=st.counter, ppf=PPF,
+                store_x=False, **kw)  # fmt: skip
+    assert v.mean() == pytest.approx(P["theta"] + P["lam"] * P["mu_v"] / P["kappa"], rel=0.03)
+
+
+def test_fast_moments_match_analytic() -> None:
+    check_moments(simulate_returns(P, 40_000, seed=21), P)
+
+
+def test_moments_detect_wrong_jump_model() -> None:
+    """Deterministic, uncorrelated variance jumps (no rho_j) miss the analytic moments: the test can fail."""
+    r = simulate_returns({**P, "rho_j": 0.0}, 40_000, seed=21)
+    with pytest.raises(AssertionError):
+        check_moments(r, P)
+
+
+@pytest.mark.slow
+def test_moments_match_analytic_many_paths() -> None:
+    check_moments(simulate_returns(P, 200_000, seed=4), P)
+    heston = {k: P[k] for k in ("mu", "kappa", "theta", "xi", "rho", "v0")}
+    check_moments(simulate_returns(heston, 200_000, seed=5), heston)
+
+
+def test_heston_moments_are_the_no_jump_case_and_reduce_to_constant_variance() -> None:
+    h = {k: P[k] for k in ("mu", "kappa", "theta", "xi", "rho", "v0")}
+    assert heston_return_moments(1.0, **h) == svcj_return_moments(1.0, **h)
+    # xi -> 0, v0 = theta: Black-Scholes moments (mu - theta/2) T and theta T
+    m, v = svcj_return_moments(2.0, mu=0.07, kappa=3.0, theta=0.04, xi=1e-9, rho=-0.5, v0=0.04)
+    assert m == pytest.approx((0.07 - 0.02) * 2.0, abs=1e-12)
+    assert v == pytest.approx(0.08, abs=1e-9)  # the rho xi term is O(xi)
+    # pure compound-Poisson jumps on constant variance: Var J = lam T E[Z_y^2]
+    m, v = svcj_return_moments(1.0, mu=0.0, kappa=3.0, theta=0.04, xi=1e-9, rho=0.0, v0=0.04, lam=5.0,
+                               mu_y=-0.02, sigma_y=0.03, mu_v=0.0, rho_j=0.0)  # fmt: skip
+    assert v == pytest.approx(0.04 + 5.0 * (0.03**2 + 0.02**2), rel=1e-9)
+    k = math.expm1(-0.02 + 0.5 * 0.03**2)
+    assert m == pytest.approx(-0.02 - 5.0 * k + 5.0 * -0.02, rel=1e-9)
+    assert svcj_mbar(-0.02, 0.03, 0.0, 0.0) == pytest.approx(k)
+
+
+def test_result_round_trip() -> None:
+    res = SVCJResult.from_params(**{("lambda" if k == "lam" else k): v for k, v in P.items()}, last_price=50.0)
+    d = json.loads(json.dumps(res.to_dict()))
+    assert d["kind"] == "volresearch.SVCJResult" and d["units"]["mu_v"] == "variance/year per jump"
+    back = SVCJResult.from_dict(d)
+    assert back.to_dict() == res.to_dict()
+    assert back.simulation_params()["lam"] == 3.0 and back.kernel == "svcj"
+    assert "rho_j" in back.summary()
