@@ -185,3 +185,22 @@ def test_result_round_trip_and_feller() -> None:
     assert sp["dt"] == pytest.approx(1 / 252) and sp["kappa"] == 2.0
     assert res.filter_state()["v"] == 0.05
     assert "kappa" in res.summary() and "1/year" in res.summary()
+
+
+def test_registry_adapter_paths_match_analytic_moments() -> None:
+    from volresearch.models.heston import heston_return_moments
+    from volresearch.simulate.kernels.heston import simulate_sv_result
+
+    res = HestonResult.from_params(mu=0.05, kappa=3.0, theta=0.04, xi=0.5, rho=-0.7, v0=0.06, last_price=80.0,
+                                   end="2020-01-02T00:00:00+00:00")  # fmt: skip
+    paths = simulate_sv_result(res, 20_000, 63, 5, mode="matrix")
+    again = simulate_sv_result(HestonResult.from_dict(res.to_dict()), 20_000, 63, 5, mode="matrix")
+    np.testing.assert_array_equal(paths.log_prices, again.log_prices)
+    r = paths.log_prices[-1] - paths.log_prices[0]
+    mean, var = heston_return_moments(
+        63 / 252, **{k: res.params[k] for k in ("mu", "kappa", "theta", "xi", "rho", "v0")}
+    )
+    assert abs(r.mean() - mean) < 3.5 * r.std() / math.sqrt(r.size)
+    assert r.var() == pytest.approx(var, rel=0.05)
+    fan = simulate_sv_result(res, 2_000, 10, 5, mode="bands")
+    assert fan.bands.shape[0] == 11 and fan.bands[0, 0] == pytest.approx(80.0)

@@ -163,3 +163,43 @@ def test_fit_from_bars_round_trip_and_protocol() -> None:
     assert "sigma_j" in back.summary() and back.kernel == "merton"
     with pytest.raises(FitError):
         fit_merton_returns(np.zeros(10), DT)
+
+
+@pytest.fixture
+def registered():
+    """Merton in the registry for the duration of a test (as the package registers it)."""
+    from volresearch import registry
+    from volresearch.simulate.kernels.jumps import simulate_merton_result
+
+    had_kernel = "merton" in registry.KERNELS
+    registry.register(
+        registry.ModelEntry(name="merton", family="jump-diffusion", fit=fit_merton, result_type=MertonFit,
+                            kernel="merton", description="Merton jump-diffusion (maximum likelihood)"),
+        replace=True,
+    )  # fmt: skip
+    registry.register_kernel("merton", simulate_merton_result, replace=True)
+    registry.register_result_type("volresearch.MertonFit", MertonFit)
+    yield registry
+    if not had_kernel:
+        registry.MODELS.pop("merton", None)
+        registry.KERNELS.pop("merton", None)
+        registry.RESULT_TYPES.pop("volresearch.MertonFit", None)
+
+
+def test_registry_fit_simulate_load(registered) -> None:
+    r = simulated_returns(2_000, seed=8)
+    idx = pd.bdate_range("2012-01-02", periods=r.size + 1, tz="UTC", name="timestamp")
+    close = 50.0 * np.exp(np.concatenate([[0.0], np.cumsum(r)]))
+    bars = pd.DataFrame({"open": close, "high": close, "low": close, "close": close, "volume": 1.0}, index=idx)
+    fit = registered.fit_model("merton", bars)
+    paths = registered.simulate_model(fit, 4_000, 30, seed=4, mode="matrix")
+    again = registered.simulate_model(registered.load_result(fit.to_dict()), 4_000, 30, seed=4, mode="matrix")
+    np.testing.assert_array_equal(paths.log_prices, again.log_prices)
+    assert paths.log_prices.shape == (31, 4_000) and paths.log_prices[0, 0] == pytest.approx(math.log(close[-1]))
+    # 30-day log-return variance of the paths matches the fitted model's
+    p = fit.params
+    var = 30 * DT * (p["sigma"] ** 2 + p["lambda"] * (p["mu_j"] ** 2 + p["sigma_j"] ** 2))
+    ret = paths.log_prices[-1] - paths.log_prices[0]
+    assert ret.var() == pytest.approx(var, rel=0.1)
+    fan = registered.simulate_model(fit, 4_000, 30, seed=4)
+    assert fan.bands.shape[0] == 31 and np.all(np.diff(fan.bands[-1]) > 0)

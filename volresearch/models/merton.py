@@ -168,9 +168,9 @@ class MertonFit:
     std_errors: Mapping[str, float]
     loglik: float
     nobs: int
-    bar_seconds: float
-    calendar: str | None
-    dt: float
+    bar_seconds: float = 86_400.0
+    calendar: str | None = "us_equity_daily"
+    dt: float = 1.0 / 252.0
     last_price: float = float("nan")
     end: str | None = None
     n_terms: int = 0

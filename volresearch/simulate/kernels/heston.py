@@ -52,19 +52,23 @@ numbers depend only on ``(seed, path, counter)``, never on the thread count.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
-from .._rng import philox4x64, stream_words_numpy, word_side_and_v
+from .._rng import StreamState, philox4x64, stream_words_numpy, word_side_and_v
 from .draws import PATH_BLOCK, table_z, table_z_numpy
 
 __all__ = [
     "PSI_C",
     "poisson_tail_table",
     "qe_constants",
+    "paths_surface",
     "simulate_sv",
     "simulate_sv_numpy",
+    "simulate_sv_result",
     "sv_words_per_step",
 ]
 
@@ -548,3 +552,104 @@ def simulate_sv_numpy(
         out_x[t] = xn
         out_v[t] = vn
     return out_x, out_v
+
+
+# --------------------------------------------------------------------------
+# registry adapters: fitted result -> Paths / Fan
+# --------------------------------------------------------------------------
+def _seed_int(seed: Any) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63))
+    return int(seed)
+
+
+def paths_surface(
+    log_prices: np.ndarray,
+    *,
+    mode: str,
+    start: Any,
+    bar_seconds: float,
+    calendar: Any,
+    meta: dict[str, Any],
+    quantiles: Any = None,
+    n_sample_paths: int = 20,
+) -> Any:
+    """``(steps + 1, paths)`` log prices as a :class:`~volresearch.simulate.results.Paths` (``mode="matrix"``)
+    or a :class:`~volresearch.simulate.results.Fan` (``mode="bands"``: quantiles by :mod:`volresearch.quantiles`).
+
+    Steps are labelled by the session clock of ``calendar`` for bars shorter than a day, else every
+    ``bar_seconds`` from ``start``.
+    """
+    from volresearch.quantiles import quantile
+    from volresearch.simulate.results import DEFAULT_QUANTILES, SUMMARY_LEVELS, Fan, Paths, session_step_times
+
+    horizon = log_prices.shape[0] - 1
+    step_times = None
+    if calendar is not None and start is not None and bar_seconds < 86_400:
+        step_times = session_step_times(calendar, start, horizon, bar_seconds)
+        start = step_times[0]
+    if mode == "matrix":
+        return Paths(log_prices=log_prices, start=start, bar_seconds=bar_seconds, meta=meta, step_times=step_times)
+    probs = np.union1d(np.asarray(quantiles or DEFAULT_QUANTILES, dtype=float), np.asarray(SUMMARY_LEVELS))
+    prices = np.exp(log_prices)
+    n_s = int(min(max(int(n_sample_paths), 0), prices.shape[1]))
+    return Fan(
+        levels=probs,
+        bands=np.asarray(quantile(prices, probs, axis=1)).T,  # (levels, steps + 1) -> (steps + 1, levels)
+        terminal_prices=prices[-1],
+        mean=prices.mean(axis=1),
+        std=prices.std(axis=1),
+        sample_paths=prices[:, :n_s] if n_s else None,
+        start=start,
+        bar_seconds=bar_seconds,
+        meta=meta,
+        step_times=step_times,
+    )
+
+
+def simulate_sv_result(
+    result: Any,
+    n_paths: int,
+    horizon: int,
+    seed: Any,
+    *,
+    start: Any = None,
+    calendar: Any = None,
+    mode: str = "bands",
+    state: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Any:
+    """Registry kernel adapter of Heston/SVCJ results (``result.kernel`` ``"heston"`` or ``"svcj"``).
+
+    Paths start at ``ln(last_price)`` with variance ``v`` of :meth:`filter_state` (overridable through
+    ``state``, e.g. a filtered ``v``), and advance ``horizon`` QE steps of ``dt = result.dt`` years.
+    ``options``: ``last_price``, ``martingale`` (default False: real-world drift ``mu``), ``quantiles``,
+    ``n_sample_paths``.
+    """
+    st = {**result.filter_state(), **dict(state or {})}
+    price = float(options.pop("last_price", st["last_price"]))
+    if not (math.isfinite(price) and price > 0):
+        raise ValueError("a starting price is needed: the fit was made on returns; pass last_price=")
+    p = result.simulation_params()
+    kw = {k: p[k] for k in ("mu", "kappa", "theta", "xi", "rho")}
+    if "lam" in p:
+        kw.update({k: p[k] for k in ("lam", "mu_y", "sigma_y", "mu_v", "rho_j")})
+    seed_int = _seed_int(seed)
+    ss = StreamState.create(seed_int, int(n_paths))
+    x = np.full(int(n_paths), math.log(price))
+    v = np.full(int(n_paths), float(st["v"]))
+    from volresearch.simulate.engine import innovation_table
+
+    xs, _ = simulate_sv(
+        x, v, int(horizon), float(p["dt"]), martingale=bool(options.pop("martingale", False)), key=ss.key,
+        stream=ss.stream, counter=ss.counter, ppf=innovation_table("normal", {}).kernel_args, **kw,
+    )  # fmt: skip
+    logp = np.vstack([np.full((1, int(n_paths)), math.log(price)), xs])
+    meta = {"model": result.model, "params": dict(result.params), "seed": seed_int, "dt": float(p["dt"])}
+    cal = result.calendar if calendar is None else calendar
+    return paths_surface(
+        logp, mode=mode, start=st.get("end") if start is None else start, bar_seconds=result.bar_seconds,
+        calendar=cal, meta=meta, **options,
+    )  # fmt: skip

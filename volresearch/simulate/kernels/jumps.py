@@ -19,15 +19,17 @@ one uniform) and two standard normals ``Z``, ``Z_J``::
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
-from .._rng import philox4x64, stream_words_numpy, word_side_and_v
+from .._rng import StreamState, philox4x64, stream_words_numpy, word_side_and_v
 from .draws import PATH_BLOCK, table_z, table_z_numpy
-from .heston import _poisson, _side_v, _word, poisson_tail_table
+from .heston import _poisson, _seed_int, _side_v, _word, paths_surface, poisson_tail_table
 
-__all__ = ["merton_drift", "simulate_merton", "simulate_merton_numpy"]
+__all__ = ["merton_drift", "simulate_merton", "simulate_merton_numpy", "simulate_merton_result"]
 
 
 def merton_drift(mu: float, sigma: float, lam: float, mu_j: float, sigma_j: float) -> float:
@@ -219,3 +221,44 @@ def simulate_merton_numpy(
         counter[:] = c
         out[t] = xn
     return out
+
+
+def simulate_merton_result(
+    result: Any,
+    n_paths: int,
+    horizon: int,
+    seed: Any,
+    *,
+    start: Any = None,
+    calendar: Any = None,
+    mode: str = "bands",
+    state: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Any:
+    """Registry kernel adapter of :class:`~volresearch.models.merton.MertonFit` (kernel id ``"merton"``).
+
+    Paths start at ``ln(last_price)`` (``state`` or ``last_price=`` override it) and advance ``horizon``
+    exact steps of ``dt = result.dt`` years.  ``options``: ``last_price``, ``quantiles``, ``n_sample_paths``.
+    """
+    from volresearch.simulate.engine import innovation_table
+
+    st = {**result.filter_state(), **dict(state or {})}
+    price = float(options.pop("last_price", st["last_price"]))
+    if not (math.isfinite(price) and price > 0):
+        raise ValueError("a starting price is needed: the fit was made on returns; pass last_price=")
+    p = result.simulation_params()
+    seed_int = _seed_int(seed)
+    ss = StreamState.create(seed_int, int(n_paths))
+    x = np.full(int(n_paths), math.log(price))
+    xs = simulate_merton(
+        x, int(horizon), float(p["dt"]), mu=p["mu"], sigma=p["sigma"], lam=p["lam"], mu_j=p["mu_j"],
+        sigma_j=p["sigma_j"], key=ss.key, stream=ss.stream, counter=ss.counter,
+        ppf=innovation_table("normal", {}).kernel_args,
+    )  # fmt: skip
+    logp = np.vstack([np.full((1, int(n_paths)), math.log(price)), xs])
+    meta = {"model": result.model, "params": dict(result.params), "seed": seed_int, "dt": float(p["dt"])}
+    cal = result.calendar if calendar is None else calendar
+    return paths_surface(
+        logp, mode=mode, start=st.get("end") if start is None else start, bar_seconds=result.bar_seconds,
+        calendar=cal, meta=meta, **options,
+    )  # fmt: skip
