@@ -128,7 +128,7 @@ def run_series(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     from volresearch.validate.walkforward import walk_forward
 
     bars = validate_bars(load_bars(path), policy="repair").bars
-    cal = infer_calendar(pd.DatetimeIndex(bars.index))[0].name
+    cal = args.calendar or infer_calendar(pd.DatetimeIndex(bars.index))[0].name
     layout = {
         "in_sample": args.window,
         "out_of_sample": args.refit,
@@ -140,13 +140,17 @@ def run_series(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     naive: dict[str, Any] | None = None
     for name in args.models:
         t0 = time.perf_counter()
-        res = walk_forward(bars, model=name, n_paths=args.paths, min_count=args.min_count, quiet=True, **layout)
+        res = walk_forward(
+            bars, model=name, n_paths=args.paths, min_count=args.min_count, calendar=args.calendar, quiet=True,
+            **layout,
+        )  # fmt: skip
         rows.append(_model_row(name, res, time.perf_counter() - t0))
         if naive is None:
             naive = _naive_row(res, args.min_count)
         _progress(f"{path.name}: {rows[-1]}")
     refs: dict[str, float] = {}
-    for name, diurnal in REFERENCES.items():
+    for name in args.references:
+        diurnal = REFERENCES[name]
         t0 = time.perf_counter()
         ref = arch_reference(
             bars, "gjr-skewt", n_sims=args.paths, diurnal=diurnal, min_count=args.min_count, **layout
@@ -154,8 +158,10 @@ def run_series(path: Path, args: argparse.Namespace) -> dict[str, Any]:
         rows.append(_reference_row(f"{name} gjr-skewt", ref, time.perf_counter() - t0))
         refs[name] = ref.crps
         _progress(f"{path.name}: {rows[-1]}")
-    assert naive is not None
-    rows.insert(len(args.models), naive)
+    if naive is not None:
+        rows.insert(len(args.models), naive)
+    else:
+        naive = {"crps": math.nan}
     for row in rows:
         row["crps_vs_naive"] = row["crps"] / naive["crps"]
         for name, crps in refs.items():
@@ -225,13 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--refit", type=int, default=1440, help="bars between refits (default 1440)")
     p.add_argument("--paths", type=int, default=2000, help="simulated paths per forecast (default 2000)")
     p.add_argument("--models", nargs="+", default=DEFAULT_MODELS, help="registry names")
+    p.add_argument("--references", nargs="*", choices=list(REFERENCES), default=list(REFERENCES),
+                   help="arch references to run (default both; none: skip them)")  # fmt: skip
+    p.add_argument("--calendar", default=None, help="session calendar of the models (default: inferred)")
+    p.add_argument("--tag", default="", help="suffix of the output file names")
     p.add_argument("--min-count", type=int, default=100, help="forecasts a bucket needs for the worst bucket")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = p.parse_args(argv)
-    settings = {k: v for k, v in vars(args).items() if k not in ("files", "out")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("files", "out", "tag")}
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"intraday_calibration_step{args.step}"
+    stem = args.out / f"intraday_calibration_step{args.step}{args.tag}"
     results = []
     for path in args.files:
         if not path.exists():

@@ -88,6 +88,51 @@ def test_short_intraday_data_work_with_defaults(tmp_path, capsys):
     assert d["n_windows"] == 9
     assert d["mean"] == "zero"  # intraday bars get a zero mean by default
     assert "worst_bucket_coverage_95" in {c["name"] for c in d["criteria"]}
+    # the intraday default family with the law asked for; its windows (under a day) are too short to fit it
+    assert d["model_name"] == "intraday-gjr-normal"
+    assert len(d["fallbacks"]) == d["n_fallback_windows"] == d["n_windows"]
+    assert {f["requested"] for f in d["fallbacks"]} == {"intraday-gjr-normal"}
+    assert {f["answered"] for f in d["fallbacks"]} == {"ewma"} and all(f["reason"] for f in d["fallbacks"])
+
+
+@pytest.fixture(scope="module")
+def intraday_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("validate") / "es16d.csv"
+    datasets.load("es_synthetic", days=16, seed=2).to_csv(path)
+    return path
+
+
+def test_registry_model_with_reference_and_buckets(intraday_csv, capsys):
+    args = [str(intraday_csv), "--model", "intraday-gjr-normal", "--in-sample", "8000", "--out-of-sample", "2800",
+            "--step", "60", "--horizon", "30", "--paths", "100", "--reference", "arch", "--reference-sims", "150",
+            "--min-count", "10", "--calendar", "cme_globex", "--quiet"]  # fmt: skip
+    code, d = run_json(args, capsys)
+    assert code == 0
+    assert REQUIRED <= set(d)
+    assert d["model_name"] == "intraday-gjr-normal" and (d["model"], d["dist"], d["mean"]) == ("gjr", "normal", "zero")
+    assert d["n_fallback_windows"] == 0 and d["fallbacks"] == []
+    by_bucket = d["coverage_95_by_bucket"]
+    assert by_bucket and all(0.0 <= v["coverage"] <= 1.0 for v in by_bucket.values())
+    assert sum(v["n"] for v in by_bucket.values()) == d["n_forecasts"]
+    counted = [abs(v["coverage"] - 0.95) for v in by_bucket.values() if v["n"] >= 10]
+    assert d["worst_bucket_deviation_95"] == pytest.approx(max(counted))
+    assert d["coverage_95_by_session_segment"]
+    ref = d["reference"]
+    assert ref["label"] == "arch gjr-skewt" and ref["n_sims"] == 150 and ref["n_forecasts"] == d["n_forecasts"]
+    assert ref["crps_ratio_vs_model"] == pytest.approx(ref["crps"] / d["crps"])
+    assert {"coverage_95", "coverage_50", "pit_ad_pvalue", "worst_bucket_deviation_95"} <= set(ref)
+    crit = {c["name"]: c for c in d["criteria"]}
+    assert crit["worst_bucket_coverage_95"]["value"] == pytest.approx(d["worst_bucket_deviation_95"])
+    assert d["verdict"]["passed"] == d["passed"]
+    text_code = main(["validate", *args[:-1], "--reference", "arch-diurnal"])
+    out = capsys.readouterr().out
+    assert text_code == 0 and "Walk-forward intraday-gjr-normal" in out and "x 30-min diurnal" in out
+
+
+def test_list_models(capsys):
+    assert main(["validate", "--list-models"]) == 0
+    out = capsys.readouterr().out
+    assert "intraday-gjr-sged" in out and "gjr-sged" in out and "egarch-t" in out
 
 
 def test_json_stdout_is_pure_while_progress_goes_to_stderr(daily_csv, capsys, monkeypatch):
