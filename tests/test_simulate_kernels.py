@@ -698,7 +698,9 @@ def test_multiplier_kernel_equals_twin_and_the_intraday_recursion(tables: dict, 
     xp, s2p, stp = _state(n, counter=3)
     K.simulate_matrix(code, *params, xp, s2p, stp.key, stp.stream, stp.counter, *args, plain)
     assert np.array_equal(s2p, s2)  # the recursion runs on the unscaled shocks
-    np.testing.assert_allclose(np.diff(out, axis=0), np.sqrt(mult)[:, None] * np.diff(plain, axis=0), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(
+        np.diff(out, axis=0), np.sqrt(mult)[:, None] * np.diff(plain, axis=0), rtol=0, atol=1e-13
+    )
 
 
 @pytest.mark.parametrize(("code", "params"), MODELS)

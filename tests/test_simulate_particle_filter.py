@@ -379,3 +379,49 @@ def test_filter_is_identical_serial_parallel_and_for_any_thread_count(monkeypatc
         for k, v in arrays.items():
             np.testing.assert_array_equal(v, runs[0][1][k], err_msg=k)
     assert any(r.resampled for r in runs[0][0])
+
+
+def test_adapted_weighting_gives_the_exact_kalman_likelihood_of_a_noisy_random_walk():
+    """GARCH with alpha = beta = 0 is a Gaussian random walk; observed with noise it is a local-level model.
+
+    The adapted update weighs by the exact predictive density and draws from the exact conditional law,
+    so every particle carries the same weight and the likelihood is the Kalman filter's to Monte Carlo
+    error of the particle cloud; the bootstrap filter on the same data is far noisier.
+    """
+    from volresearch.simulate.engine import innovation_logpdf
+
+    s2, tau, n_obs = 1e-6, 5e-5, 200
+    rng = np.random.default_rng(4)
+    x = math.log(100.0) + np.cumsum(math.sqrt(s2) * rng.standard_normal(n_obs))
+    y = x + tau * rng.standard_normal(n_obs)
+    m, p, exact = math.log(100.0), 0.0, 0.0
+    for yt in y:
+        p += s2
+        s = p + tau**2
+        exact += stats.norm.logpdf(yt, m, math.sqrt(s))
+        k = p / s
+        m, p = m + k * (yt - m), (1 - k) * p
+    table = build_ppf_table(stats.norm.ppf, name="normal")
+    runs = {}
+    for weighting in ("adapted", "bootstrap"):
+        lls = []
+        for seed in range(5):
+            model = GarchStateSpace(
+                0, 0.0, s2, 0.0, 0.0, 0.0, table, math.log(100.0), s2, 1000, seed=seed, weighting=weighting,
+                logpdf=innovation_logpdf("normal", {}),
+            )  # fmt: skip
+            pf = ParticleFilter(model, seed=seed)
+            for yt in y:
+                pf.step(PriceObservation(math.exp(yt), tau))
+            lls.append(pf.loglik)
+        runs[weighting] = np.array(lls)
+    assert np.all(np.abs(runs["adapted"] - exact) < 0.15), (runs["adapted"] - exact, exact)
+    assert np.std(runs["adapted"]) < 0.1 * np.std(runs["bootstrap"])  # measured: within 0.05 of it, against 0.6-6.3
+
+
+def test_adapted_weighting_needs_the_log_density():
+    table = build_ppf_table(stats.norm.ppf, name="normal")
+    with pytest.raises(SimulationError, match="log-density"):
+        GarchStateSpace(0, 0.0, 1e-6, 0.05, 0.0, 0.9, table, 0.0, 1e-6, 10, seed=0, weighting="adapted")
+    with pytest.raises(SimulationError, match="weighting"):
+        GarchStateSpace(0, 0.0, 1e-6, 0.05, 0.0, 0.9, table, 0.0, 1e-6, 10, seed=0, weighting="other")

@@ -20,7 +20,17 @@ from volresearch.models.distributions import isf_function, ppf_function
 from volresearch.simulate.innovations import PpfTable, build_ppf_table
 from volresearch.simulate.paths import DEFAULT_QUANTILES, Fan, Paths, simulate_paths
 
-__all__ = ["innovation_table", "simulate_fit", "fit_bar_seconds", "simulation_params"]
+__all__ = [
+    "LOGPDF_GRID",
+    "innovation_logpdf",
+    "innovation_table",
+    "simulate_fit",
+    "fit_bar_seconds",
+    "simulation_params",
+]
+
+#: ``(z_min, z_max, points)`` of the tabulated innovation log-density.
+LOGPDF_GRID = (-40.0, 40.0, 16_001)
 
 
 @lru_cache(maxsize=64)
@@ -35,6 +45,33 @@ def innovation_table(dist: str, params: dict[str, float] | Any) -> PpfTable:
 
     names = get_distribution(dist).parameter_names
     return _table(dist, tuple((k, round(float(params[k]), 12)) for k in names))
+
+
+@lru_cache(maxsize=64)
+def _logpdf(dist: str, params: tuple[tuple[str, float], ...]) -> tuple[float, float, np.ndarray]:
+    from volresearch.models.distributions import make_distribution
+
+    lo, hi, n = LOGPDF_GRID
+    z = np.linspace(lo, hi, n)
+    law = make_distribution(dist)
+    values = np.array([v for _, v in params], dtype=np.float64)
+    lf = np.asarray(law.loglikelihood(values, z, np.ones_like(z), individual=True), dtype=np.float64)
+    lf.setflags(write=False)
+    return float(lo), float(z[1] - z[0]), lf
+
+
+def innovation_logpdf(dist: str, params: dict[str, float] | Any) -> tuple[float, float, np.ndarray]:
+    """Log-density of the standardised law ``dist`` on a uniform grid: ``(z_0, dz, log f)``.
+
+    ``log f[k] = log f(z_0 + k dz)`` on :data:`LOGPDF_GRID` (from ``arch``'s own
+    log-likelihood of the law with unit variance), read by linear interpolation
+    and linear extrapolation of the log-density beyond the grid
+    (:func:`~volresearch.simulate._pf_kernels.table_logpdf`).
+    """
+    from volresearch.models.distributions import get_distribution
+
+    names = get_distribution(dist).parameter_names
+    return _logpdf(dist, tuple((k, round(float(params[k]), 12)) for k in names))
 
 
 def fit_bar_seconds(fit: Any, default: float = 60.0) -> float:

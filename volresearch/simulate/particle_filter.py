@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -95,6 +95,7 @@ Scheme = Literal["systematic", "stratified", "multinomial"]
 #: thread: a one-step update is a few microseconds of work per thousand particles, less than waking a pool of
 #: threads on a busy machine (measured by ``benchmarks/bench_filter.py``; results are identical either way).
 PARALLEL_MIN_PARTICLES = 100_000
+_NO_MULT = np.empty(0)
 
 
 def _positions_systematic(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -371,11 +372,16 @@ class PriceObservation:
     range_variance
         Parkinson variance of the bar, ``ln(high/low)^2 / (4 ln 2)`` (squared
         log return per bar), or NaN to skip the realised-variance term.
+    multiplier
+        Per-step variance multipliers ``m_t`` of the steps that lead to this
+        bar (the multiplicative intraday model; ``None``: no multiplier).
+        Used by the fused update (:meth:`ParticleFilter.step`).
     """
 
     close: float
     s_obs: float
     range_variance: float = math.nan
+    multiplier: np.ndarray | None = field(default=None, compare=False)
 
 
 class GarchStateSpace:
@@ -397,8 +403,18 @@ class GarchStateSpace:
         Standard deviation (log units) of the realised-variance term; ``None``
         disables it.  The term is ``log RV_t ~ N(log sigma^2_t + LOG_PARKINSON_MEAN,
         rv_weight^2)`` with ``sigma^2_t`` the variance that drove bar ``t`` (kept as
-        ``sigma2_prev``); :data:`LOG_PARKINSON_SD` is its exact scale under a
-        Brownian path inside the bar.
+        ``sigma2_prev``; times the bar's multiplier when there is one);
+        :data:`LOG_PARKINSON_SD` is its exact scale under a Brownian path inside the bar.
+    weighting
+        ``"bootstrap"`` (predict blind, weight by the close) or ``"adapted"``
+        (the fused step weights each particle by the predictive density of the
+        close under its own variance and gives it the shock the close implies:
+        see :func:`~volresearch.simulate._pf_kernels.garch_filter_step`; needs
+        ``logpdf``).  Only the fused :meth:`ParticleFilter.step` adapts; the
+        separate ``predict``/``update`` path is the bootstrap one.
+    logpdf
+        ``(z_0, dz, log f)``: the innovation law's log-density on a grid
+        (:func:`~volresearch.simulate.engine.innovation_logpdf`).
     """
 
     def __init__(
@@ -416,7 +432,15 @@ class GarchStateSpace:
         *,
         seed: int,
         rv_weight: float | None = None,
+        weighting: Literal["bootstrap", "adapted"] = "bootstrap",
+        logpdf: tuple[float, float, np.ndarray] | None = None,
     ) -> None:
+        if weighting not in ("bootstrap", "adapted"):
+            raise SimulationError(f"weighting must be 'bootstrap' or 'adapted', got {weighting!r}")
+        if weighting == "adapted" and logpdf is None:
+            raise SimulationError("adapted weighting needs the innovation log-density (logpdf=)")
+        self.weighting = weighting
+        self.logpdf = logpdf if logpdf is not None else (0.0, 1.0, np.zeros(2))
         self.n = int(n)
         self.code = int(model_code)
         self.params = (float(mu), float(omega), float(alpha), float(gamma), float(beta))
@@ -468,11 +492,16 @@ class GarchStateSpace:
         use_rv = self.rv_weight is not None and math.isfinite(rv) and rv > 0
         s = self.streams
         kernel = garch_filter_step_parallel if self.n >= PARALLEL_MIN_PARTICLES else garch_filter_step
+        mult = _NO_MULT if obs.multiplier is None else np.ascontiguousarray(obs.multiplier, dtype=np.float64)
+        if mult.size and mult.shape != (int(n_steps),):
+            raise SimulationError(f"the observation has {mult.size} multipliers for {n_steps} steps")
+        z0, dz, lf = self.logpdf
         inc, ess = kernel(
             int(n_steps), self.code, *self.params, self.x, self.sigma2, self.sigma2_prev, s.counter, s.key,
             s.stream, *self.table.kernel_args, log_w, math.log(obs.close), float(obs.s_obs),
             math.log(rv) if use_rv else 0.0, float(self.rv_weight) if use_rv else 0.0,
-            self._x_next, self._s2_next, self._prev_next, self._cn_next, out, w_out,
+            self._x_next, self._s2_next, self._prev_next, self._cn_next, out, w_out, mult,
+            self.weighting == "adapted", float(z0), float(dz), lf,
         )  # fmt: skip
         return float(inc), float(ess)
 

@@ -52,9 +52,9 @@ import pandas as pd
 
 from volresearch.errors import DataError, SimulationError
 from volresearch.quantiles import level_name
-from volresearch.simulate.engine import fit_bar_seconds, innovation_table, simulation_params
-from volresearch.simulate.particle_filter import GarchStateSpace, ParticleFilter, PriceObservation
-from volresearch.simulate.paths import DEFAULT_QUANTILES, MODELS, Fan, simulate_paths
+from volresearch.simulate.filter_adapters import filter_adapter
+from volresearch.simulate.particle_filter import ParticleFilter, PriceObservation
+from volresearch.simulate.paths import DEFAULT_QUANTILES, Fan
 
 __all__ = ["RollingForecaster", "BarForecast", "FORECAST_HORIZONS", "FORECAST_QUANTILES", "estimate_noise_sd"]
 
@@ -149,23 +149,19 @@ class BarForecast:
         }
 
 
-class _SessionLabels:
-    """The forecaster's session calendar as ``simulate_paths`` takes it, through its cache of bar times."""
-
-    def __init__(self, forecaster: RollingForecaster) -> None:
-        self._forecaster = forecaster
-
-    def next_bars(self, after: Any, n: int, bar_seconds: float) -> pd.DatetimeIndex:
-        return self._forecaster.step_times(pd.Timestamp(after), int(n))
-
-
 class RollingForecaster:
-    """Particle-filtered GARCH state with a full-horizon forecast after every bar.
+    """Particle-filtered model state with a full-horizon forecast after every bar.
 
     Parameters
     ----------
     fit
-        A :class:`~volresearch.models.Fit` (GARCH, GJR or EGARCH).
+        Any registry result the filter has an adapter for
+        (:data:`~volresearch.simulate.filter_adapters.FILTER_ADAPTERS`, chosen
+        by ``fit.kernel``): a GARCH-family :class:`~volresearch.models.Fit`
+        or a multiplicative intraday
+        :class:`~volresearch.models.intraday.IntradayFit` (whose bars then
+        carry the variance multiplier ``m_t`` of their calendar time: the
+        observed bar's variance is ``m_t q_t`` and the fan follows the clock).
     n_particles
         Particles (and forward paths) kept.
     horizon_minutes
@@ -192,6 +188,12 @@ class RollingForecaster:
         disables it.
     resampling, ess_threshold
         Resampling scheme and ESS fraction (default systematic, 0.5).
+    weighting
+        ``"adapted"`` (default: each particle weighted by the predictive
+        density of the close under its own variance and given the shock the
+        close implies, so the effective sample size stays high with a
+        tick-sized noise) or ``"bootstrap"`` (blind predict, weight by the
+        close); see :func:`~volresearch.simulate._pf_kernels.garch_filter_step`.
     seed
         Seed of every stream (particles, resampling, forward paths).
     """
@@ -211,11 +213,14 @@ class RollingForecaster:
         rv_weight: float | None = None,
         resampling: str = "systematic",
         ess_threshold: float = 0.5,
+        weighting: str = "adapted",
         seed: int = 0,
     ) -> None:
         self.fit = fit
+        self.adapter = filter_adapter(fit)
+        self.weighting = weighting
         self.n = int(n_particles)
-        self.bar_seconds = float(bar_seconds) if bar_seconds else fit_bar_seconds(fit)
+        self.bar_seconds = float(bar_seconds) if bar_seconds else self.adapter.bar_seconds
         self.bars_per_minute = 60.0 / self.bar_seconds
         self.horizon_steps = max(1, int(round(horizon_minutes * self.bars_per_minute)))
         hs = sorted({int(h) for h in horizons if int(round(h * self.bars_per_minute)) <= self.horizon_steps})
@@ -226,11 +231,8 @@ class RollingForecaster:
         self.spread = spread
         self.rv_weight = rv_weight
         self.seed = int(seed)
-        self.code = MODELS[fit.spec.model]
-        self.sim_params = simulation_params(fit)
-        p = self.sim_params
-        self.params = (p["mu"], p["omega"], p["alpha"], p.get("gamma", 0.0), p["beta"])
-        self.table = innovation_table(fit.spec.dist, fit.params)
+        self.sim_params = self.adapter.sim_params
+        self.code, self.params, self.table = self.adapter.code, self.adapter.params, self.adapter.table
         self._resampling = resampling
         self._ess_threshold = ess_threshold
         self.filter: ParticleFilter | None = None
@@ -239,47 +241,28 @@ class RollingForecaster:
         self.n_bars = 0
         #: The band-mode forecast after the latest bar (the source of its table).
         self.last_fan: Fan | None = None
-        self.noise_floor = NOISE_FLOOR_FRACTION * self._typical_vol()
+        self.noise_floor = NOISE_FLOOR_FRACTION * self.adapter.typical_vol()
         if noise_sd is None:
-            noise_sd = estimate_noise_sd(self._fit_returns(), one_bar=self._one_bar_mask())
+            returns, one_bar = self.adapter.fit_returns()
+            noise_sd = estimate_noise_sd(returns, one_bar=one_bar)
         if not (math.isfinite(float(noise_sd)) and float(noise_sd) >= 0.0):
             raise SimulationError(f"noise_sd must be a finite non-negative log-price s.d., got {noise_sd!r}")
         self.noise_sd = max(float(noise_sd), self.noise_floor)
         self._label_cache: pd.DatetimeIndex | None = None
+        self._mult_cache: np.ndarray | None = None
+        self._label_origin: pd.Timestamp | None = None
 
     # ------------------------------------------------------------------ helpers
     def _resolve_calendar(self, calendar: Any) -> Any:
         if calendar is False:
             return None
-        from volresearch.data.calendar import get_calendar, infer_calendar
+        from volresearch.data.calendar import get_calendar
 
         if calendar is None:
-            if isinstance(self.fit.index, pd.DatetimeIndex) and len(self.fit.index) > 2:
-                return infer_calendar(self.fit.index)[0]
-            return None
+            return self.adapter.calendar_hint()
         if not isinstance(calendar, str) and hasattr(calendar, "expected_index"):
             return calendar
         return get_calendar(calendar)
-
-    def _fit_returns(self) -> np.ndarray:
-        """The fit's demeaned returns per bar (residuals ``sigma_t z_t``)."""
-        vol = np.asarray(getattr(self.fit, "conditional_volatility", ()), dtype=np.float64)
-        z = np.asarray(getattr(self.fit, "std_resid", ()), dtype=np.float64)
-        return vol * z if vol.shape == z.shape else np.empty(0)
-
-    def _one_bar_mask(self) -> np.ndarray | None:
-        """``True`` for the fit's returns that span one bar (time stamps one bar apart), ``None`` without times."""
-        idx = self.fit.index
-        if not isinstance(idx, pd.DatetimeIndex) or len(idx) < 3:
-            return None
-        gaps = np.diff(idx.as_unit("ns").asi8) / 1e9
-        return np.concatenate([[False], np.abs(gaps - self.bar_seconds) < 1e-6 * self.bar_seconds])
-
-    def _typical_vol(self) -> float:
-        vol = np.asarray(getattr(self.fit, "conditional_volatility", ()), dtype=np.float64)
-        vol = vol[np.isfinite(vol) & (vol > 0)]
-        v = float(np.median(vol)) if vol.size else math.sqrt(max(float(self.fit.next_variance), 0.0))
-        return v if math.isfinite(v) and v > 0 else 1e-10
 
     def step_times(self, ts: pd.Timestamp, n: int) -> pd.DatetimeIndex:
         """Time stamps of the next ``n`` model steps after the bar at ``ts``.
@@ -297,12 +280,35 @@ class RollingForecaster:
             if pos + n <= len(cache):
                 return cache[pos : pos + n]
         grid = pd.DatetimeIndex(cal.next_bars(ts, 2 * n, self.bar_seconds))
-        self._label_cache = grid
+        self._label_cache, self._label_origin = grid, ts
+        self._mult_cache = None
         return grid[:n]
 
+    def step_multipliers(self, ts: pd.Timestamp, n: int) -> tuple[pd.DatetimeIndex, np.ndarray | None]:
+        """Time stamps and variance multipliers (``None`` for models without) of the ``n`` steps after ``ts``.
+
+        The multipliers of the cached grid of step times are computed once
+        and sliced for the bars that follow (a step's multiplier depends only
+        on its time and its predecessor's).
+        """
+        times = self.step_times(ts, n)
+        cache, origin = self._label_cache, self._label_origin
+        if cache is None or origin is None or len(times) == 0:
+            return times, self.adapter.multiplier(times, ts)
+        pos = int(cache.searchsorted(times[0]))
+        before = origin if pos == 0 else cache[pos - 1]
+        if not (pos < len(cache) and cache[pos] == times[0] and before == ts):
+            return times, self.adapter.multiplier(times, ts)
+        if self._mult_cache is None:
+            m = self.adapter.multiplier(cache, origin)
+            self._mult_cache = np.empty(0) if m is None else m
+        if self._mult_cache.size == 0:
+            return times, None
+        return times, self._mult_cache[pos : pos + len(times)].copy()
+
     def _new_filter(self, x0: float, sigma2: float) -> ParticleFilter:
-        model = GarchStateSpace(
-            self.code, *self.params, self.table, x0, sigma2, self.n, seed=self.seed, rv_weight=self.rv_weight
+        model = self.adapter.state_space(
+            x0, sigma2, self.n, seed=self.seed, rv_weight=self.rv_weight, weighting=self.weighting
         )
         return ParticleFilter(model, resampling=self._resampling, ess_threshold=self._ess_threshold, seed=self.seed)  # type: ignore[arg-type]
 
@@ -315,7 +321,7 @@ class RollingForecaster:
         n = int(np.sum(expected > start))
         return max(1, n)
 
-    def _observation(self, bar: Mapping[str, float]) -> PriceObservation:
+    def _observation(self, bar: Mapping[str, float], multiplier: np.ndarray | None = None) -> PriceObservation:
         close = float(bar["close"])
         if not (math.isfinite(close) and close > 0):
             raise DataError(f"bar close must be a positive finite price, got {close!r}", column="close")
@@ -330,7 +336,7 @@ class RollingForecaster:
         high, low = bar.get("high") if hasattr(bar, "get") else None, bar.get("low") if hasattr(bar, "get") else None
         if high is not None and low is not None and float(low) > 0 and float(high) > float(low):
             rng_var = math.log(float(high) / float(low)) ** 2 / _LN4
-        return PriceObservation(close, s, rng_var)
+        return PriceObservation(close, s, rng_var, multiplier)
 
     # ------------------------------------------------------------------ the loop
     def process_bar(self, bar: Mapping[str, Any] | pd.Series, timestamp: Any = None) -> BarForecast:
@@ -357,16 +363,16 @@ class RollingForecaster:
             raise DataError("process_bar needs the bar's timestamp (Series name or timestamp=)")
         ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
         obs = self._observation(bar)
+        last_price, fit_end, next_variance = self.adapter.start()
         if self.filter is None:
-            fit_end = self.fit.end if isinstance(self.fit.index, pd.DatetimeIndex) else None
-            if not (fit_end is not None and ts > fit_end and math.isfinite(self.fit.last_price)):
-                filt = self._new_filter(math.log(obs.close), self.fit.next_variance)
+            if not (fit_end is not None and ts > fit_end and math.isfinite(last_price) and last_price > 0):
+                filt = self._new_filter(math.log(obs.close), next_variance)
                 fc = self._forecast(filt, ts, obs.close, 0, float(self.n), 0.0, False, self.n_bars + 1)
                 self.filter, self.last_time, self.last_close = filt, ts, obs.close
                 self.n_bars += 1
                 self.last_fan = fc.fan
                 return fc
-            filt = self._new_filter(math.log(self.fit.last_price), self.fit.next_variance)
+            filt = self._new_filter(math.log(last_price), next_variance)
             last_time: pd.Timestamp = fit_end
         else:
             filt = self.filter
@@ -375,6 +381,9 @@ class RollingForecaster:
             if ts <= last_time:
                 raise DataError(f"bar at {ts} is not after the previous bar at {last_time}; state unchanged")
         steps = self.elapsed_steps(last_time, ts)
+        mult = self._bar_multipliers(last_time, ts, steps)
+        if mult is not None:
+            obs = PriceObservation(obs.close, obs.s_obs, obs.range_variance, mult)
         saved = filt.checkpoint()
         try:
             res = filt.step(obs, n_steps=steps)
@@ -388,6 +397,17 @@ class RollingForecaster:
         self.n_bars += 1
         self.last_fan = fc.fan
         return fc
+
+    def _bar_multipliers(self, last_time: pd.Timestamp, ts: pd.Timestamp, steps: int) -> np.ndarray | None:
+        """Multipliers of the ``steps`` model steps from ``last_time`` to the bar at ``ts`` (the last one is ``ts``'s)."""
+        if steps == 1:
+            return self.adapter.multiplier(pd.DatetimeIndex([ts]), last_time)
+        times, mult = self.step_multipliers(last_time, steps)
+        if mult is None:
+            return None
+        if len(times) == steps and times[-1] != ts:  # labels and elapsed count disagree: the bar's own time last
+            mult = np.concatenate([mult[:-1], self.adapter.multiplier(pd.DatetimeIndex([ts]), times[-2])])
+        return mult
 
     def _forecast(
         self,
@@ -434,24 +454,18 @@ class RollingForecaster:
         n_sample_paths: int,
     ) -> Fan:
         """Band-mode paths from the filter's particles (one per particle, particle weights)."""
-        model = filt.model
-        calendar = _SessionLabels(self) if self.calendar is not None and hasattr(self.calendar, "next_bars") else None
-        return simulate_paths(
-            self.fit.spec.model,
-            self.sim_params,
-            ppf_table=self.table,
-            n_paths=self.n,
+        times, mult = self.step_multipliers(ts, int(horizon))
+        labelled = self.calendar is not None and hasattr(self.calendar, "next_bars")
+        return self.adapter.fan(
+            filt.model,  # type: ignore[arg-type]
+            filt.weights,
             horizon=int(horizon),
-            x0=np.array(model.x, copy=True),  # type: ignore[attr-defined]
-            sigma2_1=np.array(model.sigma2, copy=True),  # type: ignore[attr-defined]
             seed=seed,
-            mode="bands",
             quantiles=quantiles,
             start=ts,
-            bar_seconds=self.bar_seconds,
+            step_times=pd.DatetimeIndex([ts]).append(times) if labelled else None,
+            multiplier=mult,
             n_sample_paths=n_sample_paths,
-            weights=filt.weights,
-            calendar=calendar,
         )
 
     def fan(
@@ -534,16 +548,16 @@ class RollingForecaster:
             "noise_sd": self.noise_sd,
             "n_bars": self.n_bars,
             "seed": self.seed,
-            "model": self.fit.spec.label,
-            "params": dict(self.fit.params),
+            "model": self.adapter.label,
+            "params": self.adapter.fingerprint(),
         }
         return arrays, meta
 
     def restore(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         """Continue from a snapshot (bit for bit) with this forecaster's fit."""
-        if dict(meta.get("params", {})) != dict(self.fit.params):
+        if dict(meta.get("params", {})) != self.adapter.fingerprint():
             raise SimulationError("snapshot was taken with different model parameters")
-        self.filter = self._new_filter(0.0, self.fit.next_variance)
+        self.filter = self._new_filter(0.0, self.adapter.start()[2])
         self.filter.restore(arrays, meta)
         self.last_time = pd.Timestamp(meta["last_time"]) if meta.get("last_time") else None
         self.last_close = float(meta["last_close"])
@@ -554,11 +568,11 @@ class RollingForecaster:
     def save(self, store: Any, symbol: str) -> None:
         """Write a snapshot to a :class:`~volresearch.data.store.Store`."""
         arrays, meta = self.snapshot()
-        store.write_snapshot(symbol, self.last_time, self.fit.spec.label, arrays, meta)
+        store.write_snapshot(symbol, self.last_time, self.adapter.label, arrays, meta)
 
     def load(self, store: Any, symbol: str, timestamp: Any = None) -> None:
         """Restore the latest (or given) snapshot of ``symbol`` from a store."""
-        arrays, meta = store.read_snapshot(symbol, timestamp, self.fit.spec.label)
+        arrays, meta = store.read_snapshot(symbol, timestamp, self.adapter.label)
         self.restore(arrays, meta)
 
     def bars(self, data: pd.DataFrame | Iterable[Any]) -> Iterable[BarForecast]:
