@@ -15,7 +15,7 @@ from volresearch.cli import main
 from volresearch.data import datasets
 from volresearch.data.calendar import get_calendar
 from volresearch.data.store import Store
-from volresearch.errors import DataError, SimulationError
+from volresearch.errors import ConfigError, DataError, SimulationError
 from volresearch.models import ModelSpec, fit_garch
 from volresearch.quantiles import quantile
 from volresearch.simulate.engine import simulation_params
@@ -580,3 +580,25 @@ def test_intraday_next_bar_pit_uniform_and_coverage_holds(intraday):
     assert stats.kstest(pit, "uniform").pvalue > 0.01
     assert stats.binomtest(int(np.sum(hits)), len(hits), 0.9).pvalue > 0.01
     assert np.median(ess) > 0.5 * 2000
+
+
+def test_filter_adapters_are_chosen_by_the_kernel_and_unknown_ones_are_refused(fit, intraday):
+    from volresearch.simulate.filter_adapters import (
+        FILTER_ADAPTERS,
+        GarchFilterAdapter,
+        IntradayFilterAdapter,
+        filter_adapter,
+        filter_support,
+    )
+
+    res = intraday[0]
+    assert isinstance(filter_adapter(fit), GarchFilterAdapter) and filter_adapter(fit).multiplier(None, None) is None
+    assert isinstance(filter_adapter(res), IntradayFilterAdapter)
+    assert filter_support(fit) == "" and filter_support(res) == ""
+
+    class Other:
+        model, kernel = "heston", "heston"
+
+    assert "heston" in filter_support(Other()) and "heston" not in FILTER_ADAPTERS
+    with pytest.raises(ConfigError, match="heston"):
+        RollingForecaster(Other())

@@ -24,7 +24,8 @@ objects in :mod:`volresearch.simulate.results`.  Quantiles follow :mod:`volresea
 from __future__ import annotations
 
 from ._rng import StreamState, philox_key
-from .engine import innovation_table, simulate_fit
+from .engine import innovation_logpdf, innovation_table, simulate_fit
+from .filter_adapters import FILTER_ADAPTERS, FilterAdapter, filter_adapter, filter_support, register_filter_adapter
 from .innovations import PpfTable, build_ppf_table
 from .kernels import EGARCH, GARCH, GJR
 from .particle_filter import GarchStateSpace, ParticleFilter, PriceObservation, StochVolStateSpace
@@ -46,6 +47,12 @@ from .paths import (
 from .rolling import FORECAST_HORIZONS, BarForecast, RollingForecaster
 
 __all__ = [
+    "FILTER_ADAPTERS",
+    "FilterAdapter",
+    "filter_adapter",
+    "filter_support",
+    "register_filter_adapter",
+    "innovation_logpdf",
     "BarForecast",
     "FORECAST_HORIZONS",
     "GarchStateSpace",

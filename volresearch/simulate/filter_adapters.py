@@ -34,6 +34,7 @@ __all__ = [
     "GarchFilterAdapter",
     "IntradayFilterAdapter",
     "filter_adapter",
+    "filter_support",
     "register_filter_adapter",
 ]
 
@@ -286,6 +287,19 @@ def filter_adapter(result: Any) -> FilterAdapter:
             f"the rolling forecaster cannot carry kernel {kernel!r}; known: {', '.join(sorted(FILTER_ADAPTERS))}"
         )
     return FILTER_ADAPTERS[kernel](result)
+
+
+def filter_support(result: Any) -> str:
+    """Why the rolling forecaster cannot carry ``result`` (an empty string when it can)."""
+    kernel = getattr(result, "kernel", None)
+    if kernel is None and hasattr(result, "spec"):
+        kernel = result.spec.model
+    if kernel in FILTER_ADAPTERS:
+        return ""
+    return (
+        f"the rolling forecaster has no filter adapter for {getattr(result, 'model', type(result).__name__)} "
+        f"(kernel {kernel!r}); it carries kernels {', '.join(sorted(FILTER_ADAPTERS))}"
+    )
 
 
 for _name in MODELS:
