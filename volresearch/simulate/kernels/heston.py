@@ -69,6 +69,7 @@ __all__ = [
     "simulate_sv",
     "simulate_sv_numpy",
     "simulate_sv_result",
+    "stationary_sv_returns",
     "sv_words_per_step",
 ]
 
@@ -653,3 +654,36 @@ def simulate_sv_result(
         logp, mode=mode, start=st.get("end") if start is None else start, bar_seconds=result.bar_seconds,
         calendar=cal, meta=meta, **options,
     )  # fmt: skip
+
+
+def stationary_sv_returns(
+    params: Mapping[str, float], n_paths: int, n_steps: int, dt: float, seed: int = 0
+) -> np.ndarray:
+    """One-bar log returns of ``n_paths`` Heston/SVCJ paths started from the stationary variance law.
+
+    ``v_0`` of path ``j`` is the CIR stationary Gamma law (shape ``2 kappa theta / xi^2``, scale
+    ``xi^2 / (2 kappa)``) at the fixed probability ``(j + 1/2) / n_paths`` (stratified, and common to
+    every parameter set: with a fixed ``seed`` the returns are smooth functions of the parameters except at
+    the QE branch switch, as simulated method of moments needs).  ``params`` as :func:`simulate_sv` takes
+    them (``mu``, ``kappa``, ``theta``, ``xi``, ``rho``, optional jump parameters); ``dt`` in years.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_steps, n_paths)`` log returns.
+    """
+    from scipy import stats
+
+    from volresearch.simulate.engine import innovation_table
+
+    kappa, theta, xi = params["kappa"], params["theta"], params["xi"]
+    shape = 2.0 * kappa * theta / (xi * xi)
+    u = (np.arange(n_paths) + 0.5) / n_paths
+    v = stats.gamma.ppf(u, shape, scale=xi * xi / (2.0 * kappa)).astype(np.float64)
+    x = np.zeros(n_paths)
+    ss = StreamState.create(seed, n_paths)
+    kw = {k: float(params[k]) for k in ("mu", "kappa", "theta", "xi", "rho", "lam", "mu_y", "sigma_y", "mu_v",
+                                        "rho_j") if k in params}  # fmt: skip
+    xs, _ = simulate_sv(x, v, n_steps, dt, key=ss.key, stream=ss.stream, counter=ss.counter,
+                        ppf=innovation_table("normal", {}).kernel_args, **kw)  # fmt: skip
+    return np.diff(np.vstack([np.zeros((1, n_paths)), xs]), axis=0)
