@@ -59,6 +59,21 @@ def _worst_bucket(origins: pd.Series, hits: np.ndarray, min_count: int) -> float
     return float((g["mean"] - 0.95).abs().max()) if len(g) else math.nan
 
 
+def _deciles(pit: Any) -> list[float]:
+    """Share of PIT values in each tenth of [0, 1] (uniform: 0.1 each)."""
+    x = np.asarray(pit, dtype=float)
+    x = x[np.isfinite(x)]
+    counts = np.histogram(x, bins=10, range=(0.0, 1.0))[0]
+    return [round(float(c) / max(x.size, 1), 4) for c in counts]
+
+
+def _var_ratio(std: Any, target: Any) -> float:
+    """Mean forecast variance over the mean squared outcome (1: the forecast's level matches the realised one)."""
+    s, y = np.asarray(std, dtype=float), np.asarray(target, dtype=float)
+    ok = np.isfinite(s) & np.isfinite(y)
+    return float(np.mean(s[ok] ** 2) / np.mean(y[ok] ** 2)) if ok.any() else math.nan
+
+
 def _model_row(name: str, res: Any, seconds: float) -> dict[str, Any]:
     fits = res.fits
     ok = fits[fits["ok"].astype(bool)] if len(fits) else fits
@@ -76,6 +91,8 @@ def _model_row(name: str, res: Any, seconds: float) -> dict[str, Any]:
         "windows": int(len(res.windows)),
         "fallback_reasons": sorted({str(x) for x in fb["reason"]}) if len(fb) else [],
         "daily_methods": sorted({str(x) for x in ok["daily_method"]}) if "daily_method" in ok else [],
+        "pit_deciles": _deciles(res.forecasts["pit"]),
+        "var_ratio": _var_ratio(res.forecasts["std"], res.forecasts["target"]),
         "seconds": round(seconds, 1),
     }
 
@@ -97,6 +114,8 @@ def _naive_row(res: Any, min_count: int) -> dict[str, Any]:
         "windows": int(len(res.windows)),
         "fallback_reasons": [],
         "daily_methods": [],
+        "pit_deciles": _deciles(f["base_pit"]),
+        "var_ratio": _var_ratio(f["base_std"], f["target"]),
         "seconds": 0.0,
     }
 
@@ -116,6 +135,8 @@ def _reference_row(name: str, ref: Any, seconds: float) -> dict[str, Any]:
         "windows": int(d["n_fits"]),
         "fallback_reasons": [],
         "daily_methods": [],
+        "pit_deciles": _deciles(ref.forecasts["pit"]),
+        "var_ratio": _var_ratio(ref.forecasts["std"], ref.forecasts["target"]),
         "seconds": round(seconds, 1),
     }
 
@@ -193,7 +214,8 @@ def markdown(results: list[dict[str, Any]], settings: dict[str, Any]) -> str:
         "Settings: " + ", ".join(f"{k} {v}" for k, v in settings.items() if k != "files"),
         "",
         "CRPS in 1e-4 log-return units; ratios below 1 mean better than the column's forecaster; worst bucket: "
-        "largest |95% coverage - 0.95| over 4-hour UTC buckets with enough forecasts; persistence: mean over the "
+        "largest |95% coverage - 0.95| over 4-hour UTC buckets with enough forecasts; var ratio: mean forecast "
+        "variance over mean squared outcome; persistence: mean over the "
         "fits (intraday component q for the multiplicative model); fallback: windows where the requested model "
         "was rejected and the EWMA answered.",
         "",
@@ -204,8 +226,8 @@ def markdown(results: list[dict[str, Any]], settings: dict[str, Any]) -> str:
             f"{res['calendar']}, zero returns {100 * res['zero_return_share']:.1f}%)",
             "",
             "| forecaster | n | CRPS | vs naive | vs arch | vs arch-diurnal | cov 95 | cov 50 | worst bucket | "
-            "PIT AD p | persistence | fallback | s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "PIT AD p | persistence | var ratio | fallback | s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in res["rows"]:
             lines.append(
@@ -213,7 +235,8 @@ def markdown(results: list[dict[str, Any]], settings: dict[str, Any]) -> str:
                 f" | {_fmt(r.get('crps_vs_arch'), '.4f')} | {_fmt(r.get('crps_vs_arch-diurnal'), '.4f')}"
                 f" | {_fmt(r['coverage_95'], '.4f')} | {_fmt(r['coverage_50'], '.4f')}"
                 f" | {_fmt(r['worst_bucket_dev_95'], '.4f')} | {_fmt(r['pit_ad_p'], '.4f')}"
-                f" | {_fmt(r['persistence'], '.4f')} | {r['fallback_windows']}/{r['windows']} | {r['seconds']:.0f} |"
+                f" | {_fmt(r['persistence'], '.4f')} | {_fmt(r.get('var_ratio'), '.3f')}"
+                f" | {r['fallback_windows']}/{r['windows']} | {r['seconds']:.0f} |"
             )
         reasons = {r["forecaster"]: r["fallback_reasons"] for r in res["rows"] if r["fallback_reasons"]}
         for name, why in reasons.items():
