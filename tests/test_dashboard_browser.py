@@ -20,8 +20,8 @@ a free loopback port is driven with Playwright through Debian's ``chromium``:
   replay shows the achieved rate next to the requested one;
 * the embedded one-minute ES futures fitted with the default intraday model:
   the diurnal factor chart with its band, the daily-variance method and the
-  flags, a 1,440-bar fan on the session clock, and replay disabled with its
-  reason.
+  flags, a 1,440-bar fan on the session clock (and the per-bar volatility of
+  its steps), and a replay step through the rolling forecaster.
 
 Screenshots go to ``$VOLRESEARCH_ARTIFACTS`` (default: a pytest temporary
 folder); with ``VOLRESEARCH_UPDATE_DOCS_SCREENSHOT=1`` the main one is also
@@ -465,13 +465,20 @@ def test_intraday_default_model_diurnal_panel_and_session_fan(server: str, brows
         assert "bootstrap band" in s.text(".vr-diurnal-details div")
         assert s.text(".vr-model-flags div").startswith("Model flags:")
 
-        # Replay is disabled, and says why.
-        unavailable = s.page.get_by_text(re.compile("Replay is not available for")).first
-        unavailable.wait_for(state="visible", timeout=10_000)
-        reason = unavailable.inner_text()
-        assert "not available for intraday-gjr-sged" in reason and "GARCH-family" in reason, reason
-        assert s.page.locator(".vr-play button").is_disabled()
-        assert s.page.locator(".vr-step button").is_disabled()
+        # Replay carries the intraday model: a step moves the bar time, the fan is redrawn from the particles.
+        assert not s.page.locator(".vr-replay-unavailable").first.is_visible()
+        t0 = s.bar_time()
+        s.click("vr-step")
+        _wait_until(lambda: s.bar_time() != t0, 60, "a replay step of the intraday model")
+        _wait_until(lambda: "es_synthetic replay bar 1/" in s.status(), 30, "the replayed bar's status")
+        assert "ESS" in s.text(".vr-replay-info div")
+
+        def replayed_titles() -> list[str]:
+            titles = s.bokeh().get("titles", [])
+            return titles if any("replay bar 1" in t for t in titles) else []
+
+        replayed = _wait_until(replayed_titles, 30, "the replayed fan")
+        assert any("intraday-gjr-sged forecast" in t and "1440 bars" in t for t in replayed), replayed
 
         s.page.screenshot(path=str(artifacts / "dashboard_intraday.png"), full_page=True)
         if os.environ.get("VOLRESEARCH_UPDATE_DOCS_SCREENSHOT") == "1":

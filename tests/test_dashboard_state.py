@@ -389,8 +389,8 @@ def test_replay_table_chart_and_signals_come_from_one_fan(fitted: DashboardState
     import volresearch.dashboard.state as state_module
 
     calls = []
-    real = state_module.simulate_paths
-    monkeypatch.setattr(state_module, "simulate_paths", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = state_module._adapter_fan
+    monkeypatch.setattr(state_module, "_adapter_fan", lambda *a, **k: calls.append(1) or real(*a, **k))
     s = fitted
     for k in range(2):
         assert s.replay_step(), s.error
@@ -657,8 +657,8 @@ def test_batched_low_resolution_replay_matches_single_steps_after_refresh(monkey
     from volresearch.dashboard import compute_replay_step
 
     calls = []
-    real = state_module.simulate_paths
-    monkeypatch.setattr(state_module, "simulate_paths", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = state_module._adapter_fan
+    monkeypatch.setattr(state_module, "_adapter_fan", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert batch.finish_replay_step(compute_replay_step(job))
     fc = batch.forecast
     assert batch.replay_position == 5 and fc.bars_in_step == 5
@@ -878,10 +878,20 @@ def test_intraday_default_shows_the_diurnal_factor_and_a_fan_that_follows_the_se
     assert dash.diurnal.steps.visible and dash.diurnal.steps.object is not None
     assert fit.daily.method in dash.diurnal.details.object and "Model flags" in dash.diurnal.flags.object
     assert "intraday-gjr-sged" in dash.chart.figure(fc).opts.get().kwargs["title"]
-    assert "GARCH-family" in state.replay_unavailable
-    assert dash.replay.unavailable.visible and dash.replay.play.disabled and dash.replay.step.disabled
-    assert not state.replay_step() and state.status == state.replay_unavailable
-    assert not state.reset_replay()
+    # Replay carries the intraday model bar by bar: each replayed fan follows the clock too.
+    assert state.replay_unavailable == "" and not dash.replay.unavailable.visible and not dash.replay.play.disabled
+    assert state.replay_step(), state.error
+    rf = state.forecast
+    assert rf.replay_step == 1 and 0 < rf.ess <= state.n_particles and rf.fan.n_steps == 1_440
+    rtimes = pd.DatetimeIndex(rf.fan.step_times)
+    assert rtimes[0] == rf.origin and not (rtimes[1:].hour == 22).any()
+    rvar = np.asarray(rf.fan.std, dtype=float) ** 2
+    rgrow = pd.Series(np.diff(rvar), index=rtimes[1:])
+    assert (
+        rgrow[rgrow.index.hour.isin([14, 15, 16, 17, 18, 19])].mean()
+        > 1.5 * rgrow[rgrow.index.hour.isin([2, 3, 4, 5, 6])].mean()
+    )
+    assert state.reset_replay() and state.replay_position == 0
     assert "intraday component q" in dash.model.summary.object
     assert {"omega", "alpha", "beta"} <= set(state.fit_table().index)
     # Daily bars: no diurnal panel, replay on.
@@ -890,3 +900,23 @@ def test_intraday_default_shows_the_diurnal_factor_and_a_fan_that_follows_the_se
     assert state.diurnal_frame() is None and not dash.diurnal.column.visible
     assert state.step_volatility() is None and not dash.diurnal.steps.visible
     assert not dash.replay.unavailable.visible and not dash.replay.play.disabled
+
+
+def test_replay_is_disabled_with_the_reason_for_a_model_the_filter_cannot_carry(monkeypatch) -> None:
+    pytest.importorskip("panel")
+    from volresearch.dashboard import create_dashboard
+    from volresearch.simulate import filter_adapters
+
+    monkeypatch.delitem(filter_adapters.FILTER_ADAPTERS, "gjr")
+    dash = create_dashboard(**SMALL)
+    dash.__panel__()
+    state = dash.state
+    assert state.fit_and_simulate(), state.error  # the fit and its fan do not need the filter
+    assert state.forecast is not None and state.answered_model == "gjr-sged"
+    assert state.replay_unavailable.startswith("Replay is not available for gjr-sged")
+    assert "cannot carry kernel 'gjr'" in state.replay_unavailable
+    assert dash.replay.unavailable.visible and dash.replay.play.disabled and dash.replay.step.disabled
+    assert dash.replay.play.description == state.replay_unavailable
+    assert not state.replay_step() and state.status == state.replay_unavailable
+    assert not state.reset_replay()
+    assert "no replay for this model" in dash.replay.info.object

@@ -59,6 +59,7 @@ import time
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,7 @@ import param
 from volresearch.config import Instrument, load_instruments
 from volresearch.data import QualityReport, datasets
 from volresearch.data.calendar import infer_bar_seconds, infer_calendar
-from volresearch.errors import FitError, VolresearchError
+from volresearch.errors import ConfigError, FitError, VolresearchError
 from volresearch.formatting import PriceFormat
 from volresearch.models import MIN_OBSERVATIONS, Fit
 from volresearch.registry import (
@@ -87,9 +88,8 @@ from volresearch.signals import (
     drift_standard_error,
     model_flags,
 )
-from volresearch.simulate import Fan, simulate_paths
-from volresearch.simulate.engine import simulation_params
-from volresearch.simulate.results import session_step_times
+from volresearch.simulate import Fan
+from volresearch.simulate.filter_adapters import filter_adapter
 from volresearch.simulate.rolling import BarForecast, RollingForecaster
 from volresearch.validate import stylized_facts
 
@@ -457,17 +457,17 @@ def garch_component(result: Any) -> Fit | None:
 def replay_support(result: Any) -> str:
     """Why ``result`` cannot be replayed bar by bar (empty when it can).
 
-    The :class:`~volresearch.simulate.rolling.RollingForecaster` carries the
-    GARCH-family fits (GARCH, GJR, EGARCH with any law); other registry models
-    (the multiplicative intraday GARCH) are not carried by it yet.
+    The :class:`~volresearch.simulate.rolling.RollingForecaster` carries every
+    result its particle filter has an adapter for
+    (:func:`volresearch.simulate.filter_adapters.filter_adapter`, chosen by
+    the result's kernel): the GARCH-family fits and the multiplicative
+    intraday GARCH today.
     """
-    if isinstance(result, Fit):
-        return ""
-    return (
-        f"Replay is not available for {getattr(result, 'model', type(result).__name__)}: the rolling "
-        "forecaster's particle filter carries GARCH-family fits only so far. Pick a GARCH-family model "
-        "(e.g. gjr-sged) to replay the held-out bars."
-    )
+    try:
+        filter_adapter(result)
+    except ConfigError as exc:
+        return f"Replay is not available for {getattr(result, 'model', type(result).__name__)}: {exc}."
+    return ""
 
 
 def _make_forecaster(result: Any, job: FitJob) -> tuple[RollingForecaster | None, str]:
@@ -505,9 +505,12 @@ def replay_fan(
 ) -> Fan:
     """The filtered predictive fan after the forecaster's latest bar (one path per particle, particle weights).
 
-    With ``n_paths`` below the particle count (a lower-resolution fan while
-    replay plays) the paths start from ``n_paths`` particles drawn by
-    systematic resampling on the weights, with equal weights.
+    The paths run through the forecaster's filter adapter (the result's own
+    path kernel, with the per-step variance multipliers of models that have
+    them, e.g. the diurnal clock of the multiplicative intraday GARCH).  With
+    ``n_paths`` below the particle count (a lower-resolution fan while replay
+    plays) the paths start from ``n_paths`` particles drawn by systematic
+    resampling on the weights, with equal weights.
 
     Steps are labelled with the forecaster's session calendar when it has one
     (breaks, weekends and holidays skipped), wall-clock bars otherwise.
@@ -522,34 +525,33 @@ def replay_fan(
         from volresearch.errors import SimulationError
 
         raise SimulationError("no bar processed yet: nothing to forecast from")
-    model = filt.model
-    calendar = getattr(forecaster, "calendar", None)
-    x0 = np.array(model.x, copy=True)  # type: ignore[attr-defined]
-    s0 = np.array(model.sigma2, copy=True)  # type: ignore[attr-defined]
+    model: Any = filt.model
     weights: np.ndarray | None = np.asarray(filt.weights)
     if n_paths is not None and int(n_paths) < forecaster.n:
         pick = _particle_subset(np.asarray(filt.weights), int(n_paths), seed)
-        x0, s0, weights = x0[pick], s0[pick], None
-    fan = simulate_paths(
-        forecaster.fit.spec.model,
-        simulation_params(forecaster.fit),
-        ppf_table=forecaster.table,
-        n_paths=int(x0.size),
+        model = SimpleNamespace(n=int(pick.size), x=np.asarray(model.x)[pick], sigma2=np.asarray(model.sigma2)[pick])
+        weights = None
+    ts = pd.Timestamp(forecaster.last_time)
+    times, multiplier = forecaster.step_multipliers(ts, int(horizon))
+    calendar = getattr(forecaster, "calendar", None)
+    labelled = calendar is not None and callable(getattr(calendar, "next_bars", None))
+    return _adapter_fan(
+        forecaster,
+        model,
+        weights,
         horizon=int(horizon),
-        x0=x0,
-        sigma2_1=s0,
         seed=seed,
-        mode="bands",
         quantiles=FAN_LEVELS,
-        start=forecaster.last_time,
-        bar_seconds=forecaster.bar_seconds,
+        start=ts,
+        step_times=pd.DatetimeIndex([ts]).append(times) if labelled else None,
+        multiplier=multiplier,
         n_sample_paths=n_sample_paths,
-        weights=weights,
     )
-    if calendar is not None and callable(getattr(calendar, "next_bars", None)):
-        times = session_step_times(calendar, forecaster.last_time, int(horizon), forecaster.bar_seconds)
-        fan = replace(fan, step_times=times)
-    return fan
+
+
+def _adapter_fan(forecaster: RollingForecaster, model: Any, weights: np.ndarray | None, **options: Any) -> Fan:
+    """One band-mode simulation of the replay's fan through the forecaster's filter adapter."""
+    return forecaster.adapter.fan(model, weights, **options)
 
 
 # =============================================================================
