@@ -21,11 +21,15 @@ same run:
    line saying it was skipped otherwise;
 3. ``RollingForecaster.process_bar`` with the full 24-hour regeneration
    (10,000 particles x 1,440 steps): median and p99 latency, against the time
-   numpy needs just to draw the 14.4 million innovations;
+   numpy needs just to draw the 14.4 million innovations, with the forward
+   paths started from the particles resampled to equal weights (the default)
+   and, taking turns bar by bar, weighted by the particles; the ESS of the
+   adapted filter;
 4. peak resident memory of four instruments' forecasters (ES, NQ, GC, SI,
    10,000 particles each), measured in a fresh process.
 
-Run: ``.venv/bin/python benchmarks/bench_filter.py`` (``--quick`` for a smoke run).
+Run: ``.venv/bin/python benchmarks/bench_filter.py`` (``--quick`` for a smoke run,
+``--process-bar-only BARS`` for part 3 alone).
 """
 
 from __future__ import annotations
@@ -269,30 +273,45 @@ def bench_particles_library(n: int, t_len: int, reps: int) -> dict | None:
 
 
 def bench_process_bar(n: int, bars: int) -> dict:
+    """process_bar latency with the forward paths resampled to equal weights (default) and weighted, same run.
+
+    The two forecasters take turns bar by bar so that a busy machine slows both alike.
+    """
     from volresearch.data import datasets
     from volresearch.models import ModelSpec, fit_garch
     from volresearch.simulate.rolling import RollingForecaster
 
     es = datasets.load("es_synthetic")
     fit = fit_garch(es.iloc[:8000], ModelSpec("gjr", "sged"))
-    rf = RollingForecaster(fit, n_particles=n, seed=1, tick_size=0.25)
+    modes = ("resample", "weighted")
+    rfs = {m: RollingForecaster(fit, n_particles=n, seed=1, tick_size=0.25, fan_weights=m) for m in modes}
     rows = list(es.iloc[8000 : 8001 + bars].iterrows())
-    rf.process_bar(rows[0][1], timestamp=rows[0][0])
-    times = []
+    for rf in rfs.values():
+        rf.process_bar(rows[0][1], timestamp=rows[0][0])
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    ess: list[float] = []
     for ts, row in rows[1:]:
-        t = time.perf_counter()
-        rf.process_bar(row, timestamp=ts)
-        times.append(time.perf_counter() - t)
-    times_a = np.array(times)
+        for m, rf in rfs.items():
+            t = time.perf_counter()
+            fc = rf.process_bar(row, timestamp=ts)
+            times[m].append(time.perf_counter() - t)
+            if m == "resample":
+                ess.append(fc.ess)
     draw = _timeit(lambda: np.random.default_rng(0).standard_normal(n * 1440), 5).min()
+    res = {m: np.array(v) for m, v in times.items()}
     return {
         "particles": n,
-        "horizon_steps": rf.horizon_steps,
+        "horizon_steps": rfs["resample"].horizon_steps,
         "bars": bars,
-        "median_ms": 1e3 * float(np.median(times_a)),
-        "p99_ms": 1e3 * float(np.percentile(times_a, 99)),
+        "median_ms": 1e3 * float(np.median(res["resample"])),
+        "p99_ms": 1e3 * float(np.percentile(res["resample"], 99)),
+        "weighted_fan_median_ms": 1e3 * float(np.median(res["weighted"])),
+        "weighted_fan_p99_ms": 1e3 * float(np.percentile(res["weighted"], 99)),
+        "resampled_over_weighted_median": float(np.median(res["resample"]) / np.median(res["weighted"])),
+        "ess_median_fraction": float(np.median(ess) / n),
+        "resamples": int(rfs["resample"].filter.n_resamples),
         "numpy_draw_only_ms": 1e3 * float(draw),
-        "p99_over_numpy_draw": float(np.percentile(times_a, 99) / draw),
+        "p99_over_numpy_draw": float(np.percentile(res["resample"], 99) / draw),
     }
 
 
@@ -324,13 +343,31 @@ def bench_memory(n: int, bars: int) -> dict:
     return figures
 
 
+def _print_process_bar(p: dict) -> None:
+    print(
+        f"process_bar, {p['particles']} particles x {p['horizon_steps']} steps: median {p['median_ms']:.0f} ms, "
+        f"p99 {p['p99_ms']:.0f} ms (target < 300 ms); p99 / numpy draw of the innovations = {p['p99_over_numpy_draw']:.2f}"
+    )
+    print(
+        f"  forward paths weighted by the particles instead: median {p['weighted_fan_median_ms']:.0f} ms, p99 "
+        f"{p['weighted_fan_p99_ms']:.0f} ms; resampled / weighted median = {p['resampled_over_weighted_median']:.2f}; "
+        f"ESS median {p['ess_median_fraction']:.0%} of N, {p['resamples']} resamplings in {p['bars']} bars"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    ap.add_argument("--process-bar-only", type=int, default=0, metavar="BARS", help="only the process_bar part")
     args = ap.parse_args()
     import numba
 
     q = args.quick
+    if args.process_bar_only:
+        p = bench_process_bar(10_000, args.process_bar_only)
+        print(json.dumps(p, indent=2))
+        _print_process_bar(p)
+        return 0
     results = {
         "numba_threads": numba.get_num_threads(),
         "filter_update": [
@@ -360,10 +397,7 @@ def main() -> int:
             f"vs particles.SMC bootstrap (StochVol, N={lib['particles']}, T={lib['observations']}): "
             f"{lib['speedup_vs_particles_lib']:.1f}x faster, log-lik difference {lib['difference_in_se']:+.2f} SE"
         )
-    print(
-        f"process_bar, {p['particles']} particles x {p['horizon_steps']} steps: median {p['median_ms']:.0f} ms, "
-        f"p99 {p['p99_ms']:.0f} ms (target < 300 ms); p99 / numpy draw of the innovations = {p['p99_over_numpy_draw']:.2f}"
-    )
+    _print_process_bar(p)
     print(
         f"four forecasters x {m.get('budget_mb')} MB budget: peak RSS {m['peak_rss_mb']:.0f} MB ({m['fraction_of_budget']:.0%} of 1 GB)"
     )

@@ -348,8 +348,13 @@ def test_simulate_cli_from_saved_fit(capsys, tmp_path):
 # ----------------------------------------------------------------------------- one simulation per bar
 
 
-def test_table_is_read_from_the_kept_fan_and_fan_reuses_it(fit, es):
-    rf = RollingForecaster(fit, n_particles=700, seed=12, horizons=(15, 60, 240), horizon_minutes=240)
+@pytest.mark.parametrize("fan_weights", ["weighted", "resample"])
+def test_table_is_read_from_the_kept_fan_and_fan_reuses_it(fit, es, fan_weights):
+    from volresearch.simulate._pf_kernels import systematic_ancestors
+
+    rf = RollingForecaster(
+        fit, n_particles=700, seed=12, horizons=(15, 60, 240), horizon_minutes=240, fan_weights=fan_weights
+    )
     for ts, row in es.iloc[6000:6004].iterrows():
         fc = rf.process_bar(row, timestamp=ts)
     fan = fc.fan
@@ -358,21 +363,27 @@ def test_table_is_read_from_the_kept_fan_and_fan_reuses_it(fit, es):
     # the same paths in matrix mode, from the filter's particles: the table's numbers are their statistics
     model = rf.filter.model
     w = rf.filter.weights
+    x0, v0 = np.array(model.x), np.array(model.sigma2)
+    if fan_weights == "resample":  # particles resampled to equal weights with the fan seed's uniform
+        idx = np.empty(700, dtype=np.int64)
+        systematic_ancestors(w / w.sum(), float(np.random.default_rng(fan.meta["seed"]).uniform()), idx)
+        x0, v0, w = x0[idx], v0[idx], np.full(700, 1.0 / 700)
+        assert fan.weights is None and np.unique(idx).size < 700
     paths = simulate_paths(
         fit.spec.model,
         simulation_params(fit),
         ppf_table=rf.table,
         n_paths=700,
         horizon=240,
-        x0=np.array(model.x),
-        sigma2_1=np.array(model.sigma2),
+        x0=x0,
+        sigma2_1=v0,
         seed=fan.meta["seed"],
         weights=w,
     )
     for h in (15, 60, 240):
         prices = np.exp(paths.log_prices[h].astype(np.float64))
         row = fc.table.loc[h]
-        q = quantile(prices, FORECAST_QUANTILES, weights=w)
+        q = quantile(prices, FORECAST_QUANTILES, weights=None if fan_weights == "resample" else w)
         np.testing.assert_array_equal(row[["p5", "p25", "p50", "p75", "p95"]].to_numpy(dtype=float), q)
         assert row["mean"] == pytest.approx(float(np.dot(w, prices)), rel=1e-12)
         assert row["std"] == pytest.approx(math.sqrt(float(np.dot(w, (prices - np.dot(w, prices)) ** 2))), rel=1e-9)
@@ -483,6 +494,8 @@ def test_adapted_step_is_transactional_and_restores_bit_for_bit(fit, es):
         assert fa.ess == fb.ess and fa.loglik_increment == fb.loglik_increment
     with pytest.raises(SimulationError, match="weighting"):
         RollingForecaster(fit, n_particles=10, weighting="guess").process_bar(es.iloc[6000], timestamp=es.index[6000])
+    with pytest.raises(SimulationError, match="fan_weights"):
+        RollingForecaster(fit, n_particles=10, fan_weights="guess")
 
 
 # ----------------------------------------------------------------------------- the intraday model
@@ -537,7 +550,8 @@ def intraday():
 
 def test_intraday_fit_runs_through_process_bar_fan_and_snapshot(intraday):
     res, run, _, _ = intraday
-    a = RollingForecaster(res, n_particles=500, seed=4, horizon_minutes=240, horizons=(15, 60, 240))
+    kw = {"n_particles": 500, "seed": 4, "horizon_minutes": 240, "horizons": (15, 60, 240), "fan_weights": "weighted"}
+    a = RollingForecaster(res, **kw)
     for ts, row in run.iloc[:8].iterrows():
         fc = a.process_bar(row, timestamp=ts)
     fan = a.fan()
@@ -552,7 +566,7 @@ def test_intraday_fit_runs_through_process_bar_fan_and_snapshot(intraday):
     q50 = quantile(paths.log_prices[60], 0.5, weights=a.filter.weights)
     assert fc.table.loc[60, "p50"] == pytest.approx(math.exp(q50), rel=1e-12)
     arrays, meta = a.snapshot()
-    b = RollingForecaster(res, n_particles=500, seed=4, horizon_minutes=240, horizons=(15, 60, 240))
+    b = RollingForecaster(res, **kw)
     b.restore(arrays, meta)
     for ts, row in run.iloc[8:12].iterrows():
         fa, fb = a.process_bar(row, timestamp=ts), b.process_bar(row, timestamp=ts)

@@ -119,8 +119,9 @@ class FilterAdapter:
     def fan(
         self,
         model: GarchStateSpace,
-        weights: np.ndarray,
+        weights: np.ndarray | None,
         *,
+        ancestors: np.ndarray | None = None,
         horizon: int,
         seed: int,
         quantiles: Sequence[float],
@@ -129,15 +130,21 @@ class FilterAdapter:
         multiplier: np.ndarray | None,
         n_sample_paths: int,
     ) -> Fan:
-        """Band-mode paths from the particles (one per particle, particle weights), through the path kernel."""
+        """Band-mode paths from the particles, through the path kernel.
+
+        One path per particle with ``weights`` (``None``: equal weights), or
+        one per entry of ``ancestors`` (indices of resampled particles).
+        """
+        x0 = np.array(model.x, copy=True) if ancestors is None else model.x[ancestors]
+        v0 = np.array(model.sigma2, copy=True) if ancestors is None else model.sigma2[ancestors]
         return simulate_paths(  # type: ignore[return-value]
             self.recursion,
             self.sim_params,
             ppf_table=self.table,
-            n_paths=model.n,
+            n_paths=x0.size,
             horizon=int(horizon),
-            x0=np.array(model.x, copy=True),
-            sigma2_1=np.array(model.sigma2, copy=True),
+            x0=x0,
+            sigma2_1=v0,
             seed=seed,
             mode="bands",
             quantiles=quantiles,

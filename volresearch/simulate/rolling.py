@@ -52,6 +52,7 @@ import pandas as pd
 
 from volresearch.errors import DataError, SimulationError
 from volresearch.quantiles import level_name
+from volresearch.simulate._pf_kernels import systematic_ancestors
 from volresearch.simulate.filter_adapters import filter_adapter
 from volresearch.simulate.particle_filter import ParticleFilter, PriceObservation
 from volresearch.simulate.paths import DEFAULT_QUANTILES, Fan
@@ -194,6 +195,12 @@ class RollingForecaster:
         close implies, so the effective sample size stays high with a
         tick-sized noise) or ``"bootstrap"`` (blind predict, weight by the
         close); see :func:`~volresearch.simulate._pf_kernels.garch_filter_step`.
+    fan_weights
+        ``"resample"`` (default): the forward paths start from the particles
+        resampled systematically to equal weights (the uniform drawn from the
+        fan's seed), so the per-step bands use the fast unweighted selection;
+        ``"weighted"``: one path per particle carrying the particle weights.
+        Both estimate the same predictive distribution.
     seed
         Seed of every stream (particles, resampling, forward paths).
     """
@@ -214,8 +221,12 @@ class RollingForecaster:
         resampling: str = "systematic",
         ess_threshold: float = 0.5,
         weighting: str = "adapted",
+        fan_weights: str = "resample",
         seed: int = 0,
     ) -> None:
+        if fan_weights not in ("resample", "weighted"):
+            raise SimulationError(f"fan_weights must be 'resample' or 'weighted', got {fan_weights!r}")
+        self.fan_weights = fan_weights
         self.fit = fit
         self.adapter = filter_adapter(fit)
         self.weighting = weighting
@@ -453,12 +464,21 @@ class RollingForecaster:
         quantiles: Sequence[float],
         n_sample_paths: int,
     ) -> Fan:
-        """Band-mode paths from the filter's particles (one per particle, particle weights)."""
+        """Band-mode paths from the filter's particles: one per particle with particle weights (``"weighted"``)
+        or one per systematically resampled particle with equal weights (``"resample"``)."""
         times, mult = self.step_multipliers(ts, int(horizon))
         labelled = self.calendar is not None and hasattr(self.calendar, "next_bars")
+        weights = filt.weights
+        ancestors = None
+        if self.fan_weights == "resample":
+            ancestors = np.empty(self.n, dtype=np.int64)
+            # the uniform comes from the fan's own seed: the filter's generator is not touched
+            systematic_ancestors(weights / weights.sum(), float(np.random.default_rng(seed).uniform()), ancestors)
+            weights = None
         return self.adapter.fan(
             filt.model,  # type: ignore[arg-type]
-            filt.weights,
+            weights,
+            ancestors=ancestors,
             horizon=int(horizon),
             seed=seed,
             quantiles=quantiles,
