@@ -142,6 +142,10 @@ def test_fit_and_simulate_small(fitted: DashboardState) -> None:
     assert {"mu", "omega", "alpha", "gamma", "beta", "nu"} <= set(params.index)
     assert (params["std error"] > 0).all()
     assert params.loc["omega", "unit"] == "squared log return per bar"
+    # t statistics against each parameter's natural null: skew xi against 1, omega against 0
+    assert params.loc["xi", "null"] == 1.0 and params.loc["omega", "null"] == 0.0
+    xi, se = params.loc["xi", "estimate"], params.loc["xi", "std error"]
+    assert params.loc["xi", "t"] == pytest.approx((xi - 1.0) / se)
     diag = s.diagnostics_table()
     assert diag["test"].str.contains("Ljung-Box").sum() == 4
     assert diag["test"].str.contains("sign bias").any()

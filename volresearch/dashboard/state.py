@@ -1613,17 +1613,27 @@ class DashboardState(param.Parameterized):
         )
 
     def fit_table(self) -> pd.DataFrame:
-        """Fitted parameters: estimate, robust std error, t statistic and unit (empty before a fit)."""
-        cols = ["estimate", "std error", "t", "unit"]
+        """Fitted parameters: estimate, robust std error, t statistic against the parameter's natural null
+        (0; skew ``xi`` 1; GED ``nu`` 2; none for Student-t ``nu``) and unit (empty before a fit)."""
+        cols = ["estimate", "std error", "null", "t", "unit"]
         fit = garch_component(self.fit)
         if fit is None:
             return pd.DataFrame(columns=cols)
+        nulls = fit.null_values()
         rows = []
         for name, value in fit.params.items():
             se = fit.std_errors.get(name, math.nan)
-            t = value / se if se and math.isfinite(se) and se > 0 else math.nan
+            null = nulls.get(name)
+            t = (value - null) / se if null is not None and se and math.isfinite(se) and se > 0 else math.nan
             rows.append(
-                {"parameter": name, "estimate": value, "std error": se, "t": t, "unit": fit.units.get(name, "")}
+                {
+                    "parameter": name,
+                    "estimate": value,
+                    "std error": se,
+                    "null": math.nan if null is None else null,
+                    "t": t,
+                    "unit": fit.units.get(name, ""),
+                }
             )
         return pd.DataFrame(rows, columns=["parameter", *cols]).set_index("parameter")
 

@@ -574,6 +574,7 @@ class ModelPanel(Viewer):
             {
                 "estimate": table["estimate"].map(lambda v: f"{v:.6g}"),
                 "std error": table["std error"].map(lambda v: f"{v:.3g}"),
+                "null": table["null"].map(lambda v: f"{v:g}" if math.isfinite(v) else "-"),
                 "t": table["t"].map(lambda v: f"{v:.2f}" if math.isfinite(v) else "n/a"),
                 "unit": table["unit"],
             },
