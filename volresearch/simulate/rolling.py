@@ -411,13 +411,12 @@ class RollingForecaster:
 
     def _bar_multipliers(self, last_time: pd.Timestamp, ts: pd.Timestamp, steps: int) -> np.ndarray | None:
         """Multipliers of the ``steps`` model steps from ``last_time`` to the bar at ``ts`` (the last one is ``ts``'s)."""
-        if steps == 1:
-            return self.adapter.multiplier(pd.DatetimeIndex([ts]), last_time)
-        times, mult = self.step_multipliers(last_time, steps)
+        times, mult = self.step_multipliers(last_time, steps)  # sliced from the last fan's grid when it covers them
         if mult is None:
             return None
         if len(times) == steps and times[-1] != ts:  # labels and elapsed count disagree: the bar's own time last
-            mult = np.concatenate([mult[:-1], self.adapter.multiplier(pd.DatetimeIndex([ts]), times[-2])])
+            before = times[-2] if steps > 1 else last_time
+            mult = np.concatenate([mult[:-1], self.adapter.multiplier(pd.DatetimeIndex([ts]), before)])
         return mult
 
     def _forecast(
