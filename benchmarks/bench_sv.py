@@ -5,6 +5,7 @@ Every figure is measured in this run (median of ``--repeat`` runs, kernels compi
 * Heston QE, 10,000 paths x 1,440 one-minute steps (``crypto_24x7`` calendar: ``dt = 1/525,600`` years),
   martingale correction on, full ``(1440, 10000)`` log-price matrix kept; the scheme consumes 2 words per
   step and path (one for the variance, ``U_v`` or ``Z_v``, one normal for the log price);
+* the same without the martingale correction (``heston_qe_plain``: one logarithm less per step);
 * SVCJ, same grid, 3 words per step plus ``N + 1`` per step with ``N > 0`` jumps;
 * reference: ``numpy.random.default_rng().standard_normal`` (Ziggurat, the fastest numpy variate) drawing as
   many variates as the kernel consumed words, into a preallocated array (``out=``), on one thread: the cost of
@@ -47,14 +48,15 @@ def run(n_paths: int, n_steps: int, repeat: int) -> dict:
     dt = year_fraction(60, "crypto_24x7")
     ppf = innovation_table("normal", {}).kernel_args
     results = {}
-    for name, params in (("heston_qe", HESTON), ("svcj", SVCJ)):
+    configs = (("heston_qe", HESTON, True), ("heston_qe_plain", HESTON, False), ("svcj", SVCJ, True))
+    for name, params, mart in configs:
         words = [0]
 
-        def kernel(params=params, words=words) -> None:
+        def kernel(params=params, words=words, mart=mart) -> None:
             st = StreamState.create(1, n_paths)
             x = np.zeros(n_paths)
             v = np.full(n_paths, 0.04)
-            simulate_sv(x, v, n_steps, dt, martingale=True, key=st.key, stream=st.stream, counter=st.counter,
+            simulate_sv(x, v, n_steps, dt, martingale=mart, key=st.key, stream=st.stream, counter=st.counter,
                         ppf=ppf, **params)  # fmt: skip
             words[0] = int(st.counter.sum())
 
@@ -72,6 +74,7 @@ def run(n_paths: int, n_steps: int, repeat: int) -> dict:
             "numpy_draws_s": t_numpy,
             "ratio": t_kernel / t_numpy,
             "threads": numba.get_num_threads(),
+            "martingale_correction": mart,
         }
     return results
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from ...errors import SimulationError
 from .._rng import StreamState, philox4x64, stream_words_numpy, word_side_and_v
 from .draws import PATH_BLOCK, table_z, table_z_numpy
 from .heston import _poisson, _seed_int, _side_v, _word, paths_surface, poisson_tail_table
@@ -245,7 +246,7 @@ def simulate_merton_result(
     st = {**result.filter_state(), **dict(state or {})}
     price = float(options.pop("last_price", st["last_price"]))
     if not (math.isfinite(price) and price > 0):
-        raise ValueError("a starting price is needed: the fit was made on returns; pass last_price=")
+        raise SimulationError("a starting price is needed: the fit was made on returns; pass last_price=")
     p = result.simulation_params()
     seed_int = _seed_int(seed)
     ss = StreamState.create(seed_int, int(n_paths))
