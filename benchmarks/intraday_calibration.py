@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=int, default=7200, help="rolling fit window in bars (default 7200)")
     p.add_argument("--refit", type=int, default=1440, help="bars between refits (default 1440)")
     p.add_argument("--paths", type=int, default=2000, help="simulated paths per forecast (default 2000)")
-    p.add_argument("--models", nargs="+", default=DEFAULT_MODELS, help="registry names")
+    p.add_argument("--models", nargs="*", default=DEFAULT_MODELS, help="registry names (none: references only)")
     p.add_argument("--references", nargs="*", choices=list(REFERENCES), default=list(REFERENCES),
                    help="arch references to run (default both; none: skip them)")  # fmt: skip
     p.add_argument("--calendar", default=None, help="session calendar of the models (default: inferred)")

@@ -161,3 +161,12 @@ def test_grid_takes_registry_names(intraday_bars, intraday_result):
     pd.testing.assert_frame_equal(grid["es", "intraday-gjr-normal"].forecasts, intraday_result.forecasts)
     assert list(grid.table["spec"]) == ["intraday-gjr-normal", "garch-normal"]
     assert list(grid.table["model_name"]) == ["intraday-gjr-normal", "garch-normal"]
+
+
+def test_compare_models_takes_registry_names(intraday_bars, intraday_result):
+    from volresearch.validate import compare_models
+
+    cmp = compare_models(intraday_bars, ["intraday-gjr-normal", "garch-normal"], seed=1, **LAYOUT)
+    assert {"intraday-gjr-normal", "garch-normal", "naive"} <= set(cmp.table.index)
+    assert cmp.table.loc["intraday-gjr-normal", "crps"] == pytest.approx(intraday_result.crps, rel=1e-12)
+    assert cmp.best in ("intraday-gjr-normal", "garch-normal")
