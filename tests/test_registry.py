@@ -33,6 +33,7 @@ from volresearch.simulate import Fan, Paths
 
 GARCH_NAMES = [f"{m}-{d}" for m in VOLATILITY_MODELS for d in DISTRIBUTIONS]
 INTRADAY_NAMES = [f"intraday-{n}" for n in GARCH_NAMES]
+CONTINUOUS_NAMES = ["heston", "merton"]
 
 
 def daily_bars(n: int = 1500, seed: int = 1) -> pd.DataFrame:
@@ -63,7 +64,7 @@ def intraday() -> pd.DataFrame:
 def test_builtin_names_are_the_product_of_models_and_laws():
     names = set(available_models())
     assert set(GARCH_NAMES) <= names and set(INTRADAY_NAMES) <= names
-    assert set(available_models(intraday=False)) == set(GARCH_NAMES)
+    assert set(available_models(intraday=False)) == set(GARCH_NAMES) | set(CONTINUOUS_NAMES)
     assert get_model("intraday").name == DEFAULT_INTRADAY_MODEL
     assert get_model("GJR-SGED").name == "gjr-sged"
     for name in names:
@@ -72,8 +73,8 @@ def test_builtin_names_are_the_product_of_models_and_laws():
 
 
 def test_unknown_name_lists_available_models():
-    with pytest.raises(ConfigError, match="unknown model 'heston'; available: .*gjr-sged.*intraday-gjr-sged"):
-        get_model("heston")
+    with pytest.raises(ConfigError, match="unknown model 'svcj'; available: .*gjr-sged.*heston.*intraday-gjr-sged"):
+        get_model("svcj")
     with pytest.raises(ConfigError, match="unknown model"):
         fit_model("nope", None)
     with pytest.raises(ConfigError, match="already registered"):
@@ -114,6 +115,26 @@ def test_every_intraday_name_fits_and_simulates(name, intraday):
     paths = simulate_model(fit, 128, 90, seed=1, mode="matrix")
     assert paths.log_prices.shape == (91, 128) and np.all(np.isfinite(paths.log_prices))
     assert paths.step_times is not None and paths.step_times[0] == fit.end
+
+
+@pytest.mark.parametrize("name", CONTINUOUS_NAMES)
+def test_continuous_time_models_fit_simulate_and_round_trip(name, daily):
+    options = {"sim_paths": 4, "bootstrap_reps": 30} if name == "heston" else {}
+    fit = fit_model(name, daily, **options)
+    assert isinstance(fit, ModelResult) and fit.model == name and fit.kernel == name
+    paths = simulate_model(fit, 256, 20, seed=4, mode="matrix")
+    assert paths.log_prices.shape == (21, 256) and np.all(np.isfinite(paths.log_prices))
+    np.testing.assert_allclose(paths.log_prices[0], np.log(daily["close"].iloc[-1]))
+    # the simulated one-bar variance is of the order of the sample's (annualised parameters, dt from the calendar)
+    sample_var = np.var(np.diff(np.log(daily["close"].to_numpy())))
+    sim_var = np.var(paths.log_prices[1] - paths.log_prices[0])
+    assert 0.2 < sim_var / sample_var < 5.0
+    back = load_result(json.loads(json.dumps(fit.to_dict())))
+    assert type(back) is type(fit)
+    np.testing.assert_array_equal(
+        simulate_model(back, 64, 10, seed=9, mode="matrix").log_prices,
+        simulate_model(fit, 64, 10, seed=9, mode="matrix").log_prices,
+    )
 
 
 def test_json_round_trip_through_load_result(daily, intraday):

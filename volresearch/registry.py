@@ -367,6 +367,60 @@ def _register_builtins() -> None:
     _ALIASES["intraday"] = DEFAULT_INTRADAY_MODEL
     register_result_type("volresearch.Fit", Fit)
     register_result_type("volresearch.IntradayFit", IntradayFit)
+    _register_continuous_time()
+
+
+def _sv_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **options: Any) -> Any:
+    from volresearch.simulate.kernels.heston import simulate_sv_result
+
+    return simulate_sv_result(result, n_paths, horizon, seed, **options)
+
+
+def _merton_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **options: Any) -> Any:
+    from volresearch.simulate.kernels.jumps import simulate_merton_result
+
+    return simulate_merton_result(result, n_paths, horizon, seed, **options)
+
+
+def _register_continuous_time() -> None:
+    """Heston (simulated method of moments, Andersen QE paths), Merton (MLE, exact paths); SVCJ results load."""
+    from volresearch.models.heston import HestonResult, fit_heston_smm
+    from volresearch.models.merton import MertonFit, fit_merton
+    from volresearch.models.svcj import SVCJResult
+
+    def heston_fit(bars: Any, **options: Any) -> HestonResult:
+        from volresearch.simulate.kernels.heston import stationary_sv_returns
+
+        for key in ("mean", "horizon"):
+            options.pop(key, None)
+        return fit_heston_smm(bars, simulate_returns=stationary_sv_returns, **options)
+
+    register_kernel("heston", _sv_kernel)
+    register_kernel("svcj", _sv_kernel)
+    register_kernel("merton", _merton_kernel)
+    register(
+        ModelEntry(
+            name="merton",
+            family="jump-diffusion",
+            fit=fit_merton,
+            result_type=MertonFit,
+            kernel="merton",
+            description="Merton jump-diffusion (maximum likelihood of the Poisson-normal mixture; exact paths)",
+        )
+    )
+    register(
+        ModelEntry(
+            name="heston",
+            family="stochastic-volatility",
+            fit=heston_fit,
+            result_type=HestonResult,
+            kernel="heston",
+            description="Heston (simulated method of moments from returns; Andersen QE paths)",
+        )
+    )
+    register_result_type("volresearch.MertonFit", MertonFit)
+    register_result_type("volresearch.HestonResult", HestonResult)
+    register_result_type("volresearch.SVCJResult", SVCJResult)
 
 
 _register_builtins()
