@@ -154,6 +154,9 @@ def result_payload(result: Any) -> dict[str, Any]:
     """The JSON object of any registered result: its family's fields plus ``name`` and ``kernel``."""
     if isinstance(result, Fit):
         payload = fit_payload(result)
+    elif getattr(result, "q_fit", None) is None:
+        # continuous-time and other results: their own JSON (annualised params, std errors, units, flags)
+        payload = dict(result.to_dict())
     else:
         q = result.q_fit
         payload = {
@@ -213,7 +216,9 @@ def run(args: argparse.Namespace) -> int:
     bars = report.bars if getattr(report, "bars", None) is not None else bars
     name = requested_model(args, bars)
     mean = resolve_mean(args, bars)
-    options: dict[str, Any] = {"mean": mean, "window": args.window}
+    if args.window:
+        bars = bars.iloc[-(args.window + 1) :]  # the last N returns, for every model alike
+    options: dict[str, Any] = {"mean": mean}
     if args.horizon is not None:
         options["horizon"] = args.horizon
     try:
