@@ -154,3 +154,19 @@ def test_gappy_etf_fit_is_never_an_absurd_accepted_fit(capsys):
         assert payload["converged"] is False and payload["rejected"] == "garch-t"
         assert "fit failed every check" in payload["reason"] and "rejected" in err
         assert payload["method"] in {"ewma", "historical"} and payload["volatility_per_bar"] > 0
+
+
+def test_fit_continuous_time_models_print_annualised_named_params(capsys, tmp_path):
+    assert main(["fit", "sp500", "--model", "merton", "--window", "2000", "--json"]) == 0
+    payload, _ = json_out(capsys)
+    assert payload["requested"] == payload["answered"] == "merton"
+    assert set(payload["params"]) == {"mu", "sigma", "lambda", "mu_j", "sigma_j"}
+    assert payload["units"]["lambda"] == "jumps/year" and payload["units"]["sigma"] == "1/sqrt(year)"
+    assert all(payload["std_errors"][k] > 0 for k in payload["params"])
+    # annualised: S&P 500 diffusive volatility between 5% and 40% a year
+    assert 0.05 < payload["params"]["sigma"] < 0.40
+    saved = tmp_path / "merton.json"
+    assert main(["fit", "sp500", "--model", "merton", "--window", "2000", "--save", str(saved)]) == 0
+    capsys.readouterr()
+    assert main(["simulate", "--fit", str(saved), "--paths", "500", "--horizon", "20", "--json"]) == 0
+    assert json_out(capsys)[0] is not None

@@ -34,6 +34,7 @@ import sys
 import time
 from typing import Any
 
+from volresearch._util import jsonable
 from volresearch.cli._common import add_mean_argument, add_source_arguments, load_source, resolve_mean
 from volresearch.cli.fit import EXIT_REJECTED, add_model_arguments, list_models, requested_model
 from volresearch.data import validate_bars
@@ -118,23 +119,29 @@ def run(args: argparse.Namespace) -> int:
     horizons = [h for h in FORECAST_HORIZONS if h <= args.horizon] or [args.horizon]
     table = out.summary(horizons=horizons)
     q = getattr(result, "q_fit", result)  # the GARCH-family part that carries the mean
-    mean_spec = q.spec.mean
-    mu = float(q.params.get("mu", 0.0))
-    mu_se = q.std_errors.get("mu")  # absent for a zero mean: not estimated
+    spec = getattr(q, "spec", None)
+    if spec is not None:
+        model, dist, mean_spec = spec.model, spec.dist, spec.mean
+        mu = float(q.params.get("mu", 0.0))
+        mu_se = q.std_errors.get("mu")  # absent for a zero mean: not estimated
+        persistence, near_integrated = q.persistence, q.near_integrated
+    else:  # continuous-time models: the drift is a model parameter (annualised, in params)
+        model, dist, mean_spec = result.model, getattr(result, "dist", None), "model drift"
+        mu, mu_se, persistence, near_integrated = math.nan, None, None, None
     flags = list(result.all_flags) if hasattr(result, "all_flags") else list(result.flags)
     payload: dict[str, Any] = {
         "source": str(source),
         "requested": name,
         "answered": result.model,
         "kernel": result.kernel,
-        "model": q.spec.model,
-        "dist": q.spec.dist,
+        "model": model,
+        "dist": dist,
         "mean": mean_spec,
-        "mu": mu,
+        "mu": mu if math.isfinite(mu) else None,
         "mu_se": None if mu_se is None or not math.isfinite(mu_se) else float(mu_se),
-        "params": {k: float(v) for k, v in result.simulation_params().items()},
-        "persistence": q.persistence,
-        "near_integrated": q.near_integrated,
+        "params": jsonable(result.simulation_params()),
+        "persistence": persistence,
+        "near_integrated": near_integrated,
         "flags": flags,
         "n_paths": args.paths,
         "horizon": args.horizon,
@@ -159,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.paths} paths x {args.horizon} steps in {seconds:.3f} s (seed {args.seed})")
         if mean_spec == "zero":
             print("mean: zero (not estimated)")
+        elif mean_spec == "model drift":
+            print("mean: the model's drift (see its annualised parameters)")
         else:
             se_text = f"{mu_se:.3g}" if mu_se is not None and math.isfinite(mu_se) else "n/a"
             print(
