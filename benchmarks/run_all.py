@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("bench_fit.py", "bench_paths.py", "bench_filter.py", "bench_walkforward.py")
+BENCHES = ("bench_fit.py", "bench_paths.py", "bench_filter.py", "bench_sv.py", "bench_walkforward.py")
 
 
 def main() -> int:
