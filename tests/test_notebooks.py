@@ -141,13 +141,45 @@ def test_every_notebook_has_an_alternative_parameter_set():
     assert not missing, f"no alternative parameters for {missing}"
 
 
+def _resolve_paths(params: dict) -> dict:
+    """Parameter values naming a file relative to the repository root, made absolute.
+
+    Notebooks run with ``notebooks/`` as working directory; ``parameters.yaml``
+    names fixture files from the repository root (``tests/fixtures/...``).
+    """
+
+    def resolve(v):
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        return str(ROOT / v) if isinstance(v, str) and "/" in v and (ROOT / v).is_file() else v
+
+    return {k: resolve(v) for k, v in params.items()}
+
+
+def test_alternative_parameter_files_exist():
+    """Every parameter value that looks like a repository file exists (a typo would fall back to a dataset name)."""
+    for name, sets in ALTERNATIVES.items():
+        for params in sets:
+            for key, value in params.items():
+                if isinstance(value, str) and value.startswith("tests/"):
+                    assert (ROOT / value).is_file(), f"{name}: {key}={value} is not a file"
+
+
+def test_a_notebook_runs_on_a_file_with_a_non_es_tick():
+    """At least notebooks 04 and 07 have a parameter set on a file (not an embedded dataset)."""
+    for prefix in ("04_", "07_"):
+        sets = [p for name, ps in ALTERNATIVES.items() if name.startswith(prefix) for p in ps]
+        files = [p["data"] for p in sets if isinstance(p.get("data"), str) and (ROOT / p["data"]).is_file()]
+        assert files, f"no parameter set runs notebook {prefix}* on a file"
+
+
 @pytest.mark.parametrize("notebook,label,params", CASES, ids=[f"{c[0].stem}-{c[1]}" for c in CASES])
 def test_notebook_executes(notebook: Path, label: str, params: dict, tmp_path: Path):
     out = tmp_path / f"{notebook.stem}-{label}.ipynb"
     pm.execute_notebook(
         str(notebook),
         str(out),
-        parameters=params,
+        parameters=_resolve_paths(params),
         cwd=str(notebook.parent),
         kernel_name="python3",
         progress_bar=False,

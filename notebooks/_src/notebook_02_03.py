@@ -17,9 +17,9 @@ trustworthy on any bar size: automatic scaling, a confirmation fit at a second s
 log-return units**.
 """),
     ("params", """
-dataset = "sp500"            # embedded daily dataset (real)
-intraday_dataset = "es_synthetic"  # embedded 1-minute dataset (synthetic)
-path = None                  # a CSV/Parquet file of bars instead of `dataset`
+data = "sp500"               # embedded dataset name (daily, real), or a CSV/Parquet file of bars
+instrument = None            # symbol of `data` in the instrument table (tick size); None: from the data
+intraday_data = "es_synthetic"  # embedded 1-minute dataset (synthetic), or a file of intraday bars
 model = "garch"
 dist = "normal"
 mean = "auto"                # "auto": zero for intraday bars, constant for daily; or "zero" / "constant"
@@ -33,6 +33,7 @@ import pandas as pd
 
 from volresearch.data import datasets, open_bars, validate_bars
 from volresearch.errors import FitError
+from volresearch.formatting import PriceFormat
 from volresearch.models import fit_garch, rolling_volatility
 from volresearch.models.returns import default_mean
 
@@ -46,10 +47,18 @@ def fit_lines(fit):
 
 
 hv.extension("bokeh")
-bars = open_bars(path or dataset)
+def load(source):
+    # synthetic datasets take the seed; names of real datasets and files load as they are
+    info = datasets.DATASETS.get(source)
+    return datasets.load(source, seed=seed) if info is not None and not info.real else open_bars(source)
+
+
+bars = load(data)
 report = validate_bars(bars, policy="repair")
 bars = report.bars
+fmt = PriceFormat.for_instrument(instrument, bars)
 print(report.summary())
+print(f"last close {fmt.price(bars['close'].iloc[-1])} ({fmt.describe()})")
 """),
     ("md", "## The fit\nThe summary lists every parameter with its unit, the persistence and half-life, and the residual diagnostics."),
     ("code", """
@@ -94,14 +103,16 @@ reasons rather than returned; the rolling feature then falls back to EWMA or his
 NaN only on the first bar).
 """),
     ("code", """
-intraday = datasets.load(intraday_dataset, seed=seed)
-print(intraday.attrs["source"], "synthetic:", intraday.attrs["synthetic"], len(intraday), "bars")
+intraday = load(intraday_data)
+ifmt = PriceFormat.for_instrument(None, intraday)
+print(intraday.attrs.get("source", "file"), "synthetic:", intraday.attrs.get("synthetic", False), len(intraday),
+      f"bars, last close {ifmt.price(intraday['close'].iloc[-1])} ({ifmt.describe()})")
 try:
     ifit, refused = fit_garch(intraday, model=model, dist=dist, mean=default_mean(intraday, mean)), None
     print(ifit.summary())
 except FitError as exc:  # the checks refuse an absurd fit and say why
     ifit, refused = None, exc
-    print(f"{model}-{dist} refused on {intraday_dataset}: {exc}")
+    print(f"{model}-{dist} refused on {intraday_data}: {exc}")
 """),
     ("check", "print(fit_lines(ifit) if ifit is not None else f'{model}-{dist} refused ({refused.reason})')"),
     ("code", """
@@ -125,10 +136,10 @@ This notebook compares GARCH, GJR and EGARCH with fat-tailed and skewed innovati
 returns, by likelihood ratio and information criteria, and draws the news-impact curves.
 """),
     ("params", """
-dataset = "sp500"
-path = None
+data = "sp500"         # embedded dataset name (daily, real), or a CSV/Parquet file of bars
+instrument = None      # symbol of `data` in the instrument table (tick size); None: from the data
 dist = "sged"          # innovation law of the asymmetric models
-intraday_dataset = "es_synthetic"
+intraday_data = "es_synthetic"  # embedded 1-minute dataset (synthetic), or a file of intraday bars
 mean = "auto"          # "auto": zero for intraday bars, constant for daily; or "zero" / "constant"
 seed = 0
 """),
@@ -138,6 +149,7 @@ import hvplot.pandas  # noqa: F401
 import pandas as pd
 
 from volresearch.data import datasets, open_bars, validate_bars
+from volresearch.formatting import PriceFormat
 from volresearch.models import compare_fits, fit_garch, likelihood_ratio_test, news_impact_curve
 from volresearch.models.returns import default_mean
 
@@ -153,8 +165,16 @@ def lr_text(lr):
     return f"LR {lr['lr']:.2f} on {lr['df']:.0f} df, p = {lr['pvalue']:.2g}: gamma = 0 {verdict} at 5%"
 
 
+def load(source):
+    # synthetic datasets take the seed; names of real datasets and files load as they are
+    info = datasets.DATASETS.get(source)
+    return datasets.load(source, seed=seed) if info is not None and not info.real else open_bars(source)
+
+
 hv.extension("bokeh")
-bars = validate_bars(open_bars(path or dataset), policy="repair").bars
+bars = validate_bars(load(data), policy="repair").bars
+fmt = PriceFormat.for_instrument(instrument, bars)
+print(f"{len(bars)} bars, last close {fmt.price(bars['close'].iloc[-1])} ({fmt.describe()})")
 daily_mean = default_mean(bars, mean)
 fits = {
     "garch-normal": fit_garch(bars, model="garch", dist="normal", mean=daily_mean),
@@ -190,7 +210,7 @@ print(sign_bias.round(3).to_string())
 """),
     ("md", "## The same comparison on a synthetic intraday series (labelled synthetic)\nWith `mean = \"auto\"` the intraday fits have a zero mean (a constant mean estimated from minutes is mostly noise)."),
     ("code", """
-intraday = datasets.load(intraday_dataset, seed=seed)
+intraday = load(intraday_data)
 intraday_mean = default_mean(intraday, mean)
 ifits = {m: fit_garch(intraday, model=m, dist=dist, mean=intraday_mean) for m in ("garch", "gjr", "egarch")}
 itable = compare_fits(ifits)

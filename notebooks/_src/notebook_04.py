@@ -14,7 +14,10 @@ write_notebook(ROOT / "04_paths_and_particle_filter.ipynb", [
 A fitted GJR-GARCH with skewed-GED innovations simulates thousands of one-minute price paths, each
 driven by **its own** shocks (so volatility clusters inside the fan). A particle filter keeps the
 model's state current bar by bar, and after every bar the full 24 hours ahead are regenerated.
-The series is the embedded **synthetic** ES-like futures data (labelled as such).
+The default series is the embedded **synthetic** ES-like futures data (labelled as such); `data`
+takes any CSV/Parquet file of bars, and `instrument` names its symbol in the instrument table. Prices
+are written at the instrument's tick precision: the tick comes from the instrument table when the
+symbol is known, else from the data's price grid; the particle filter uses it as observation noise.
 
 The mean is zero by default (`mean = "auto"` gives a zero mean for intraday bars): a constant mean
 estimated from a few thousand minutes is mostly noise, and over 1,440 bars that noise alone would move
@@ -22,7 +25,8 @@ the directional bias score by about sqrt(horizon / fit bars) standard deviations
 "constant"` to estimate one; its standard error is then shown next to the bias it drives.
 """),
     ("params", """
-dataset = "es_synthetic"
+data = "es_synthetic"  # embedded dataset name, or a CSV/Parquet file of bars
+instrument = None     # symbol in the instrument table (tick size); None: tick from the data's price grid
 model = "gjr"
 dist = "sged"
 mean = "auto"         # "auto": zero for intraday bars, constant for daily; or "zero" / "constant"
@@ -38,16 +42,21 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 
-from volresearch.data import datasets
+from volresearch.data import open_bars
+from volresearch.formatting import PriceFormat, instrument_tick
 from volresearch.models import ModelSpec, fit_garch
 from volresearch.models.returns import default_mean
 from volresearch.plots import ess_plot, fan_chart
+from volresearch.registry import simulate_model
 from volresearch.signals import analyze_distribution
 from volresearch.simulate import RollingForecaster
 
 hv.extension("bokeh")
-bars = datasets.load(dataset)
-print(bars.attrs["source"], "synthetic:", bars.attrs["synthetic"], len(bars), "bars")
+bars = open_bars(data)
+tick = instrument_tick(instrument, bars)
+fmt = PriceFormat.for_instrument(instrument, bars)
+print(bars.attrs.get("source", "file"), "synthetic:", bars.attrs.get("synthetic", False), len(bars), "bars;",
+      "prices", fmt.describe())
 fit = fit_garch(bars.iloc[:fit_bars], ModelSpec(model, dist, default_mean(bars, mean)))
 print(fit.summary())
 """),
@@ -61,16 +70,15 @@ for name, value in fit.params.items():
 ## The 24-hour fan
 Quantile bands of price per step ahead (50/80/90/95% central bands), a few individual paths, the
 zones of the terminal distribution, and the price path that actually followed. Steps are trading
-minutes, so the x axis counts bars ahead rather than clock time (the daily maintenance break is not
-a step).
+minutes of the session calendar, and the x axis is session time: the daily maintenance break and
+weekends take no room and are marked by dashed lines.
 """),
     ("code", """
 levels = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
-fan = fit.simulate(n_paths, horizon, seed=seed, mode="bands", quantiles=levels)
-bands = fan.quantiles(levels).reset_index(drop=True)
-history = bars["close"].iloc[fit_bars - 240 : fit_bars].reset_index(drop=True)
-history.index = history.index - len(history) + 1
-realised = bars["close"].iloc[fit_bars - 1 : fit_bars + horizon].reset_index(drop=True)
+fan = simulate_model(fit, n_paths, horizon, seed=seed, quantiles=levels)
+bands = fan.quantiles(levels)
+history = bars["close"].iloc[fit_bars - 240 : fit_bars]
+realised = bars["close"].iloc[fit_bars - 1 : fit_bars + horizon]
 analysis = analyze_distribution(fan.terminal(), fit.last_price)
 samples = pd.DataFrame(fan.sample_paths[:, :8]) if fan.sample_paths is not None else None
 fan_chart(bands, history=history, realised=realised, sample_paths=samples, zones=analysis.to_frame(),
@@ -87,9 +95,9 @@ terminal spread, is part of the bias score, and its standard error says how much
 """),
     ("check", """
 a = analysis
-print(f"{a.n_paths} paths, {horizon} steps from {a.current_price:.2f}: mean {a.mean:.2f}, std {a.std:.2f}, "
-      f"P(up) {a.prob_above:.1%}")
-print("quantiles:", ", ".join(f"{level:.0%} {value:.2f}" for level, value in a.quantiles.items()))
+print(f"{a.n_paths} paths, {horizon} steps from {fmt.price(a.current_price)}: mean {fmt.price(a.mean)}, "
+      f"std {fmt.spread(a.std)}, P(up) {a.prob_above:.1%}")
+print("quantiles:", ", ".join(f"{level:.0%} {fmt.price(value)}" for level, value in a.quantiles.items()))
 print(f"bias {a.bias} (score {a.bias_score:+.3f}, threshold {a.bias_threshold:g})")
 if fit.spec.mean == "constant":
     mu, mu_se = fit.params["mu"], fit.std_errors["mu"]
@@ -98,7 +106,7 @@ if fit.spec.mean == "constant":
           f"{mu * horizon / spread:+.3f} to the bias score (se {mu_se * horizon / spread:.3f})")
 else:
     print("zero mean: the bias comes from the simulated volatility dynamics and skew alone")
-print(fan.summary().select_dtypes("number").round(2).to_string())
+print(fan.summary().select_dtypes("number").round(fmt.decimals).to_string())
 """),
     ("md", """
 ## Keeping it current: replaying bars through the particle filter
@@ -107,7 +115,7 @@ break counts only trading bars), weights them by the close in log space, resampl
 sample size falls below N/2, and regenerates the full 24 hours ahead.
 """),
     ("code", """
-rf = RollingForecaster(fit, n_particles=n_particles, seed=seed, tick_size=0.25)
+rf = RollingForecaster(fit, n_particles=n_particles, seed=seed, tick_size=tick)
 replay = rf.replay(bars.iloc[fit_bars : fit_bars + replay_bars])
 per_bar = replay.drop_duplicates("timestamp").set_index("timestamp")
 """),

@@ -18,7 +18,8 @@ and each stylized fact (fat tails, no linear autocorrelation, volatility cluster
 ARCH effects, leverage, unit-root prices) is checked on every source with the same test.
 """),
     ("params", """
-dataset_names = ["sp500", "nasdaq"]        # embedded daily datasets (real)
+data = ["sp500", "nasdaq"]                 # embedded dataset names (daily, real) or CSV/Parquet files of bars
+instrument = None                          # symbol per entry of `data` (one name, a list, or None: from the data)
 model_specs = ["garch-normal", "gjr-sged"]  # model-dist labels fitted to each dataset
 n_paths = 4                                # simulated paths per model, each as long as the sample
 max_lag = 50                               # autocorrelation lags
@@ -29,17 +30,25 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 
-from volresearch.data import datasets, validate_bars
+from pathlib import Path
+
+from volresearch.data import open_bars, validate_bars
+from volresearch.formatting import PriceFormat
 from volresearch.models import ModelSpec, fit_garch
 from volresearch.plots import acf_plot
 from volresearch.validate import acf_table, compare_stylized_facts, returns_from_paths
 
 hv.extension("bokeh")
 specs = [ModelSpec(*label.split("-")) for label in model_specs]
+sources = [data] if isinstance(data, str) else list(data)
+symbols = instrument if isinstance(instrument, (list, tuple)) else [instrument] * len(sources)
+dataset_names = [Path(src).stem if Path(src).suffix else src for src in sources]
 tables, simulated, real = {}, {}, {}
-for name in dataset_names:
-    bars = validate_bars(datasets.load(name), policy="repair").bars
+for name, src, symbol in zip(dataset_names, sources, symbols):
+    bars = validate_bars(open_bars(src), policy="repair").bars
+    fmt = PriceFormat.for_instrument(symbol, bars)
     close = bars["close"].to_numpy()
+    print(f"{name}: close {fmt.price(close[0])} .. {fmt.price(close[-1])} ({fmt.describe()})")
     r = np.diff(np.log(close))
     sims = {}
     for spec in specs:
@@ -103,7 +112,8 @@ over in-sample log-score gain). Several models run on the same origins, targets 
 with Diebold-Mariano tests between them.
 """),
     ("params", """
-dataset = "sp500"                                  # embedded daily dataset (real)
+data = "sp500"                                     # embedded dataset name (daily, real), or a CSV/Parquet file
+instrument = None                                  # symbol in the instrument table (tick size); None: from the data
 specs = ["garch-normal", "gjr-t", "gjr-sged"]     # models compared
 last_n = 1500                                      # use the last N bars (None: all)
 in_sample = 750                                    # bars per fit
@@ -118,14 +128,21 @@ scheduler = None                                   # None (serial), "threads" or
 import holoviews as hv
 import pandas as pd
 
-from volresearch.data import datasets, validate_bars
+from pathlib import Path
+
+from volresearch.data import open_bars, validate_bars
+from volresearch.formatting import PriceFormat
 from volresearch.plots import coverage_plot, parameter_drift, pit_histogram
 from volresearch.validate import compare_models
 
 hv.extension("bokeh")
-bars = validate_bars(datasets.load(dataset), policy="repair").bars
+bars = validate_bars(open_bars(data), policy="repair").bars
 bars = bars if last_n is None else bars.iloc[-last_n:]
-cmp = compare_models(bars, specs, label=dataset, in_sample=in_sample, out_of_sample=out_of_sample,
+fmt = PriceFormat.for_instrument(instrument, bars)
+label = Path(data).stem if Path(data).suffix else data
+print(f"{label}: {len(bars)} bars, close {fmt.price(bars['close'].iloc[0])} .. {fmt.price(bars['close'].iloc[-1])} "
+      f"({fmt.describe()})")
+cmp = compare_models(bars, specs, label=label, in_sample=in_sample, out_of_sample=out_of_sample,
                      horizon=horizon, step=step, n_paths=n_paths, seed=seed, scheduler=scheduler)
 print(cmp.summary())
 """),
