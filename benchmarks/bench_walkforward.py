@@ -61,9 +61,12 @@ def main() -> int:
     from distributed import Client, LocalCluster
 
     t0 = time.perf_counter()
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         t_start = time.perf_counter() - t0
         t0 = time.perf_counter()
         walk_forward_grid(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -190,7 +190,7 @@ def test_timestamp_types_and_zones_agree():
         instant,
         instant.tz_convert("America/New_York"),
         instant.tz_localize(None),  # naive: taken as UTC
-        datetime(2024, 3, 4, 10, 0, 30, tzinfo=timezone.utc),
+        datetime(2024, 3, 4, 10, 0, 30, tzinfo=UTC),
         datetime(2024, 3, 4, 19, 0, 30, tzinfo=timezone(timedelta(hours=9))),
         np.datetime64("2024-03-04T10:00:30"),
         int(instant.value),  # epoch nanoseconds
