@@ -199,9 +199,9 @@ def test_bad_options_exit_2(daily_csv, option):
 
 
 def test_unknown_model_exits_2_naming_the_registry(daily_csv, capsys):
-    assert main(["validate", str(daily_csv), "--model", "heston"]) == 2
+    assert main(["validate", str(daily_csv), "--model", "no-such-model"]) == 2
     err = capsys.readouterr().err
-    assert "heston" in err and "intraday-gjr-sged" in err and "gjr-sged" in err
+    assert "no-such-model" in err and "intraday-gjr-sged" in err and "gjr-sged" in err
 
 
 @pytest.mark.slow

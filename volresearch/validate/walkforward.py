@@ -242,17 +242,12 @@ def _resolve_model(model: ModelSpec | str, mean: str | None, index: pd.Index) ->
         raise ConfigError(f"model must be a registry name or a ModelSpec, got {model!r}")
     from volresearch.registry import get_model
 
-    try:
-        entry = get_model(model)
-    except ConfigError:
-        if "-" not in model:
-            raise
-        return _Resolved(_resolve_spec(model, mean, index))  # a label the registry lacks: the spec's own error
+    entry = get_model(model)  # ConfigError naming every registered model
     if entry.family == "garch":
         return _Resolved(_resolve_spec(entry.name, mean, index))
     from volresearch.validate.walkforward_registry import get_adapter
 
-    get_adapter(entry.family)
+    get_adapter(entry.family, entry.name)
     component = entry.name.removeprefix(f"{entry.family}-")
     if "-" not in component:
         raise ConfigError(f"cannot read the GARCH component of {entry.name!r}")

@@ -102,13 +102,14 @@ def register_adapter(family: str, adapter: WalkForwardAdapter, *, replace: bool 
     ADAPTERS[family] = adapter
 
 
-def get_adapter(family: str) -> WalkForwardAdapter:
-    """The adapter of ``family``; ConfigError names the families that have one."""
+def get_adapter(family: str, model: str | None = None) -> WalkForwardAdapter:
+    """The adapter of ``family``; ConfigError names the model, its family and the families that have one."""
     try:
         return ADAPTERS[family]
     except KeyError:
+        what = f"{model!r} ({family!r} family)" if model else f"{family!r} models"
         raise ConfigError(
-            f"the walk-forward cannot roll {family!r} models forward; families with an adapter: "
+            f"the walk-forward cannot roll {what} forward yet; families with an adapter: "
             f"{', '.join(sorted(ADAPTERS))} (and GARCH-family specs)"
         ) from None
 
