@@ -221,3 +221,20 @@ def test_sorted_quantile_is_the_package_rule() -> None:
         got = _sorted_quantile(srt, counts, q)
         want = [float(quantile(col[np.isfinite(col)], q)) for col in x.T]
         np.testing.assert_array_equal(got, want)
+
+
+def test_calendar_longer_than_the_traded_hours_is_not_extrapolated() -> None:
+    # regular-hours bars fitted on the extended-hours calendar: the slots outside 09:30-16:00 ET have no data
+    bars, _, s_true = synthetic(n_days=120, seed=3, jump_prob=0.0)
+    est = fit_diurnal(bars, "us_equity_extended", fourier=6, n_boot=0)
+    factor = np.asarray(est.factor)
+    assert np.all(np.isfinite(factor)) and np.all(factor > 0)
+    at = est.factor_at(bars.index)
+    assert np.all(np.isfinite(at)) and np.all(at > 0)
+    # on the traded slots the shape is the true one (up to the normalisation over the longer session)
+    traded = np.unique(session_slots(bars.index, get_calendar("us_equity_extended"), 60)[1])
+    first, last = traded.min(), traded.max()
+    shape = factor[first : last + 1] / factor[first : last + 1].mean()
+    assert _mare(shape[1:], s_true[1:]) < 0.08
+    # untraded slots hold the nearest traded slot's value instead of a polynomial's extrapolation
+    assert np.all(factor[:first] == factor[first]) and np.all(factor[last + 1 :] == factor[last])

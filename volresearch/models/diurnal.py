@@ -155,7 +155,15 @@ def _smooth(
             f"too few slots with data ({int(ok.sum())}) for a Fourier fit with {design.shape[1]} terms", rule="length"
         )
     coef = np.linalg.lstsq(design[ok], np.log(raw[ok]), rcond=None)[0]
-    s = np.exp(design @ coef)
+    fitted = design @ coef
+    # Slots without data (a calendar longer than the hours the market really trades) are not extrapolated:
+    # outside the observed span the factor is held at the nearest observed slot's value, and everywhere it
+    # stays within the range the fit takes on observed slots, so a polynomial term cannot blow up.
+    observed = np.flatnonzero(ok)
+    fitted[: observed[0]] = fitted[observed[0]]
+    fitted[observed[-1] + 1 :] = fitted[observed[-1]]
+    fitted = np.clip(fitted, fitted[ok].min(), fitted[ok].max())
+    s = np.exp(fitted - fitted[ok].max())
     return s / s.mean(), coef
 
 
