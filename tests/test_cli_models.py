@@ -170,3 +170,17 @@ def test_fit_continuous_time_models_print_annualised_named_params(capsys, tmp_pa
     capsys.readouterr()
     assert main(["simulate", "--fit", str(saved), "--paths", "500", "--horizon", "20", "--json"]) == 0
     assert json_out(capsys)[0] is not None
+
+
+def test_simulate_text_prints_prices_at_the_data_tick(capsys):
+    fixture = Path(__file__).resolve().parent / "fixtures" / "eurlike_1min.csv"
+    args = ["simulate", str(fixture), "--model", "gjr-t", "--paths", "300", "--horizon", "60", "--seed", "1"]
+    code = main([*args, "--fallback", "cascade"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "tick 0.00005" in out and "5 decimals" in out
+    # every price column of the table carries the tick's five decimals
+    rows = [line.split() for line in out.splitlines() if line.split() and line.split()[0] in {"15", "30", "60"}]
+    prices = [c for row in rows for c in row[1:] if "." in c and ":" not in c and "-" not in c]
+    assert len(rows) == 3 and len(prices) >= 3 * 7
+    assert all(len(cell.split(".")[-1]) == 5 for cell in prices)

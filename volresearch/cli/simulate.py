@@ -39,6 +39,7 @@ from volresearch.cli._common import add_mean_argument, add_source_arguments, loa
 from volresearch.cli.fit import EXIT_REJECTED, add_model_arguments, list_models, requested_model
 from volresearch.data import validate_bars
 from volresearch.errors import FitError
+from volresearch.formatting import PriceFormat
 from volresearch.simulate.rolling import FORECAST_HORIZONS
 
 __all__ = ["FALLBACK_CHAIN", "register", "run"]
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list_models:
         return list_models()
     reason = None
+    bars = None
     if args.fit_file:
         with open(args.fit_file, encoding="utf-8") as fh:
             result = load_result(json.load(fh))
@@ -176,7 +178,16 @@ def run(args: argparse.Namespace) -> int:
             )
         for flag in flags:
             print(f"warning: {flag}")
-        print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+        # prices at the instrument's tick precision: the data's price grid (or the last price's magnitude)
+        fmt = PriceFormat.for_instrument(None, bars["close"] if bars is not None else [payload["last_price"]])
+        print(f"prices: {fmt.describe()}")
+        shown = table.copy()
+        for column in ("mean", "p5", "p25", "p50", "p75", "p95"):
+            if column in shown.columns:
+                shown[column] = shown[column].map(fmt.price)
+        if "std" in shown.columns:
+            shown["std"] = shown["std"].map(fmt.spread)
+        print(shown.to_string())
     return 0
 
 
