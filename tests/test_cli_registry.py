@@ -53,9 +53,9 @@ def test_any_registry_name_and_unknown_names(capsys, minute_csv):
     assert main(["fit", str(minute_csv), "--model", "intraday-egarch-normal", "--json"]) == 0
     payload, _ = json_out(capsys)
     assert payload["answered"] == "intraday-egarch-normal" and payload["kernel"] == "intraday-egarch"
-    assert main(["fit", "sp500", "--model", "heston"]) == 2
+    assert main(["fit", "sp500", "--model", "figarch-xyz"]) == 2
     err = capsys.readouterr().err
-    assert "unknown model 'heston'" in err and "intraday-gjr-sged" in err
+    assert "unknown model 'figarch-xyz'" in err and "intraday-gjr-sged" in err and "heston" in err
     assert main(["fit", "--list-models"]) == 0
     out = capsys.readouterr().out
     assert "gjr-sged" in out and "intraday-gjr-sged" in out and "multiplicative" in out
