@@ -49,8 +49,8 @@ demo: $(STAMP) system-deps
 test: $(STAMP) system-deps
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --cov=volresearch --cov-report=json:.coverage.json --cov-report= tests
-	$(BIN)/python tests/coverage_floors.py .coverage.json
+	$(BIN)/python -m pytest -q -p no:cacheprovider --cov=volresearch --cov-report=json:coverage-report.json --cov-report= tests
+	$(BIN)/python tests/coverage_floors.py coverage-report.json
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 
 test-fast: $(STAMP)
@@ -72,4 +72,4 @@ dashboard: $(STAMP)
 	BOKEH_RESOURCES=server $(BIN)/panel serve dashboards/app.py --show
 
 clean:
-	rm -rf $(VENV) $(PVENV) $(OUT) .pytest_cache .coverage .coverage.json
+	rm -rf $(VENV) $(PVENV) $(OUT) .pytest_cache .coverage coverage-report.json
