@@ -56,6 +56,42 @@ FORECAST_COLUMNS = ["sigma2_next", "forecast_var", "mean", "std", "base_std"] + 
 ]
 
 
+# ===================================================================== prices on a tick grid
+@pytest.fixture(scope="module")
+def tick_runs(bars):
+    ticked = bars.copy()
+    ticked[["open", "high", "low", "close"]] = (np.round(bars[["open", "high", "low", "close"]] / 0.5) * 0.5).to_numpy()
+    kw = {"in_sample": 500, "out_of_sample": 150, "n_paths": 200, "seed": 3}
+    spec = ModelSpec("garch", "normal")
+    return (
+        wf.walk_forward(ticked, spec, **kw),
+        wf.walk_forward(ticked, spec, **kw),
+        wf.walk_forward(bars, spec, **kw),
+    )
+
+
+class TestTickGrid:
+    """Outcomes recorded on a coarse grid get the randomised PIT of the rounded ensemble (``pit_on_grid``)."""
+
+    def test_grid_found_in_sample_and_ties_randomised(self, tick_runs):
+        ticked, again, plain = tick_runs
+        assert ticked.meta["pit_ticks"] == [0.5] and plain.meta["pit_ticks"] == []
+        on_members = lambda u: np.isclose(u * 200, np.round(u * 200))  # noqa: E731
+        # without a grid every PIT is a share of the 200 members
+        assert on_members(plain.forecasts["pit"].to_numpy()).all()
+        # on the grid, unchanged prices (a fifth of the outcomes) fall inside the jump of F at zero
+        f = ticked.forecasts
+        still = f["target"].to_numpy() == 0.0
+        assert 0.1 < still.mean() < 0.4
+        u = f.loc[still, "pit"].to_numpy()
+        assert not on_members(u).all() and np.unique(u).size > still.sum() // 2
+        assert 0.25 < np.mean(u) < 0.75
+        # reproducible with the seed, the naive baseline randomised the same way
+        pd.testing.assert_series_equal(f["pit"], again.forecasts["pit"])
+        assert not on_members(f.loc[still, "base_pit"].to_numpy()).all()
+        assert json.loads(json.dumps(ticked.to_dict()))["meta"]["pit_ticks"] == [0.5]
+
+
 # ===================================================================== layout
 class TestLayout:
     def test_bar_count_windows_and_origins(self, bars):

@@ -57,14 +57,16 @@ from volresearch.validate.walkforward_plan import (
     BaselineName,
     Span,
     _baseline_sigma,
+    _closing_prices,
     _Config,
     _config,
+    _grid_tick,
     _plan,
     _returns_of,
     _Window,
     level_name,
 )
-from volresearch.validate.walkforward_run import _concat, _score, _Scores, _targets
+from volresearch.validate.walkforward_run import _PURPOSE_PIT, _concat, _score, _Scores, _targets
 
 __all__ = ["ARCH_DISTRIBUTIONS", "ARCH_MODELS", "ReferenceResult", "arch_reference", "arch_spec"]
 
@@ -321,6 +323,7 @@ def _run_reference(
     diurnal: bool,
     diurnal_minutes: int,
     min_count: int,
+    closes: np.ndarray | None = None,
 ) -> ReferenceResult:
     values = np.ascontiguousarray(returns.to_numpy(dtype=np.float64))
     index = returns.index
@@ -336,6 +339,7 @@ def _run_reference(
         seg_of = np.searchsorted(points, w.origins, side="right") - 1
         n_is_len = w.b - w.a
         current: _Fitted | None = None
+        tick = _grid_tick(closes, w.a, w.b)
         for s, point in enumerate(points):
             lo = w.a if (s == 0 or cfg.expanding) else max(0, int(point) + 1 - n_is_len)
             hi = int(point) + 1
@@ -387,7 +391,10 @@ def _run_reference(
                     sims = sims * current.factor[bucket[int(t) + 1 : int(t) + 1 + h]]
                 ens[i] = sims.sum(axis=1) / current.scale
             y = _targets(values, 0, origins, h)
-            parts.append(_score(ens, y, levels))
+            grid = None
+            if closes is not None and tick is not None:
+                grid = (closes[origins], tick, np.random.SeedSequence([cfg.seed, w.window, _PURPOSE_PIT, s, 2]))
+            parts.append(_score(ens, y, levels, grid))
             cols["origin_pos"].append(origins)
             cols["window"].append(np.full(origins.size, w.window, dtype=np.int64))
             cols["fit_id"].append(np.full(origins.size, current.fit_id, dtype=np.int64))
@@ -509,5 +516,6 @@ def arch_reference(
     if not plan:
         raise ConfigError("no walk-forward window fits the data with this layout")
     return _run_reference(
-        r, plan, cfg, aspec, n_sims=n_sims, diurnal=diurnal, diurnal_minutes=diurnal_minutes, min_count=min_count
-    )
+        r, plan, cfg, aspec, n_sims=n_sims, diurnal=diurnal, diurnal_minutes=diurnal_minutes, min_count=min_count,
+        closes=_closing_prices(bars, r),
+    )  # fmt: skip

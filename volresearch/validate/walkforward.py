@@ -140,8 +140,10 @@ from volresearch.validate.walkforward_plan import (  # noqa: F401  (private name
     BaselineName,
     Span,
     _baseline_sigma,
+    _closing_prices,
     _Config,
     _config,
+    _grid_tick,
     _plan,
     _returns_of,
     _span,
@@ -308,6 +310,7 @@ def _prepare(
         baseline_options=baseline_options, expanding=expanding,
     )  # fmt: skip
     values = np.ascontiguousarray(r.to_numpy(dtype=np.float64))
+    closes = _closing_prices(bars, r)
     sigma = _baseline_sigma(values, cfg)
     plan = _plan(r.index, sigma, cfg)
     if not plan:
@@ -345,6 +348,8 @@ def _prepare(
                 bars=None if frame is None else frame.iloc[w.a : stop + 1],
                 calendar=cal_name,
                 fit_options={} if resolved.name is None else {"mean": spec.mean},
+                origin_prices=None if closes is None else closes[w.origins],
+                tick=_grid_tick(closes, w.a, w.b),
             )
         )
     return _Prepared(key, label, spec, r, cfg, plan, tasks, resolved.name)
@@ -476,6 +481,8 @@ def _assemble(prep: _Prepared, outputs: Sequence[_WindowOutput]) -> WalkForwardR
             "periods_per_year": prep.tasks[0].periods_per_year if prep.tasks else math.nan,
             "intraday": is_intraday(index),
             **({"calendar": prep.tasks[0].calendar} if prep.tasks and prep.tasks[0].calendar else {}),
+            # PIT values are randomised on the price grid when the prices sit on one
+            "pit_ticks": sorted({t.tick for t in prep.tasks if t.tick is not None}),
         },
     )
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from volresearch.errors import ConfigError, DataError
 from volresearch.models import VOLATILITY_FLOOR
-from volresearch.models.returns import log_returns
+from volresearch.models.returns import log_returns, prices_from
 from volresearch.validate._common import DEFAULT_LEVELS
 from volresearch.validate.baselines import VOLATILITY_ESTIMATORS
 
@@ -161,6 +161,32 @@ def _returns_of(bars: pd.DataFrame | pd.Series) -> pd.Series:
     if r.size < 10:
         raise DataError(f"need at least 10 returns for a walk-forward, got {r.size}", column="close", rule="shape")
     return r
+
+
+def _closing_prices(bars: pd.DataFrame | pd.Series, returns: pd.Series) -> np.ndarray | None:
+    """The price that closes each return (aligned with ``returns``), or ``None`` when it cannot be told."""
+    try:
+        prices = prices_from(bars)
+    except (DataError, KeyError, TypeError, ValueError):
+        return None
+    if not prices.index.is_unique:
+        return None
+    closes = prices.reindex(returns.index).to_numpy(dtype=np.float64)
+    return closes if np.all(np.isfinite(closes) & (closes > 0)) else None
+
+
+def _grid_tick(closes: np.ndarray | None, lo: int, hi: int) -> float | None:
+    """Tick grid of the prices closing returns ``lo .. hi - 1`` (a window's in-sample: no look-ahead), or ``None``.
+
+    With a grid, PIT values are randomised on it
+    (:func:`~volresearch.validate.uniformity.pit_on_grid`).
+    """
+    from volresearch.data.tick_size import infer_tick_size
+
+    if closes is None:
+        return None
+    tick = infer_tick_size(closes[max(0, lo) : hi])
+    return None if tick is None else float(tick)
 
 
 def _positive_int(value: Any, name: str, *, allow_none: bool = False) -> int | None:

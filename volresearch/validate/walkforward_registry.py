@@ -243,10 +243,10 @@ def run_registry_window(task: Any) -> Any:
     from volresearch.validate.scores import qlike
     from volresearch.validate.walkforward_plan import level_name
     from volresearch.validate.walkforward_run import (
+        _PURPOSE_PIT,
         _concat,
         _gaussian_draws,
-        _offsets,
-        _score,
+        _score_draws,
         _Scores,
         _targets,
         _WindowOutput,
@@ -294,11 +294,13 @@ def run_registry_window(task: Any) -> Any:
                 ewma_cache = ewma_variance(r[task.a - off : int(task.origins[-1]) + 1 - off])
             s2 = np.maximum(ewma_cache[o - task.a], VOLATILITY_FLOOR**2)
             draws = _gaussian_draws(np.sqrt(h * s2), task, _PURPOSE_MODEL, s)
-        sc = _concat([_score(e, y[i : i + e.shape[0]], levels) for i, e in _offsets(draws)], k)
+        p0 = None if task.origin_prices is None else task.origin_prices[sel]
+        key = (task.seed, task.window, _PURPOSE_PIT, s)
+        sc = _score_draws(draws, y, levels, p0, task.tick, (*key, _PURPOSE_MODEL))
         fvar = sc.var if method == "model" else h * s2
         model_parts.append(sc)
         base_draws = _gaussian_draws(math.sqrt(h) * task.base_sigma[sel], task, _PURPOSE_BASE, s)
-        base_parts.append(_concat([_score(e, y[i : i + e.shape[0]], levels) for i, e in _offsets(base_draws)], k))
+        base_parts.append(_score_draws(base_draws, y, levels, p0, task.tick, (*key, _PURPOSE_BASE)))
         sigma2_parts.append(s2)
         fvar_parts.append(np.maximum(fvar, VOLATILITY_FLOOR**2))
         method_parts.append(np.full(o.size, method, dtype=object))

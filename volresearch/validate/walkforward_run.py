@@ -23,10 +23,10 @@ from volresearch.simulate.engine import innovation_table
 from volresearch.simulate.paths import simulate_paths
 from volresearch.validate.coverage import ensemble_quantiles
 from volresearch.validate.scores import crps_ensemble, qlike
-from volresearch.validate.uniformity import pit
+from volresearch.validate.uniformity import pit, pit_on_grid
 from volresearch.validate.walkforward_plan import CHUNK_VALUES, level_name
 
-_PURPOSE_MODEL, _PURPOSE_BASE = 0, 1
+_PURPOSE_MODEL, _PURPOSE_BASE, _PURPOSE_PIT = 0, 1, 3
 
 
 # ================================================================== tasks
@@ -56,6 +56,8 @@ class _WindowTask:
     bars: pd.DataFrame | None = None  # bars[offset : stop + 1]: bar j closes return j - 1
     calendar: str | None = None
     fit_options: Mapping[str, Any] = field(default_factory=dict)
+    origin_prices: np.ndarray | None = None  # price closing return ``origins[i]`` (set with ``tick``)
+    tick: float | None = None  # price grid: PIT values are randomised on it
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,19 @@ class _Scores:
     var: np.ndarray
 
 
-def _score(ens: np.ndarray, y: np.ndarray, levels: tuple[float, ...]) -> _Scores:
+def _score(
+    ens: np.ndarray,
+    y: np.ndarray,
+    levels: tuple[float, ...],
+    grid: tuple[np.ndarray, float, np.random.SeedSequence] | None = None,
+) -> _Scores:
+    """Scores of ensembles of log returns; ``grid = (origin prices, tick, seed)`` randomises the PIT on the grid."""
     probs = np.array([(1.0 - v) / 2.0 for v in levels] + [(1.0 + v) / 2.0 for v in levels])
     q = ensemble_quantiles(ens, probs)
     k = len(levels)
+    u = pit(ens, y) if grid is None else pit_on_grid(ens, y, grid[0], grid[1], seed=np.random.default_rng(grid[2]))
     return _Scores(
-        pit=pit(ens, y),
+        pit=u,
         crps=crps_ensemble(ens, y),
         lo=q[:, :k],
         hi=q[:, k:],
@@ -106,6 +115,24 @@ def _score(ens: np.ndarray, y: np.ndarray, levels: tuple[float, ...]) -> _Scores
         std=ens.std(axis=1),
         var=ens.var(axis=1),
     )
+
+
+def _score_draws(
+    draws: list[np.ndarray],
+    y: np.ndarray,
+    levels: tuple[float, ...],
+    prices: np.ndarray | None = None,
+    tick: float | None = None,
+    seed: Sequence[int] = (),
+) -> _Scores:
+    """Scores of chunked ensembles against ``y``; with ``prices`` and ``tick`` the PIT is randomised on the grid."""
+    parts = []
+    for c, (i, e) in enumerate(_offsets(draws)):
+        grid = None
+        if prices is not None and tick is not None:
+            grid = (prices[i : i + e.shape[0]], tick, np.random.SeedSequence([*map(int, seed), c]))
+        parts.append(_score(e, y[i : i + e.shape[0]], levels, grid))
+    return _concat(parts, len(levels))
 
 
 def _concat(parts: list[_Scores], k: int) -> _Scores:
@@ -275,7 +302,9 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
             s2 = np.maximum(ewma_cache[o - task.a], VOLATILITY_FLOOR**2)
             draws = _gaussian_draws(np.sqrt(h * s2), task, _PURPOSE_MODEL, s)
             method = "ewma"
-        sc = _concat([_score(e, y[i : i + e.shape[0]], levels) for i, e in _offsets(draws)], k)
+        p0 = None if task.origin_prices is None else task.origin_prices[sel]
+        key = (task.seed, task.window, _PURPOSE_PIT, s)
+        sc = _score_draws(draws, y, levels, p0, task.tick, (*key, _PURPOSE_MODEL))
         if fit is not None and fit.spec.model != "egarch":
             fvar = _cumulative_variance(fit, table, s2, h)
         elif fit is not None:
@@ -284,7 +313,7 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
             fvar = h * s2
         model_parts.append(sc)
         base_draws = _gaussian_draws(math.sqrt(h) * task.base_sigma[sel], task, _PURPOSE_BASE, s)
-        base_parts.append(_concat([_score(e, y[i : i + e.shape[0]], levels) for i, e in _offsets(base_draws)], k))
+        base_parts.append(_score_draws(base_draws, y, levels, p0, task.tick, (*key, _PURPOSE_BASE)))
         sigma2_parts.append(s2)
         fvar_parts.append(np.maximum(fvar, VOLATILITY_FLOOR**2))
         method_parts.append(np.full(o.size, method, dtype=object))
