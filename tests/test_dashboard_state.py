@@ -729,6 +729,9 @@ def test_model_choices_follow_the_loaded_bars() -> None:
     state.source = "dataset:es_synthetic"
     assert list(state.param.model.objects) == available_models(intraday=True)
     assert state.model == "intraday-gjr-sged"
+    state.source = "dataset:si_synthetic"  # 29% of the closes unchanged: Student-t q
+    assert state.model == "intraday-gjr-t"
+    state.source = "dataset:es_synthetic"
     # Intraday bars: the fit window takes every bar before the held-out ones (the model needs sessions).
     assert state.fit_window == state.fit_window_limit()
     # A model the user picks is kept by later loads where the bars offer it ...

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_models_intraday import synthetic_intraday
 
-from volresearch.errors import ConfigError
+from volresearch.errors import ConfigError, FitError
 from volresearch.models import Fit
 from volresearch.models.base import ModelResult, missing_members
 from volresearch.models.distributions import DISTRIBUTIONS
@@ -17,6 +17,7 @@ from volresearch.models.fitting import VOLATILITY_MODELS
 from volresearch.models.intraday import IntradayFit
 from volresearch.registry import (
     DEFAULT_DAILY_MODEL,
+    DEFAULT_INTRADAY_DISCRETE_MODEL,
     DEFAULT_INTRADAY_MODEL,
     KERNELS,
     ModelEntry,
@@ -158,4 +159,34 @@ def test_state_override_and_default_model(daily, intraday):
     np.testing.assert_allclose(r_a - fit.params["mu"], 2 * (r_b - fit.params["mu"]), rtol=1e-10)
     assert default_model(daily) == DEFAULT_DAILY_MODEL
     assert default_model(intraday) == DEFAULT_INTRADAY_MODEL
+
+
+def test_default_law_on_a_coarse_tick_grid(intraday):
+    """Closes on a grid so coarse that a tenth or more do not move get Student-t ``q``; finer grids keep SGED."""
+    from volresearch.data.datasets import load
+    from volresearch.data.tick_size import SEVERE_ZERO_SHARE, zero_return_share
+
+    assert zero_return_share(pd.Series([1.0, 1.0, 2.0, 2.0, 2.0, 3.0])) == pytest.approx(3 / 5)
+    assert zero_return_share(np.array([1.0])) != zero_return_share(np.array([1.0]))  # NaN: no change to count
+    close = intraday["close"].to_numpy()
+    spread = float(np.std(np.diff(close)))
+    for tick, expected in ((spread / 50, DEFAULT_INTRADAY_MODEL), (2 * spread, DEFAULT_INTRADAY_DISCRETE_MODEL)):
+        ticked = intraday.copy()
+        ticked["close"] = np.round(close / tick) * tick
+        share = zero_return_share(ticked)
+        assert (share >= SEVERE_ZERO_SHARE) == (expected == DEFAULT_INTRADAY_DISCRETE_MODEL), share
+        assert default_model(ticked) == expected
+    assert default_model(intraday.index) == DEFAULT_INTRADAY_MODEL  # no prices: by spacing alone
+    # the embedded silver futures (29% unchanged closes): the SGED shape runs to its bound 0.5 and its long-run
+    # level goes wrong (rejected on all the bars, flagged where it passes); Student-t q is consistent with the sample
+    si = load("si_synthetic")
+    assert default_model(si) == DEFAULT_INTRADAY_DISCRETE_MODEL
+    t = fit_model(DEFAULT_INTRADAY_DISCRETE_MODEL, si)
+    assert abs(t.diagnostics["variance_ratio"] - 1) < 0.1 and not any("tick grid" in f for f in t.flags)
+    with pytest.raises(FitError, match="implausible long-run level"):
+        fit_model("intraday-gjr-sged", si)
+    sged = fit_model("intraday-gjr-sged", si.iloc[:13_310])
+    assert sged.diagnostics["zero_share"] > 0.25 and sged.q_fit.params["nu"] < 0.6
+    assert any("tick grid" in f and "intraday-gjr-t" in f for f in sged.flags)
+    assert abs(sged.diagnostics["variance_ratio"] - 1) > 0.4
     assert model_label("gjr", "sged") == "gjr-sged" and model_label("intraday-gjr-sged", "sged") == "intraday-gjr-sged"

@@ -9,10 +9,10 @@ data exits with code 2 and a message naming the rows).
 ``intraday-gjr-sged``...; ``--list-models`` prints them).  A volatility family
 with ``--dist`` (``--model gjr --dist sged``) names the same model as before;
 a family alone takes ``--dist normal``.  Without ``--model`` the default is
-:data:`~volresearch.registry.DEFAULT_INTRADAY_MODEL` (the multiplicative
-intraday GARCH with a GJR component and skewed-GED innovations) for bars
-shorter than a day and :data:`~volresearch.registry.DEFAULT_DAILY_MODEL`
-(GJR-SGED) otherwise.  ``--mean auto`` (the default) fits a zero mean to
+:func:`volresearch.registry.default_model` of the bars: the multiplicative
+intraday GARCH with a GJR component and skewed-GED innovations for bars
+shorter than a day (Student-t innovations when a fifth or more of the closes
+are unchanged: prices on a coarse tick grid) and GJR-SGED otherwise.  ``--mean auto`` (the default) fits a zero mean to
 intraday bars and a constant mean to daily bars.
 
 A fit is accepted only when it passes every check of
@@ -58,7 +58,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, dist_default: str) -
         default=None,
         metavar="NAME",
         help="registry name (gjr-sged, intraday-gjr-sged, ...) or a family with --dist; default: intraday-gjr-sged for "
-        "bars shorter than a day, gjr-sged otherwise",
+        "bars shorter than a day (intraday-gjr-t when >= 20%% of closes are unchanged), gjr-sged otherwise",
     )
     parser.add_argument(
         "--dist",

@@ -13,7 +13,8 @@ them): GARCH-family labels (``gjr-sged``, ``egarch-t``...; a family with
 ``--dist`` names the same model) and the multiplicative intraday GARCH
 (``intraday-gjr-sged``...).  Without ``--model`` the default is
 :func:`volresearch.registry.default_model` of the bars: the multiplicative
-intraday GARCH for bars shorter than a day, GJR-SGED otherwise.  A window
+intraday GARCH for bars shorter than a day (Student-t innovations on a
+coarse tick grid), GJR-SGED otherwise.  A window
 whose requested model is rejected is answered by the EWMA fallback and listed
 (``fallbacks``: requested, answered, reason).
 
@@ -123,7 +124,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("path", nargs="?", help="bars file (CSV/Parquet) or embedded dataset name")
     p.add_argument("--model", default=None, metavar="NAME",
                    help="registry name (gjr-sged, intraday-gjr-sged, ...) or a family with --dist; default: "
-                        "intraday-gjr-sged for bars shorter than a day, gjr-sged otherwise")  # fmt: skip
+                        "intraday-gjr-sged for bars shorter than a day (intraday-gjr-t when >= 20%% of closes are "
+                        "unchanged), gjr-sged otherwise")  # fmt: skip
     p.add_argument("--dist", choices=sorted(DISTRIBUTIONS), default=None,
                    help="innovation law with a family --model (default sged)")  # fmt: skip
     p.add_argument("--list-models", action="store_true", help="print the registered model names and exit")

@@ -72,6 +72,7 @@ import pandas as pd
 from volresearch._util import float_array, jsonable, readonly
 from volresearch.data.calendar import TradingCalendar, get_calendar, infer_bar_seconds, infer_calendar
 from volresearch.data.session_returns import DEFAULT_MAX_MISSING, session_returns, session_slots
+from volresearch.data.tick_size import SEVERE_ZERO_SHARE
 from volresearch.errors import ConfigError, DataError, FitError
 from volresearch.models.diurnal import DiurnalFactor, deseasonalise, fit_diurnal, session_bar_counts
 from volresearch.models.garch import Fit, ModelSpec, fit_garch
@@ -102,6 +103,9 @@ DAILY_EWMA_LAMBDA = 0.94
 FORECAST_SESSIONS = 64
 #: A session with fewer returns than this share of its bars does not update the daily EWMA.
 MIN_SESSION_SHARE = 0.25
+#: Accepted range of the sample mean of ``r^2`` over the model's mean variance ``m E[q]`` (1 for a consistent
+#: long-run level; outside it the fit's volatility level is off by more than a factor of 2).
+VARIANCE_RATIO_BOUNDS = (0.25, 4.0)
 
 
 # --------------------------------------------------------------------------- daily component
@@ -271,7 +275,8 @@ class IntradayFit:
     diagnostics
         ``variance_ratio`` (sample mean of ``r^2`` over the model's mean
         ``m E[q]``; near 1 when the unconditional level is consistent),
-        ``n_regular``, ``n_gap``.
+        ``zero_share`` (share of regular returns exactly zero: prices on a
+        tick grid), ``n_regular``, ``n_gap``.
     meta
         Data hash, window, options, versions.
     extra_flags
@@ -396,7 +401,8 @@ class IntradayFit:
             + ", ".join(f"{k} {v:.4g}" for k, v in p.items()),
             f"  persistence {q.persistence:.4f}, half-life {q.half_life:.1f} bars, E[q] "
             f"{q.unconditional_variance:.4g}, q_next {q.next_variance:.4g}",
-            f"sample mean r^2 / model mean variance: {self.diagnostics.get('variance_ratio', math.nan):.3f}",
+            f"sample mean r^2 / model mean variance: {self.diagnostics.get('variance_ratio', math.nan):.3f}; "
+            f"zero returns {100 * self.diagnostics.get('zero_share', math.nan):.1f}%",
         ]
         lines += [f"warning: {f}" for f in self.flags]
         return "\n".join(lines)
@@ -535,11 +541,27 @@ def fit_intraday(
     gap_ratio = float(np.mean(g2)) if g2.size else 0.0
     r = des["return"].to_numpy()
     variance_ratio = float(np.mean(r**2) / np.mean(des["variance"].to_numpy() * q_fit.unconditional_variance))
+    lo, hi = VARIANCE_RATIO_BOUNDS
+    if not lo <= variance_ratio <= hi:
+        raise FitError(
+            f"intraday component {model}-{dist} rejected: implausible long-run level: the sample mean of r^2 is "
+            f"{variance_ratio:.3g} times the model's mean variance (accepted {lo:g}..{hi:g}; persistence "
+            f"{q_fit.persistence:.4f}, E[q] {q_fit.unconditional_variance:.3g})",
+            reason="checks",
+        )
+    zero_share = float(np.mean(r == 0.0)) if r.size else math.nan
     flags: list[str] = []
+    if dist in ("ged", "sged") and zero_share >= SEVERE_ZERO_SHARE:
+        flags.append(
+            f"prices on a tick grid: {100 * zero_share:.0f}% of the regular returns are zero; the {dist} shape "
+            f"(nu = {float(q_fit.params.get('nu', math.nan)):.3g}) fits that spike rather than the spread, Student-t "
+            "innovations (intraday-gjr-t, the default for such bars) do not"
+        )
     if component.method != component.requested and component.requested != "auto":
         flags.append(f"daily component: {component.requested} not used ({component.reason}); {component.method} used")
     diagnostics = {
         "variance_ratio": variance_ratio,
+        "zero_share": zero_share,
         "n_regular": int((sr["kind"].astype(str) == "regular").sum()),
         "n_gap": int(len(gaps)),
         "n_sessions": int(len(component.sessions)),
