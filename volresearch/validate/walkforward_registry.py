@@ -240,11 +240,9 @@ def _forecast_segment(
 
 def run_registry_window(task: Any) -> Any:
     """Fit, forecast and score one window of a registry model (a pure function of the task)."""
-    from volresearch.validate.scores import qlike
-    from volresearch.validate.walkforward_plan import level_name
     from volresearch.validate.walkforward_run import (
         _PURPOSE_PIT,
-        _concat,
+        _forecast_columns,
         _gaussian_draws,
         _score_draws,
         _Scores,
@@ -255,7 +253,6 @@ def run_registry_window(task: Any) -> Any:
     r = task.returns
     off = task.offset
     h, levels = task.horizon, task.levels
-    k = len(levels)
     fits: list[dict[str, Any]] = []
     result, rec = _fit(task, 0, task.a, task.b, refit=False)
     fits.append(rec)
@@ -306,36 +303,5 @@ def run_registry_window(task: Any) -> Any:
         method_parts.append(np.full(o.size, method, dtype=object))
         fitid_parts.append(np.full(o.size, current_id if method == "model" else -1, dtype=np.int64))
 
-    m = _concat(model_parts, k)
-    bsc = _concat(base_parts, k)
-    fvar = np.concatenate(fvar_parts)
-    bvar = h * task.base_sigma**2
-    rv = y_all**2
-    cols: dict[str, np.ndarray] = {
-        "origin_pos": task.origins,
-        "window": np.full(task.origins.size, task.window, dtype=np.int64),
-        "fit_id": np.concatenate(fitid_parts),
-        "method": np.concatenate(method_parts),
-        "target": y_all,
-        "sigma2_next": np.concatenate(sigma2_parts),
-        "forecast_var": fvar,
-        "mean": m.mean,
-        "std": m.std,
-        "pit": m.pit,
-        "crps": m.crps,
-        "base_std": math.sqrt(h) * task.base_sigma,
-        "base_pit": bsc.pit,
-        "base_crps": bsc.crps,
-        "realised_var": rv,
-        "qlike": qlike(fvar, rv, normalized=False),
-        "base_qlike": qlike(bvar, rv, normalized=False),
-        "mse": (rv - fvar) ** 2,
-        "base_mse": (rv - bvar) ** 2,
-    }
-    for j, lv in enumerate(levels):
-        name = level_name(lv)
-        cols[f"lo_{name}"] = m.lo[:, j]
-        cols[f"hi_{name}"] = m.hi[:, j]
-        cols[f"hit_{name}"] = ((y_all < m.lo[:, j]) | (y_all > m.hi[:, j])).astype(np.int8)
-        cols[f"base_hit_{name}"] = ((y_all < bsc.lo[:, j]) | (y_all > bsc.hi[:, j])).astype(np.int8)
+    cols = _forecast_columns(task, y_all, model_parts, base_parts, sigma2_parts, fvar_parts, method_parts, fitid_parts)
     return _WindowOutput(task.key, task.window, cols, fits, math.nan, int(task.b - task.a), math.nan, 0)

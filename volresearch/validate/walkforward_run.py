@@ -245,7 +245,6 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
     r = task.returns
     off = task.offset
     h, levels = task.horizon, task.levels
-    k = len(levels)
     fits: list[dict[str, Any]] = []
     fit, table, rec = _fit_record(task, 0, task.a, task.b, refit=False)
     fits.append(rec)
@@ -319,6 +318,38 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
         method_parts.append(np.full(o.size, method, dtype=object))
         fitid_parts.append(np.full(o.size, current_id if fit is not None else -1, dtype=np.int64))
 
+    cols = _forecast_columns(task, y_all, model_parts, base_parts, sigma2_parts, fvar_parts, method_parts, fitid_parts)
+    is_gain = math.nan
+    if first_fit is not None:
+        cv = np.asarray(first_fit.conditional_volatility)
+        is_gain = float((_log_density(first_fit, r_is, cv**2) - _gaussian_log_density(r_is, ref_mean, ref_var)).sum())
+    else:
+        n_oos_scored = 0
+    return _WindowOutput(
+        task.key,
+        task.window,
+        cols,
+        fits,
+        is_gain,
+        int(r_is.size),
+        oos_gain if n_oos_scored else math.nan,
+        n_oos_scored,
+    )
+
+
+def _forecast_columns(
+    task: _WindowTask,
+    y_all: np.ndarray,
+    model_parts: list[_Scores],
+    base_parts: list[_Scores],
+    sigma2_parts: list[np.ndarray],
+    fvar_parts: list[np.ndarray],
+    method_parts: list[np.ndarray],
+    fitid_parts: list[np.ndarray],
+) -> dict[str, np.ndarray]:
+    """The per-forecast columns of one window from its segments' scores (shared by every model route)."""
+    h, levels = task.horizon, task.levels
+    k = len(levels)
     m = _concat(model_parts, k)
     bsc = _concat(base_parts, k)
     fvar = np.concatenate(fvar_parts)
@@ -351,23 +382,7 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
         cols[f"hi_{name}"] = m.hi[:, j]
         cols[f"hit_{name}"] = ((y_all < m.lo[:, j]) | (y_all > m.hi[:, j])).astype(np.int8)
         cols[f"base_hit_{name}"] = ((y_all < bsc.lo[:, j]) | (y_all > bsc.hi[:, j])).astype(np.int8)
-
-    is_gain = math.nan
-    if first_fit is not None:
-        cv = np.asarray(first_fit.conditional_volatility)
-        is_gain = float((_log_density(first_fit, r_is, cv**2) - _gaussian_log_density(r_is, ref_mean, ref_var)).sum())
-    else:
-        n_oos_scored = 0
-    return _WindowOutput(
-        task.key,
-        task.window,
-        cols,
-        fits,
-        is_gain,
-        int(r_is.size),
-        oos_gain if n_oos_scored else math.nan,
-        n_oos_scored,
-    )
+    return cols
 
 
 def _offsets(draws: list[np.ndarray]) -> list[tuple[int, np.ndarray]]:
