@@ -15,10 +15,10 @@ same run:
    kept only to show what the design costs;
 2. our bootstrap filter against the ``particles`` library's on the same
    stochastic-volatility model and data: speed ratio and log-likelihood.
-   ``particles`` pins numpy < 2, so it is not part of the default or test
-   install: this part runs only where it imports (an environment built with
-   ``pip install -e '.[particles]'`` into ``.venv-particles``) and prints a
-   line saying it was skipped otherwise;
+   ``particles`` declares numpy < 2, so it is not part of the default or
+   test install: this part runs only where it imports (``make
+   bench-particles`` builds ``.venv-particles`` with it, installed without
+   that stale pin) and prints a line saying it was skipped otherwise;
 3. ``RollingForecaster.process_bar`` with the full 24-hour regeneration
    (10,000 particles x 1,440 steps): median and p99 latency, against the time
    numpy needs just to draw the 14.4 million innovations, with the forward
@@ -390,7 +390,7 @@ def main() -> int:
     if lib is None:
         print(
             "vs particles.SMC: skipped, the `particles` library is not installed here "
-            "(it pins numpy < 2; run this script from .venv-particles, built with pip install -e '.[particles]')"
+            "(it declares numpy < 2; `make bench-particles` builds .venv-particles with it and runs this script there)"
         )
     else:
         print(
