@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-DATA = Path("/work/shared/data")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the shared data folder beside the repository
 DEFAULT_FILES = [
     DATA / "BTCPERP_1min_2022-01.csv",
     DATA / "USDJPY_1min_2013-02.csv",

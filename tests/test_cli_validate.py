@@ -10,7 +10,7 @@ import pytest
 from volresearch.cli import main
 from volresearch.data import datasets
 
-INDA = Path("/work/shared/data/INDA_1min.csv")
+INDA = Path(__file__).resolve().parents[2] / "shared" / "data" / "INDA_1min.csv"
 
 REQUIRED = {
     "model", "dist", "mean", "horizon", "step", "n_paths", "refit_every", "in_sample", "out_of_sample", "seed",

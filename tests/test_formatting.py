@@ -21,7 +21,7 @@ from volresearch.formatting import (
 )
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "eurlike_1min.csv"
-USDJPY = Path("/work/shared/data/USDJPY_1min_2013-02.csv")
+USDJPY = Path(__file__).resolve().parents[2] / "shared" / "data" / "USDJPY_1min_2013-02.csv"
 
 
 def _walk(tick: float, start: float, n: int, max_ticks: int, seed: int) -> np.ndarray:

@@ -453,7 +453,7 @@ def test_build_report_rejects_bad_mean_label_and_instrument(tmp_path):
 
 
 # ------------------------------------------------ a one-minute FX report
-USDJPY = Path("/work/shared/data/USDJPY_1min_2013-02.csv")
+USDJPY = Path(__file__).resolve().parents[2] / "shared" / "data" / "USDJPY_1min_2013-02.csv"
 
 
 def _fx_bars_csv(path: Path, *, n: int = 3000, t_stat: float | None = None) -> Path:
