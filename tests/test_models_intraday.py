@@ -240,5 +240,7 @@ def test_real_series(real_fit):
 def test_real_series_persistence_target(real_fit, request):
     name, _, fit = real_fit
     if not REAL[name]:
-        request.applymarker(pytest.mark.xfail(reason=f"{name}: intraday persistence {fit.persistence:.4f} >= 0.99"))
+        request.applymarker(
+            pytest.mark.xfail(reason=f"{name}: intraday persistence {fit.persistence:.4f} >= 0.99", strict=True)
+        )
     assert fit.persistence < 0.99
