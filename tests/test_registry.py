@@ -165,7 +165,8 @@ def test_state_override_and_default_model(daily, intraday):
 def test_default_law_on_a_coarse_tick_grid(intraday):
     """Closes on a grid so coarse that a tenth or more do not move get Student-t ``q``; finer grids keep SGED."""
     from volresearch.data.datasets import load
-    from volresearch.data.tick_size import SEVERE_ZERO_SHARE, zero_return_share
+    from volresearch.data.tick_size import zero_return_share
+    from volresearch.models.intraday import SEVERE_ZERO_SHARE
 
     assert zero_return_share(pd.Series([1.0, 1.0, 2.0, 2.0, 2.0, 3.0])) == pytest.approx(3 / 5)
     assert zero_return_share(np.array([1.0])) != zero_return_share(np.array([1.0]))  # NaN: no change to count

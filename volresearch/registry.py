@@ -71,7 +71,7 @@ DEFAULT_DAILY_MODEL = "gjr-sged"
 #: in 2 of 15 (USD/JPY) and 3 of 27 (BTC) refits.
 DEFAULT_INTRADAY_MODEL = "intraday-gjr-sged"
 #: Default for bars shorter than a day whose prices sit on a coarse tick grid (at least
-#: :data:`~volresearch.data.tick_size.SEVERE_ZERO_SHARE` of the closes unchanged): Student-t ``q``.  The
+#: :data:`~volresearch.models.intraday.SEVERE_ZERO_SHARE` of the closes unchanged): Student-t ``q``.  The
 #: skewed GED fits the spike at zero there (shape at its lower bound 0.5): on two years of an illiquid ETF
 #: (26% zero returns) it was rejected in 27 of 41 daily refits and scored 9% worse CRPS than Student-t, which
 #: answered in all 41.
@@ -174,14 +174,15 @@ def default_model(bars: Any) -> str:
 
     :data:`DEFAULT_INTRADAY_MODEL` for bars shorter than a day
     (:data:`DEFAULT_INTRADAY_DISCRETE_MODEL` when at least
-    :data:`~volresearch.data.tick_size.SEVERE_ZERO_SHARE` of the closes are
+    :data:`~volresearch.models.intraday.SEVERE_ZERO_SHARE` of the closes are
     unchanged: prices on a coarse tick grid), else :data:`DEFAULT_DAILY_MODEL`.
     A bare index (no prices) gets the intraday default by its spacing.
     """
     index = bars if isinstance(bars, pd.Index) else getattr(bars, "index", None)
     if isinstance(index, pd.DatetimeIndex) and len(index) > 2:
         from volresearch.data.calendar import infer_bar_seconds
-        from volresearch.data.tick_size import SEVERE_ZERO_SHARE, zero_return_share
+        from volresearch.data.tick_size import zero_return_share
+        from volresearch.models.intraday import SEVERE_ZERO_SHARE
 
         step = infer_bar_seconds(index)
         if step is not None and step < 86_400:

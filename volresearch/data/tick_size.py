@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SEVERE_ZERO_SHARE", "TICK_CANDIDATES", "infer_tick_size", "on_grid_share", "zero_return_share"]
+__all__ = ["TICK_CANDIDATES", "infer_tick_size", "on_grid_share", "zero_return_share"]
 
 #: Decimal ticks ``m x 10^k`` for ``k`` in -8..4 and binary fractions down to 1/256, largest first.
 TICK_CANDIDATES: tuple[float, ...] = tuple(
@@ -37,13 +37,6 @@ _GRID_TOLERANCE = 1e-6
 #: Grid indices above this are beyond float64's resolution for the test.
 _MAX_GRID_INDEX = 1e10
 _PRICE_COLUMNS = ("open", "high", "low", "close")
-#: Share of unchanged bar-to-bar closes at and above which the spike at zero return is severe: a density law
-#: with a cusp at zero (GED and skewed GED with shape below 1) then fits the spike instead of the spread.
-#: Measured on one-minute bars: 2.1% (BTC perpetual), 4.5% (USD/JPY), 10.5% and 12.3% (the embedded ES and GC
-#: futures) leave the skewed-GED fit of the intraday model sound (shape 1.16-1.24, long-run level within 5% of
-#: the sample's); 26% (an illiquid ETF) drives its shape to the lower bound 0.5 in 27 of 41 daily refits and
-#: 29% (the embedded SI futures) to 0.53 with a long-run variance 12 times the sample's.
-SEVERE_ZERO_SHARE = 0.20
 
 
 def _price_values(prices: Any) -> np.ndarray:
