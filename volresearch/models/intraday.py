@@ -48,9 +48,11 @@ supported law (unit variance), and
 Session-aware returns (:func:`volresearch.data.session_returns.session_returns`):
 regular and intraday-gap returns feed ``q`` and the diurnal factor; gap
 returns (across a break, a weekend, a holiday, a long hole) feed the daily
-component only.  Their variance is modelled as :math:`G h_d`, added to the
-multiplier of the first bar after a gap, with :math:`G` the sample mean of
-:math:`g_d^2 / h_d` over gap returns.
+component only.  :math:`G h_d` is added to the multiplier of the first bar
+after a gap, with :math:`G` the maximum-likelihood scale of the standardised
+gap returns :math:`g_d / \sqrt{h_d}` under the intraday law
+(:func:`gap_variance_ratio`; their mean square, kept in the diagnostics as
+``gap_ratio_mean``, is dominated by the rare news gap of a short window).
 
 The fitted result forecasts the variance multiplier of any future bar from
 its calendar time (:meth:`IntradayFit.variance_multiplier`), so a 1,440-step
@@ -87,6 +89,7 @@ __all__ = [
     "MIN_DAYS_GARCH",
     "MIN_DAYS_HAR",
     "fit_intraday",
+    "gap_variance_ratio",
 ]
 
 DailyMethod = Literal["auto", "garch", "har", "ewma"]
@@ -458,6 +461,44 @@ class IntradayFit:
 
 
 # --------------------------------------------------------------------------- fitting
+#: Fewer gap returns than this: ``G`` is their mean square (no law's scale can be estimated from so few).
+MIN_GAPS_MLE = 5
+
+
+def gap_variance_ratio(g: np.ndarray, dist: str, params: Mapping[str, float], q_mean: float) -> float:
+    r"""Gap variance ratio :math:`G` of the standardised gap returns ``g = gap / sqrt(h_d)`` (dimensionless).
+
+    The path kernels draw a gap bar's return as :math:`\sqrt{(m + G h) q}\, z` with ``z`` from the
+    intraday law, so ``G`` is the maximum-likelihood scale of ``g ~ sqrt(G q_mean) z`` under that law
+    (``dist`` with shape ``params``, ``q_mean`` = E[q]).  Under heavy tails this is far more stable across
+    windows than the mean of ``g^2`` (a few sessions' gaps, one of them a news gap, dominate the mean);
+    with a normal law the two coincide up to ``q_mean``.  With fewer than :data:`MIN_GAPS_MLE` finite gaps
+    the mean square over ``q_mean`` is returned (0 with none).
+    """
+    from scipy.optimize import minimize_scalar
+
+    from volresearch.models.distributions import get_distribution, make_distribution
+
+    x = np.asarray(g, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    qm = float(q_mean) if np.isfinite(q_mean) and q_mean > 0 else 1.0
+    if x.size == 0:
+        return 0.0
+    ms = float(np.mean(x**2)) / qm
+    if x.size < MIN_GAPS_MLE or ms <= 0.0:
+        return ms
+    law = make_distribution(dist)
+    shape = np.array([float(params[p]) for p in get_distribution(dist).parameter_names], dtype=np.float64)
+
+    def nll(log_g: float) -> float:
+        s2 = np.full(x.size, math.exp(log_g) * qm)
+        return -float(law.loglikelihood(shape, x, s2, individual=False))
+
+    center = math.log(ms)
+    res = minimize_scalar(nll, bounds=(center - 12.0, center + 3.0), method="bounded", options={"xatol": 1e-6})
+    return float(math.exp(res.x))
+
+
 def fit_intraday(
     bars: pd.DataFrame,
     *,
@@ -543,8 +584,8 @@ def fit_intraday(
     gaps = sr[sr["kind"].astype(str).to_numpy() == "gap"]
     h_gap = h_series.reindex(pd.DatetimeIndex(gaps["session"])).to_numpy()
     ok = np.isfinite(h_gap) & (h_gap > 0)
-    g2 = gaps["gap_return"].to_numpy(dtype=np.float64)[ok] ** 2 / h_gap[ok]
-    gap_ratio = float(np.mean(g2)) if g2.size else 0.0
+    g_std = gaps["gap_return"].to_numpy(dtype=np.float64)[ok] / np.sqrt(h_gap[ok])
+    gap_ratio = gap_variance_ratio(g_std, q_fit.dist, q_fit.params, q_fit.unconditional_variance)
     r = des["return"].to_numpy()
     variance_ratio = float(np.mean(r**2) / np.mean(des["variance"].to_numpy() * q_fit.unconditional_variance))
     lo, hi = VARIANCE_RATIO_BOUNDS
@@ -570,6 +611,7 @@ def fit_intraday(
         "zero_share": zero_share,
         "n_regular": int((sr["kind"].astype(str) == "regular").sum()),
         "n_gap": int(len(gaps)),
+        "gap_ratio_mean": float(np.mean(g_std**2)) if g_std.size else 0.0,
         "n_sessions": int(len(component.sessions)),
         "persistence": q_fit.persistence,
     }
