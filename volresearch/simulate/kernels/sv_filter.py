@@ -1,0 +1,198 @@
+r"""Particle filter kernel of the Heston/SVCJ variance from a return series (the QE scheme's exact likelihood).
+
+State: the variance ``v`` (1/year) of each particle.  One bar ``t`` of ``dt``
+years moves a particle exactly as a path of
+:mod:`volresearch.simulate.kernels.heston` does: the QE variance step
+``v -> v_d`` (one word), then for SVCJ a jump count ``N`` (one word) and the
+variance jump sum ``S_v`` (``N`` exponential words).  Given ``(v, v_d, N,
+S_v)`` Andersen's log-price step makes the bar's log return Gaussian::
+
+    r | ... ~ N(drift + K0 + K1 v + K2 v_d + N mu_y + rho_j S_v,  K3 v + K4 v_d + N sigma_y^2)
+
+so the weight of a particle is that density at the observed return (the
+price shock ``Z`` and the jump-size shock are integrated out exactly; the
+filter is the likelihood of the discretised model the fans simulate, with
+no martingale correction: real-world drift ``mu``).  The new variance is
+``v_d + S_v``.
+
+Resampling every bar: particles sorted by their new variance, then
+systematic resampling with one uniform per bar.  Every draw is a fixed
+function of ``(seed, bar, particle slot)`` (Philox words ``(bar, slot)``;
+the resampling uniform from slot ``n_particles``), so for a fixed seed the
+log-likelihood is a deterministic function of the parameters, and sorting
+before resampling keeps it nearly continuous in them (common random
+numbers for maximum likelihood).
+
+Log-likelihood: ``sum_t log(mean_j w_tj)`` with ``w_tj`` the Gaussian
+density above (log-return units).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .._rng import philox4x64
+from .draws import table_z
+from .heston import (
+    _I_C1,
+    _I_C2,
+    _I_DRIFT,
+    _I_E,
+    _I_K0,
+    _I_K1,
+    _I_K2,
+    _I_K3,
+    _I_K4,
+    _I_PSIC,
+    _I_THETA,
+    _log_u,
+    _poisson,
+    _side_v,
+)
+
+__all__ = ["sv_filter_kernel"]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+_TINY_VAR = 1e-300
+
+
+@njit(cache=True)
+def sv_filter_kernel(
+    r: np.ndarray,
+    cst: np.ndarray,
+    tails: np.ndarray,
+    jump: np.ndarray,
+    v0: np.ndarray,
+    key: np.ndarray,
+    coef: np.ndarray,
+    p_min: int,
+    m_bits: int,
+    tail: np.ndarray,
+    out_mean: np.ndarray,
+    out_sd: np.ndarray,
+    out_ess: np.ndarray,
+    out_ll: np.ndarray,
+) -> np.ndarray:
+    """Filter the bars ``r`` (log returns) from the particles ``v0``; returns the final particles.
+
+    Writes per bar the filtered mean and standard deviation of the new
+    variance (after the bar), the effective sample size of the weights and
+    the log-likelihood increment.  ``cst``, ``tails``, ``jump`` as the path
+    kernel's ``_prepare`` makes them; ``coef .. tail``: the standard normal
+    ppf table; ``key``: Philox key.
+    """
+    n = r.shape[0]
+    m = v0.shape[0]
+    k0 = key[0]
+    k1 = key[1]
+    zero = np.uint64(0)
+    e_ = cst[_I_E]
+    c1 = cst[_I_C1]
+    c2 = cst[_I_C2]
+    kk0 = cst[_I_K0]
+    kk1 = cst[_I_K1]
+    kk2 = cst[_I_K2]
+    kk3 = cst[_I_K3]
+    kk4 = cst[_I_K4]
+    drift = cst[_I_DRIFT]
+    theta = cst[_I_THETA]
+    psi_c = cst[_I_PSIC]
+    has_jumps = tails.shape[0] > 0
+    mu_y = jump[0]
+    sy2 = jump[1] * jump[1]
+    mu_v = jump[2]
+    rho_j = jump[3]
+    v = v0.copy()
+    vn = np.empty(m)
+    lw = np.empty(m)
+    w = np.empty(m)
+    rs_stream = np.uint64(m)
+    for t in range(n):
+        tt = np.uint64(t)
+        top = -np.inf
+        for j in range(m):
+            s = np.uint64(j)
+            w0, w1, _w2, _w3 = philox4x64(tt, s, zero, zero, k0, k1)
+            vt = v[j]
+            mm = theta + (vt - theta) * e_
+            s2 = vt * c1 + c2
+            psi = s2 / (mm * mm)
+            if psi <= psi_c:
+                ipsi = 2.0 / psi
+                b2 = ipsi - 1.0 + math.sqrt(ipsi) * math.sqrt(ipsi - 1.0)
+                a = mm / (1.0 + b2)
+                zv = table_z(w0, coef, p_min, m_bits, tail, key, s, tt << np.uint64(2))
+                bz = math.sqrt(b2) + zv
+                vd = a * bz * bz
+            else:
+                p = (psi - 1.0) / (psi + 1.0)
+                beta = (1.0 - p) / mm
+                side, tv = _side_v(w0)
+                u_le_p = (tv <= p) if side == 0 else (1.0 - tv <= p)
+                vd = 0.0 if u_le_p else (math.log1p(-p) - (math.log1p(-tv) if side == 0 else math.log(tv))) / beta
+            mean = drift + kk0 + kk1 * vt + kk2 * vd
+            var = kk3 * vt + kk4 * vd
+            vj = vd
+            if has_jumps:
+                side, tv = _side_v(w1)
+                nj = _poisson(side, tv, tails)
+                if nj > 0:
+                    sv = 0.0
+                    for i in range(nj):
+                        b = philox4x64(tt, s, np.uint64(1 + i // 4), zero, k0, k1)
+                        lane = i % 4
+                        word = b[0] if lane == 0 else (b[1] if lane == 1 else (b[2] if lane == 2 else b[3]))
+                        side, tv = _side_v(word)
+                        sv -= mu_v * _log_u(side, tv)
+                    vj += sv
+                    mean += nj * mu_y + rho_j * sv
+                    var += nj * sy2
+            if var < _TINY_VAR:
+                var = _TINY_VAR
+            d = r[t] - mean
+            lw[j] = -0.5 * (_LOG_2PI + math.log(var) + d * d / var)
+            vn[j] = vj
+            if lw[j] > top:
+                top = lw[j]
+        if not (top > -np.inf):
+            out_ll[t] = -np.inf
+            out_mean[t] = np.nan
+            out_sd[t] = np.nan
+            out_ess[t] = 0.0
+            return v
+        sw = 0.0
+        sw2 = 0.0
+        s1 = 0.0
+        for j in range(m):
+            wj = math.exp(lw[j] - top)
+            w[j] = wj
+            sw += wj
+            sw2 += wj * wj
+            s1 += wj * vn[j]
+        mean_v = s1 / sw
+        s2v = 0.0
+        for j in range(m):
+            dv = vn[j] - mean_v
+            s2v += w[j] * dv * dv
+        out_ll[t] = top + math.log(sw / m)
+        out_mean[t] = mean_v
+        out_sd[t] = math.sqrt(s2v / sw)
+        out_ess[t] = sw * sw / sw2
+        # sorted systematic resampling: one uniform per bar from the resampling slot
+        order = np.argsort(vn)
+        b0, _b1, _b2, _b3 = philox4x64(tt, rs_stream, zero, zero, k0, k1)
+        u = (np.float64(b0 >> np.uint64(11)) + 0.5) * 2.0**-53
+        step = sw / m
+        pos = u * step
+        acc = w[order[0]]
+        k = 0
+        for i in range(m):
+            while acc < pos and k < m - 1:
+                k += 1
+                acc += w[order[k]]
+            v[i] = vn[order[k]]
+            pos += step
+    return v
