@@ -402,6 +402,36 @@ def _merton_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **options
     return simulate_merton_result(result, n_paths, horizon, seed, **options)
 
 
+#: Particles of the SV filter that sets the end-of-sample variance of a Heston/SVCJ fit.
+SV_STATE_PARTICLES = 2000
+
+
+def _with_filtered_state(result: Any, bars: Any) -> Any:
+    """``result`` with ``v0`` the particle-filtered variance at the sample's end (its sd in the diagnostics).
+
+    The filter (:func:`volresearch.simulate.sv_filter.sv_filter`, fitted parameters, stationary start, seed 0)
+    runs over the fit's own returns; its log-likelihood is kept as ``filter_loglik``.
+    """
+    import dataclasses
+
+    from volresearch.models.merton import return_sample
+    from volresearch.simulate.sv_filter import sv_filter
+
+    r = return_sample(bars, bar_seconds=result.bar_seconds, calendar=result.calendar)[0]
+    r = r[np.isfinite(r)]
+    f = sv_filter(result.simulation_params(), r, result.dt, n_particles=SV_STATE_PARTICLES, seed=0)
+    diag = {
+        **result.diagnostics,
+        "v0_method": "particle filter (mean after the last bar)",
+        "v0_sd": float(f.v_sd[-1]),
+        "filter_loglik": f.loglik,
+        "filter_particles": SV_STATE_PARTICLES,
+        "filter_seed": 0,
+        "filter_median_ess": float(np.median(f.ess) / SV_STATE_PARTICLES),
+    }
+    return dataclasses.replace(result, params={**result.params, "v0": float(f.v_mean[-1])}, diagnostics=diag)
+
+
 def _register_continuous_time() -> None:
     """Heston (simulated method of moments, Andersen QE paths), Merton (MLE, exact paths); SVCJ results load."""
     from volresearch.models.heston import HestonResult, fit_heston_smm
@@ -413,7 +443,7 @@ def _register_continuous_time() -> None:
 
         for key in ("mean", "horizon"):
             options.pop(key, None)
-        return fit_heston_smm(bars, simulate_returns=stationary_sv_returns, **options)
+        return _with_filtered_state(fit_heston_smm(bars, simulate_returns=stationary_sv_returns, **options), bars)
 
     register_kernel("heston", _sv_kernel)
     register_kernel("svcj", _sv_kernel)

@@ -232,11 +232,16 @@ class _Resolved:
     family: str | None = None
 
 
+#: Spec of a registry model without a GARCH component (the spec ``--reference arch`` runs for it).
+NO_COMPONENT_SPEC = "gjr-skewt"
+
+
 def _resolve_model(model: ModelSpec | str, mean: str | None, index: pd.Index) -> _Resolved:
     """Route a model: a ModelSpec or a GARCH-family name to the spec route, other registry names to the registry.
 
     A registry model's ``spec`` is its GARCH component (``intraday-gjr-sged``: ``gjr``, ``sged``) with a zero
-    mean unless ``mean="constant"``.
+    mean unless ``mean="constant"``; a model without one (``heston``, ``svcj``, ``merton``) gets
+    :data:`NO_COMPONENT_SPEC`, the spec of the ``arch`` reference.
     """
     if isinstance(model, ModelSpec):
         return _Resolved(_resolve_spec(model, mean, index))
@@ -251,8 +256,8 @@ def _resolve_model(model: ModelSpec | str, mean: str | None, index: pd.Index) ->
 
     get_adapter(entry.family, entry.name)
     component = entry.name.removeprefix(f"{entry.family}-")
-    if "-" not in component:
-        raise ConfigError(f"cannot read the GARCH component of {entry.name!r}")
+    if "-" not in component:  # no GARCH component (Heston, SVCJ, Merton): arch's reference spec
+        component = NO_COMPONENT_SPEC
     q_model, q_dist = component.split("-", 1)
     return _Resolved(
         ModelSpec(q_model, q_dist, "constant" if mean == "constant" else "zero"),  # type: ignore[arg-type]

@@ -186,6 +186,85 @@ register_adapter(
 )
 
 
+# ------------------------------------------------------------------ continuous-time adapters
+def _log_returns(bars: pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    close = bars["close"].to_numpy(dtype=np.float64)
+    return np.diff(np.log(close)), pd.DatetimeIndex(bars.index[1:])
+
+
+def _sv_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
+    """Filtered variance at each origin: the SV particle filter from the fit's end-of-sample law of ``v``."""
+    from volresearch.simulate.sv_filter import stationary_particles, sv_filter
+
+    p = result.params
+    diag = result.diagnostics
+    v_end = float(p["v0"])
+    v_sd = float(diag.get("v0_sd", math.nan))
+    n = int(diag.get("filter_particles", SV_FILTER_PARTICLES))
+    seed = int(diag.get("filter_seed", 0))
+    v_at = pd.Series(dtype=np.float64)
+    if len(bars) >= 2:
+        r, stamps = _log_returns(bars)
+        ok = np.isfinite(r)
+        init = stationary_particles(p["kappa"], p["theta"], p["xi"], n, mean=v_end, sd=v_sd)
+        f = sv_filter(result.simulation_params(), r[ok], result.dt, n_particles=n, seed=seed, v0=init)
+        v_at = pd.Series(np.asarray(f.v_mean), index=stamps[ok])
+    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
+    out = []
+    for t, price in zip(times, prices, strict=True):
+        known = v_at.loc[:t]
+        v = float(known.iloc[-1]) if len(known) else v_end
+        out.append({"v": v, "last_price": float(price), "end": t})
+    return out
+
+
+def _bar_steps(result: Any, calendar: str, origin: Any, target_end: Any, horizon: int) -> int:
+    return int(horizon)
+
+
+def _sv_next_variance(result: Any, calendar: str, origin: Any, state: Mapping[str, Any]) -> float:
+    import dataclasses
+
+    moved = dataclasses.replace(result, params={**result.params, "v0": float(state["v"])})
+    return float(moved.filter_state()["next_variance"])
+
+
+def _continuous_record(result: Any) -> dict[str, Any]:
+    kappa = result.params.get("kappa")
+    return {
+        "persistence": math.exp(-kappa * result.dt) if kappa is not None else math.nan,
+        "loglik": float(getattr(result, "diagnostics", {}).get("filter_loglik", getattr(result, "loglik", math.nan))),
+        "params": dict(result.params),
+        "std_errors": dict(result.std_errors),
+    }
+
+
+def _iid_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
+    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
+    return [{"last_price": float(p), "end": t} for p, t in zip(prices, times, strict=True)]
+
+
+def _iid_next_variance(result: Any, calendar: str, origin: Any, state: Mapping[str, Any]) -> float:
+    return float(result.filter_state()["next_variance"])
+
+
+#: Particles of the SV filter that rolls Heston/SVCJ states forward (unless the fit recorded its own).
+SV_FILTER_PARTICLES = 2000
+
+register_adapter(
+    "stochastic-volatility",
+    WalkForwardAdapter(
+        states=_sv_states, steps=_bar_steps, next_variance=_sv_next_variance, record=_continuous_record
+    ),  # fmt: skip
+)
+register_adapter(
+    "jump-diffusion",
+    WalkForwardAdapter(
+        states=_iid_states, steps=_bar_steps, next_variance=_iid_next_variance, record=_continuous_record
+    ),  # fmt: skip
+)
+
+
 # ------------------------------------------------------------------ the window
 def _fit(task: Any, fit_id: int, lo: int, hi: int, refit: bool) -> tuple[Any, dict[str, Any]]:
     """Fit the registry model on the bars of returns ``[lo, hi)``; never raises the model errors."""
