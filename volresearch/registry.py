@@ -432,18 +432,47 @@ def _with_filtered_state(result: Any, bars: Any) -> Any:
     return dataclasses.replace(result, params={**result.params, "v0": float(f.v_mean[-1])}, diagnostics=diag)
 
 
+def _sv_loglik(params: Mapping[str, float], returns: np.ndarray, dt: float, n_particles: int, seed: int) -> float:
+    """Particle-filter log-likelihood of Heston/SVCJ parameters (the likelihood of the ``pf-mle`` route)."""
+    from volresearch.simulate.sv_filter import sv_filter
+
+    return sv_filter(params, returns, dt, n_particles=n_particles, seed=seed).loglik
+
+
 def _register_continuous_time() -> None:
-    """Heston (simulated method of moments, Andersen QE paths), Merton (MLE, exact paths); SVCJ results load."""
+    """Heston (simulated moments or particle-filter likelihood), SVCJ (simulated moments), Merton (MLE)."""
     from volresearch.models.heston import HestonResult, fit_heston_smm
     from volresearch.models.merton import MertonFit, fit_merton
-    from volresearch.models.svcj import SVCJResult
+    from volresearch.models.svcj import SVCJResult, fit_svcj_smm
 
-    def heston_fit(bars: Any, **options: Any) -> HestonResult:
+    def heston_fit(bars: Any, *, method: str = "smm", **options: Any) -> HestonResult:
+        """``method="smm"`` (simulated moments, default) or ``"pf-mle"`` (particle-filter likelihood started
+        from the moment estimate and from the default starts)."""
+        from volresearch.models.sv_mle import fit_heston_pfmle
         from volresearch.simulate.kernels.heston import stationary_sv_returns
 
         for key in ("mean", "horizon"):
             options.pop(key, None)
-        return _with_filtered_state(fit_heston_smm(bars, simulate_returns=stationary_sv_returns, **options), bars)
+        if method not in ("smm", "pf-mle"):
+            raise ConfigError(f"unknown Heston fitting method {method!r}; choose smm or pf-mle")
+        pf_keys = ("n_particles", "starts", "maxiter")
+        pf_options = {k: options.pop(k) for k in pf_keys if k in options}
+        smm = fit_heston_smm(bars, simulate_returns=stationary_sv_returns, **options)
+        if method == "smm":
+            return _with_filtered_state(smm, bars)
+        first = {k: smm.params[k] for k in ("kappa", "theta", "xi", "rho")}
+        starts = (first, *pf_options.pop("starts", ({"kappa": 2.0, "xi": 0.3},)))
+        res = fit_heston_pfmle(bars, loglik=_sv_loglik, starts=starts, seed=int(options.get("seed", 0)),
+                               **pf_options)  # fmt: skip
+        return _with_filtered_state(res, bars)
+
+    def svcj_fit(bars: Any, **options: Any) -> SVCJResult:
+        """SVCJ by simulated moments (:func:`volresearch.models.svcj.fit_svcj_smm`), particle-filtered ``v0``."""
+        from volresearch.simulate.kernels.heston import stationary_sv_returns
+
+        for key in ("mean", "horizon"):
+            options.pop(key, None)
+        return _with_filtered_state(fit_svcj_smm(bars, simulate_returns=stationary_sv_returns, **options), bars)
 
     register_kernel("heston", _sv_kernel)
     register_kernel("svcj", _sv_kernel)
@@ -466,6 +495,16 @@ def _register_continuous_time() -> None:
             result_type=HestonResult,
             kernel="heston",
             description="Heston (simulated method of moments from returns; Andersen QE paths)",
+        )
+    )
+    register(
+        ModelEntry(
+            name="svcj",
+            family="stochastic-volatility",
+            fit=svcj_fit,
+            result_type=SVCJResult,
+            kernel="svcj",
+            description="SVCJ: Heston with correlated jumps in price and variance (simulated moments; QE + jump paths)",
         )
     )
     register_result_type("volresearch.MertonFit", MertonFit)

@@ -460,8 +460,8 @@ def replay_support(result: Any) -> str:
     The :class:`~volresearch.simulate.rolling.RollingForecaster` carries every
     result its particle filter has an adapter for
     (:func:`volresearch.simulate.filter_adapters.filter_adapter`, chosen by
-    the result's kernel): the GARCH-family fits and the multiplicative
-    intraday GARCH today.
+    the result's kernel): the GARCH-family fits, the multiplicative
+    intraday GARCH, Heston and SVCJ (Merton has no latent state to filter).
     """
     try:
         filter_adapter(result)

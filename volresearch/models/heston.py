@@ -254,18 +254,6 @@ def return_moments(r: np.ndarray, dt: float) -> np.ndarray:
     return np.array([np.mean(o) for o in out])
 
 
-def _block_bootstrap_cov(r: np.ndarray, dt: float, block: int, reps: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    n = r.size
-    nb = int(math.ceil(n / block))
-    draws = []
-    for _ in range(reps):
-        starts = rng.integers(0, n - block + 1, size=nb)
-        idx = (starts[:, None] + np.arange(block)[None, :]).ravel()[:n]
-        draws.append(return_moments(r[idx], dt))
-    return np.cov(np.array(draws), rowvar=False)
-
-
 def fit_heston_smm(
     data: Any,
     *,
@@ -305,71 +293,40 @@ def fit_heston_smm(
         log returns (the registry passes
         :func:`volresearch.simulate.kernels.heston.stationary_sv_returns`; models do not import kernels).
     """
-    from scipy import optimize
-
     from volresearch.errors import FitError
     from volresearch.models.merton import return_sample
+    from volresearch.models.smm import smm_estimate
 
     r, bs, cal, dt, last, end = return_sample(data, bar_seconds=bar_seconds, calendar=calendar)
     r = r[np.isfinite(r)]
     if r.size < 500:
         raise FitError(f"Heston moment fit needs at least 500 returns, got {r.size}")
-    m_data = return_moments(r, dt)
-    omega = _block_bootstrap_cov(r, dt, block, bootstrap_reps, seed + 1)
-    w = 1.0 / np.maximum(np.diag(omega), 1e-300)
     n = r.size
+    var_year = float(np.var(r) / dt)
 
     def params_of(z: np.ndarray) -> dict[str, float]:
         return {"mu": 0.0, "kappa": math.exp(z[0]), "theta": math.exp(z[1]), "xi": math.exp(z[2]),
                 "rho": _RHO_MAX * math.tanh(z[3])}  # fmt: skip
 
-    def sim_moments(z: np.ndarray) -> np.ndarray:
-        return return_moments(simulate_returns(params_of(z), sim_paths, n, dt, seed), dt)
+    def jacobian(z: np.ndarray) -> np.ndarray:  # d natural / d z
+        return np.array([math.exp(z[0]), math.exp(z[1]), math.exp(z[2]), _RHO_MAX * (1.0 - math.tanh(z[3]) ** 2)])
 
-    def objective(z: np.ndarray) -> float:
-        if not np.all(np.abs(z) < 20.0):
-            return 1e12
-        g = sim_moments(z) - m_data
-        val = float(g @ (w * g))
-        return val if math.isfinite(val) else 1e12
-
-    best = None
-    for kappa0, xi0 in starts:
-        z0 = np.array([math.log(kappa0), math.log(m_data[0]), math.log(xi0), math.atanh(-0.5)])
-        res = optimize.minimize(objective, z0, method="Nelder-Mead",
-                                options={"xatol": 1e-3, "fatol": 1e-4, "maxiter": 600})  # fmt: skip
-        if best is None or res.fun < best.fun:
-            best = res
-    assert best is not None
-    z = best.x
-    est = params_of(z)
-    # sandwich standard errors in the natural parameters
-    h = 0.02
-    G = np.empty((m_data.size, 4))
-    jac = np.array([est["kappa"], est["theta"], est["xi"], _RHO_MAX * (1.0 - math.tanh(z[3]) ** 2)])  # d nat / d z
-    for i in range(4):
-        e = np.zeros(4)
-        e[i] = h
-        G[:, i] = (sim_moments(z + e) - sim_moments(z - e)) / (2.0 * h) / jac[i]
-    flags: list[str] = []
+    fit = smm_estimate(
+        r, dt, names=_SMM_NAMES, to_params=params_of, jacobian=jacobian,
+        starts=[np.array([math.log(k0), math.log(var_year), math.log(x0), math.atanh(-0.5)]) for k0, x0 in starts],
+        moments=return_moments, simulate_returns=simulate_returns, sim_paths=sim_paths, seed=seed, block=block,
+        bootstrap_reps=bootstrap_reps,
+    )  # fmt: skip
+    est = fit.params
+    flags = list(fit.flags)
     if abs(est["rho"]) > 0.98 * _RHO_MAX:
         flags.append(f"rho at its bound (|rho| <= {_RHO_MAX})")
-    try:
-        bread = np.linalg.inv(G.T @ (w[:, None] * G))
-        meat = G.T @ (w[:, None] * omega * w[None, :]) @ G
-        cov = (1.0 + 1.0 / sim_paths) * bread @ meat @ bread
-        se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
-    except np.linalg.LinAlgError:
-        se = np.full(4, np.nan)
-        flags.append("moment Jacobian singular: standard errors unavailable")
     mu = float(np.mean(r) / dt + 0.5 * est["theta"])
     se_mu = float(np.std(r) / math.sqrt(n) / dt)
     d = r - r.mean()
     v0 = float(np.mean(d[-20:] ** 2) / dt)
-    if not best.success:
-        flags.append("moment optimiser did not converge")
     params = {"mu": mu, **{k: est[k] for k in _SMM_NAMES}, "v0": v0}
-    std_errors = {"mu": se_mu, **dict(zip(_SMM_NAMES, map(float, se), strict=True)), "v0": float("nan")}
+    std_errors = {"mu": se_mu, **fit.std_errors, "v0": float("nan")}
     return HestonResult(
         params=params,
         std_errors=std_errors,
@@ -380,7 +337,7 @@ def fit_heston_smm(
         last_price=last,
         end=end,
         nobs=n,
-        objective=float(best.fun),
+        objective=fit.objective,
         diagnostics={
             "moments": [
                 "variance/year",
@@ -388,9 +345,9 @@ def fit_heston_smm(
                 *[f"acf_r2_{k}" for k in SMM_ACF_LAGS],
                 *[f"leverage_{a}_{b}" for a, b in SMM_LEVERAGE_LAGS],
             ],  # fmt: skip
-            "data_moments": m_data.tolist(),
-            "fitted_moments": sim_moments(z).tolist(),
-            "moment_se": np.sqrt(np.diag(omega)).tolist(),
+            "data_moments": fit.data_moments.tolist(),
+            "fitted_moments": fit.fitted_moments.tolist(),
+            "moment_se": fit.moment_se.tolist(),
             "sim_paths": sim_paths,
             "seed": seed,
             "block": block,

@@ -45,6 +45,8 @@ from .paths import (
     weighted_quantile,
 )
 from .rolling import FORECAST_HORIZONS, BarForecast, RollingForecaster
+from .sv_filter import SVFilterResult, sv_filter
+from .sv_state_space import SVFilterAdapter, SVStateSpace
 
 __all__ = [
     "FILTER_ADAPTERS",
@@ -82,4 +84,8 @@ __all__ = [
     "simulate_paths",
     "variance_forecast",
     "weighted_quantile",
+    "SVFilterAdapter",
+    "SVFilterResult",
+    "SVStateSpace",
+    "sv_filter",
 ]

@@ -56,6 +56,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numba import njit, prange
 
 from ...errors import SimulationError
@@ -577,19 +578,22 @@ def paths_surface(
     meta: dict[str, Any],
     quantiles: Any = None,
     n_sample_paths: int = 20,
+    step_times: Any = None,
 ) -> Any:
     """``(steps + 1, paths)`` log prices as a :class:`~volresearch.simulate.results.Paths` (``mode="matrix"``)
     or a :class:`~volresearch.simulate.results.Fan` (``mode="bands"``: quantiles by :mod:`volresearch.quantiles`).
 
-    Steps are labelled by the session clock of ``calendar`` for bars shorter than a day, else every
-    ``bar_seconds`` from ``start``.
+    Steps are labelled by ``step_times`` when given (``steps + 1`` times, the first the start), else by the
+    session clock of ``calendar`` for bars shorter than a day, else every ``bar_seconds`` from ``start``.
     """
     from volresearch.quantiles import quantile
     from volresearch.simulate.results import DEFAULT_QUANTILES, SUMMARY_LEVELS, Fan, Paths, session_step_times
 
     horizon = log_prices.shape[0] - 1
-    step_times = None
-    if calendar is not None and start is not None and bar_seconds < 86_400:
+    if step_times is not None:
+        step_times = pd.DatetimeIndex(step_times)
+        start = step_times[0]
+    elif calendar is not None and start is not None and bar_seconds < 86_400:
         step_times = session_step_times(calendar, start, horizon, bar_seconds)
         start = step_times[0]
     if mode == "matrix":

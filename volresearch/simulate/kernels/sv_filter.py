@@ -53,7 +53,7 @@ from .heston import (
     _side_v,
 )
 
-__all__ = ["sv_filter_kernel"]
+__all__ = ["sv_adapted_step", "sv_filter_kernel"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _TINY_VAR = 1e-300
@@ -196,3 +196,140 @@ def sv_filter_kernel(
             v[i] = vn[order[k]]
             pos += step
     return v
+
+
+@njit(cache=True, inline="always")
+def _word_at(c: np.uint64, s: np.uint64, k0: np.uint64, k1: np.uint64) -> np.uint64:
+    """Word ``c`` of stream ``s``: lane ``c % 4`` of Philox block ``c // 4`` (the path kernels' layout)."""
+    zero = np.uint64(0)
+    b0, b1, b2, b3 = philox4x64(c >> np.uint64(2), s, zero, zero, k0, k1)
+    lane = c & np.uint64(3)
+    if lane == np.uint64(0):
+        return b0
+    if lane == np.uint64(1):
+        return b1
+    return b2 if lane == np.uint64(2) else b3
+
+
+@njit(cache=True)
+def sv_adapted_step(
+    cst: np.ndarray,
+    tails: np.ndarray,
+    jump: np.ndarray,
+    x: np.ndarray,
+    v: np.ndarray,
+    key: np.ndarray,
+    stream: np.ndarray,
+    counter: np.ndarray,
+    coef: np.ndarray,
+    p_min: int,
+    m_bits: int,
+    tail: np.ndarray,
+    y: float,
+    s_obs: float,
+    log_w: np.ndarray,
+    x_out: np.ndarray,
+    v_out: np.ndarray,
+    cn_out: np.ndarray,
+    out: np.ndarray,
+) -> tuple[float, float]:
+    """One observed bar of the Heston/SVCJ state space, fully adapted in the log price; returns (increment, ESS).
+
+    Each particle draws its variance step (QE, jump count and variance jumps) from its own stream, words in
+    the order of the path kernel (variance, price shock, jump count, ``N`` exponentials, jump-size shock);
+    given them the bar's log return ``R`` is ``N(m, s2)`` (see the module doc) and the observed log close
+    ``y = x + R + e``, ``e ~ N(0, s_obs^2)``.  The weight is the predictive density ``N(y - x; m, s2 + s_obs^2)``
+    and the new log price ``x + m + k (y - x - m) + sqrt(k) s_obs z`` (``k = s2 / (s2 + s_obs^2)``, ``z`` the
+    particle's price shock): a draw from ``R | y``.  ``out`` receives the normalised log-weights.
+    """
+    m = x.shape[0]
+    k0 = key[0]
+    k1 = key[1]
+    one = np.uint64(1)
+    e_ = cst[_I_E]
+    c1 = cst[_I_C1]
+    c2 = cst[_I_C2]
+    kk0 = cst[_I_K0]
+    kk1 = cst[_I_K1]
+    kk2 = cst[_I_K2]
+    kk3 = cst[_I_K3]
+    kk4 = cst[_I_K4]
+    drift = cst[_I_DRIFT]
+    theta = cst[_I_THETA]
+    psi_c = cst[_I_PSIC]
+    has_jumps = tails.shape[0] > 0
+    mu_y = jump[0]
+    sy2 = jump[1] * jump[1]
+    mu_v = jump[2]
+    rho_j = jump[3]
+    s2o = s_obs * s_obs
+    top = -np.inf
+    for j in range(m):
+        s = stream[j]
+        c = counter[j]
+        vt = v[j]
+        wv = _word_at(c, s, k0, k1)
+        mm = theta + (vt - theta) * e_
+        s2 = vt * c1 + c2
+        psi = s2 / (mm * mm)
+        if psi <= psi_c:
+            ipsi = 2.0 / psi
+            b2 = ipsi - 1.0 + math.sqrt(ipsi) * math.sqrt(ipsi - 1.0)
+            a = mm / (1.0 + b2)
+            zv = table_z(wv, coef, p_min, m_bits, tail, key, s, c)
+            bz = math.sqrt(b2) + zv
+            vd = a * bz * bz
+        else:
+            p = (psi - 1.0) / (psi + 1.0)
+            beta = (1.0 - p) / mm
+            side, tv = _side_v(wv)
+            u_le_p = (tv <= p) if side == 0 else (1.0 - tv <= p)
+            vd = 0.0 if u_le_p else (math.log1p(-p) - (math.log1p(-tv) if side == 0 else math.log(tv))) / beta
+        c = c + one
+        wz = _word_at(c, s, k0, k1)
+        z = table_z(wz, coef, p_min, m_bits, tail, key, s, c)
+        c = c + one
+        mean = drift + kk0 + kk1 * vt + kk2 * vd
+        var = kk3 * vt + kk4 * vd
+        vj = vd
+        if has_jumps:
+            side, tv = _side_v(_word_at(c, s, k0, k1))
+            c = c + one
+            nj = _poisson(side, tv, tails)
+            if nj > 0:
+                sv = 0.0
+                for _ in range(nj):
+                    side, tv = _side_v(_word_at(c, s, k0, k1))
+                    sv -= mu_v * _log_u(side, tv)
+                    c = c + one
+                c = c + one  # the jump-size shock of the path kernel: integrated out here
+                vj += sv
+                mean += nj * mu_y + rho_j * sv
+                var += nj * sy2
+        tot = var + s2o
+        d = y - x[j] - mean
+        ll = -0.5 * (_LOG_2PI + math.log(tot) + d * d / tot)
+        k = var / tot
+        x_out[j] = x[j] + mean + k * d + math.sqrt(k) * s_obs * z
+        v_out[j] = vj
+        cn_out[j] = c
+        val = log_w[j] + ll
+        if not (val == val):
+            val = -np.inf
+        out[j] = val
+        if val > top:
+            top = val
+    if top == -np.inf:
+        for j in range(m):
+            out[j] = -math.log(m)
+        return -np.inf, 0.0
+    sw = 0.0
+    for j in range(m):
+        sw += math.exp(out[j] - top)
+    lse = top + math.log(sw)
+    s2w = 0.0
+    for j in range(m):
+        out[j] -= lse
+        w = math.exp(out[j])
+        s2w += w * w
+    return lse, 1.0 / s2w
