@@ -1,4 +1,4 @@
-"""GARCH vs GJR vs Heston vs Merton on the embedded S&P 500: walk-forward on the same origins, DM tests.
+"""GARCH vs GJR vs Heston vs SVCJ vs Merton on the embedded S&P 500: walk-forward on the same origins, DM tests.
 
 Every model is fitted on a rolling ``--in-sample`` window refitted every ``--out-of-sample`` returns and
 forecasts the ``--horizon``-day log return every ``--step`` days (:func:`volresearch.validate.compare_models`:
@@ -19,7 +19,7 @@ import json
 import time
 from pathlib import Path
 
-MODELS = ["garch-t", "gjr-t", "heston", "merton"]
+MODELS = ["garch-t", "gjr-t", "heston", "svcj", "merton"]
 COLUMNS = ["n_forecasts", "crps", "crps_improvement", "pit_ad_pvalue", "coverage_50", "coverage_95",
            "kupiec_pvalue_95", "qlike", "dm_crps_vs_best_pvalue", "dm_crps_vs_naive_pvalue", "rank"]  # fmt: skip
 

@@ -17,8 +17,10 @@ no martingale correction: real-world drift ``mu``).  The new variance is
 
 Resampling every bar: particles sorted by their new variance, then
 systematic resampling with one uniform per bar.  Every draw is a fixed
-function of ``(seed, bar, particle slot)`` (Philox words ``(bar, slot)``;
-the resampling uniform from slot ``n_particles``), so for a fixed seed the
+function of ``(seed, bar, particle slot)`` (slot ``j`` reads words ``t`` (Heston)
+or ``2t, 2t + 1`` (SVCJ) of Philox stream ``j`` at bar ``t``, four to a block;
+variance jumps from extra blocks; the resampling uniform from stream
+``n_particles``), so for a fixed seed the
 log-likelihood is a deterministic function of the parameters, and sorting
 before resampling keeps it nearly continuous in them (common random
 numbers for maximum likelihood).
@@ -110,12 +112,22 @@ def sv_filter_kernel(
     lw = np.empty(m)
     w = np.empty(m)
     rs_stream = np.uint64(m)
+    per_step = 2 if has_jumps else 1  # words of slot j at bar t: t * per_step (+ 1), four to a Philox block
+    buf = np.empty((m, 4), dtype=np.uint64)
     for t in range(n):
         tt = np.uint64(t)
+        c_step = t * per_step
+        lane = c_step & 3
         top = -np.inf
         for j in range(m):
             s = np.uint64(j)
-            w0, w1, _w2, _w3 = philox4x64(tt, s, zero, zero, k0, k1)
+            if lane == 0:
+                b0, b1, b2_, b3 = philox4x64(np.uint64(c_step >> 2), s, zero, zero, k0, k1)
+                buf[j, 0] = b0
+                buf[j, 1] = b1
+                buf[j, 2] = b2_
+                buf[j, 3] = b3
+            w0 = buf[j, lane]
             vt = v[j]
             mm = theta + (vt - theta) * e_
             s2 = vt * c1 + c2
@@ -124,7 +136,7 @@ def sv_filter_kernel(
                 ipsi = 2.0 / psi
                 b2 = ipsi - 1.0 + math.sqrt(ipsi) * math.sqrt(ipsi - 1.0)
                 a = mm / (1.0 + b2)
-                zv = table_z(w0, coef, p_min, m_bits, tail, key, s, tt << np.uint64(2))
+                zv = table_z(w0, coef, p_min, m_bits, tail, key, s, np.uint64(c_step))
                 bz = math.sqrt(b2) + zv
                 vd = a * bz * bz
             else:
@@ -137,7 +149,7 @@ def sv_filter_kernel(
             var = kk3 * vt + kk4 * vd
             vj = vd
             if has_jumps:
-                side, tv = _side_v(w1)
+                side, tv = _side_v(buf[j, lane + 1])
                 nj = _poisson(side, tv, tails)
                 if nj > 0:
                     sv = 0.0
