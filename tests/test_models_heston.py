@@ -295,7 +295,7 @@ def test_pricer_matches_quantlib_analytic_heston_engine(case):
 
 
 def test_particle_filter_likelihood_fit_on_simulated_days() -> None:
-    """pf-mle on simulated days: theta follows the sample, xi within 3 SE of the truth, finite Hessian SEs, a better likelihood.
+    """pf-mle on simulated days: theta follows the sample, kappa, xi, rho within 3 SE of the truth, a better likelihood.
 
     The five-seed study (``benchmarks/sv_recovery.py``, README) measures hit rates; this is one seed kept short.
     """
@@ -310,15 +310,17 @@ def test_particle_filter_likelihood_fit_on_simulated_days() -> None:
     idx = pd.bdate_range("2000-01-03", periods=r.size + 1, tz="UTC")
     bars = pd.DataFrame({"close": 100 * np.exp(np.concatenate([[0.0], np.cumsum(r)]))}, index=idx)
     start = {"kappa": 2.0, "theta": 0.06, "xi": 0.3, "rho": -0.3}
-    fit = fit_heston_pfmle(bars, loglik=_sv_loglik, calendar="us_equity_daily", n_particles=200, seed=1,
-                           starts=(start,), maxiter=150)  # fmt: skip
+    # 500 particles: at 200 the simulated likelihood is rough enough to stop Nelder-Mead 18 log-units short
+    fit = fit_heston_pfmle(bars, loglik=_sv_loglik, calendar="us_equity_daily", n_particles=500, seed=1,
+                           starts=(start,), maxiter=400)  # fmt: skip
     assert fit.method == "pf-mle" and fit.nobs == r.size
     se = fit.std_errors
     assert all(np.isfinite(se[k]) and se[k] > 0 for k in ("kappa", "theta", "xi", "rho"))
     # this draw's variance is 0.055/year against the model's 0.04: theta follows the data it was given
     assert fit.params["theta"] == pytest.approx(np.var(r) * 252, rel=0.1)
-    assert abs(fit.params["xi"] - truth["xi"]) < 3 * se["xi"], (fit.params["xi"], se["xi"])
+    for k in ("kappa", "xi", "rho"):
+        assert abs(fit.params[k] - truth[k]) < 3 * se[k], (k, fit.params[k], se[k])
     assert fit.params["rho"] < -0.3  # the leverage sign and size come back from a start at -0.3
     assert fit.diagnostics["loglik"] >= max(fit.diagnostics["start_logliks"]) - 1e-9
-    start_ll = _sv_loglik({"mu": 0.05, **start}, r, 1 / 252, 200, 1)
+    start_ll = _sv_loglik({"mu": 0.05, **start}, r, 1 / 252, 500, 1)
     assert fit.diagnostics["loglik"] > start_ll + 5.0

@@ -168,3 +168,24 @@ def test_svcj_moment_fit_recovers_the_variance_split_on_simulated_days():
     assert 0.5 * truth["lam"] < p["lambda"] < 2.0 * truth["lam"]
     assert p["mu_y"] < 0 and fit.diagnostics["filter_median_ess"] > 0.3
     assert set(fit.std_errors) == set(fit.params) and all(u for u in fit.units.values())
+
+
+def test_absurd_sv_fits_are_rejected_on_real_returns():
+    """A moment fit of the S&P 500 (2003-2007 window) once came back with kappa 0.0007/year and a long-run
+    variance 30 times the sample's; the checks reject such results, and accept a sound one."""
+    from volresearch.data.datasets import load
+    from volresearch.errors import FitError
+    from volresearch.models.heston import check_sv_fit
+
+    close = load("sp500")["close"].to_numpy()[1000:2001]
+    r = np.diff(np.log(close))
+    absurd = dict(kappa=0.0007, theta=0.0048, xi=0.0359, rho=-0.87, lam=2.76, mu_y=0.0108, sigma_y=0.0, mu_v=0.0028)
+    with pytest.raises(FitError, match="long-run variance .* times the sample's") as info:
+        check_sv_fit(absurd, r, DT, "SVCJ")
+    assert info.value.reason == "checks" and "half-life" in str(info.value)
+    sample = float(np.var(r) / DT)
+    check_sv_fit(dict(kappa=4.0, theta=0.8 * sample, xi=0.5, rho=-0.7), r, DT, "Heston")  # sound: no error
+    with pytest.raises(FitError, match="long-run variance"):
+        check_sv_fit(dict(kappa=4.0, theta=5 * sample, xi=0.5, rho=-0.7), r, DT, "Heston")
+    with pytest.raises(FitError, match="half-life"):
+        check_sv_fit(dict(kappa=0.1, theta=sample, xi=0.5, rho=-0.7), r, DT, "Heston")  # 6.9 years vs 4

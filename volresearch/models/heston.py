@@ -34,8 +34,11 @@ __all__ = [
     "HESTON_UNITS",
     "SMM_ACF_LAGS",
     "SMM_LEVERAGE_LAGS",
+    "SV_MAX_HALF_LIFE_SHARE",
+    "SV_VARIANCE_RATIO_BOUNDS",
     "HestonResult",
     "SVResult",
+    "check_sv_fit",
     "feller_ratio",
     "fit_heston_smm",
     "heston_return_moments",
@@ -56,6 +59,44 @@ HESTON_UNITS = {
 def feller_ratio(kappa: float, theta: float, xi: float) -> float:
     """``2 kappa theta / xi^2``: at least 1 when the variance cannot reach zero (Feller condition)."""
     return 2.0 * kappa * theta / (xi * xi)
+
+
+#: Accepted range of the model's long-run return variance over the sample's (outside it the fitted level is off
+#: by more than a factor of 2 in volatility, the same rule as the intraday model's).
+SV_VARIANCE_RATIO_BOUNDS = (0.25, 4.0)
+#: Longest accepted variance half-life ``ln 2 / kappa`` as a share of the sample's length in years.
+SV_MAX_HALF_LIFE_SHARE = 0.5
+
+
+def check_sv_fit(params: Mapping[str, float], r: np.ndarray, dt: float, model: str) -> None:
+    """Reject an absurd stochastic-volatility fit (raise :class:`~volresearch.errors.FitError`, reason ``checks``).
+
+    The model's long-run variance of returns per year, ``theta + lambda mu_v / kappa`` plus the price-jump
+    variance ``lambda E[Z_y^2]`` (Heston: ``theta``), must lie within :data:`SV_VARIANCE_RATIO_BOUNDS` times the
+    sample's, and the variance half-life ``ln 2 / kappa`` within :data:`SV_MAX_HALF_LIFE_SHARE` of the sample's
+    length (a slower variance is not identified by the sample and its long-run level is arbitrary).
+    """
+    from volresearch.errors import FitError
+
+    kappa = float(params["kappa"])
+    lam = float(params.get("lambda", params.get("lam", 0.0)))
+    mu_v = float(params.get("mu_v", 0.0))
+    ez2 = float(params.get("sigma_y", 0.0)) ** 2 + float(params.get("mu_y", 0.0)) ** 2
+    long_run = float(params["theta"]) + (lam * mu_v / kappa if kappa > 0 else math.inf) + lam * ez2
+    sample = float(np.var(r) / dt)
+    ratio = long_run / sample if sample > 0 else math.inf
+    years = r.size * dt
+    half_life = math.log(2.0) / kappa if kappa > 0 else math.inf
+    lo, hi = SV_VARIANCE_RATIO_BOUNDS
+    problems = []
+    if not lo <= ratio <= hi:
+        problems.append(f"long-run variance {long_run:.3g}/year is {ratio:.3g} times the sample's {sample:.3g} "
+                        f"(accepted {lo:g}..{hi:g})")  # fmt: skip
+    if half_life > SV_MAX_HALF_LIFE_SHARE * years:
+        problems.append(f"variance half-life {half_life:.3g} years exceeds half the {years:.3g}-year sample "
+                        f"(kappa {kappa:.3g}/year)")  # fmt: skip
+    if problems:
+        raise FitError(f"{model} fit rejected: " + "; ".join(problems), reason="checks")
 
 
 def heston_return_moments(
@@ -292,6 +333,11 @@ def fit_heston_smm(
         ``simulate_returns(params, n_paths, n_steps, dt, seed) -> (n_steps, n_paths)`` stationary one-bar
         log returns (the registry passes
         :func:`volresearch.simulate.kernels.heston.stationary_sv_returns`; models do not import kernels).
+
+    Raises
+    ------
+    FitError
+        Fewer than 500 returns, or an absurd fit (:func:`check_sv_fit`).
     """
     from volresearch.errors import FitError
     from volresearch.models.merton import return_sample
@@ -318,6 +364,7 @@ def fit_heston_smm(
         bootstrap_reps=bootstrap_reps,
     )  # fmt: skip
     est = fit.params
+    check_sv_fit(est, r, dt, "Heston")
     flags = list(fit.flags)
     if abs(est["rho"]) > 0.98 * _RHO_MAX:
         flags.append(f"rho at its bound (|rho| <= {_RHO_MAX})")

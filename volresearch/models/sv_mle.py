@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from volresearch.models.heston import HestonResult
+from volresearch.models.heston import HestonResult, check_sv_fit
 
 __all__ = ["HESSIAN_STEP", "fit_heston_pfmle"]
 
@@ -74,7 +74,8 @@ def fit_heston_pfmle(
     Raises
     ------
     FitError
-        Fewer than 250 returns, or no start with a finite likelihood.
+        Fewer than 250 returns, no start with a finite likelihood, or an absurd fit
+        (:func:`volresearch.models.heston.check_sv_fit`).
     """
     from scipy import optimize
 
@@ -120,6 +121,7 @@ def fit_heston_pfmle(
         raise FitError("no start of the Heston likelihood fit reached a finite likelihood", reason="optimizer")
     z = best.x
     est = params_of(z)
+    check_sv_fit(est, r, dt, "Heston")
     flags: list[str] = []
     h = HESSIAN_STEP
     k = z.size

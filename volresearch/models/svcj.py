@@ -48,7 +48,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import integrate
 
-from volresearch.models.heston import HESTON_UNITS, SVResult
+from volresearch.models.heston import HESTON_UNITS, SVResult, check_sv_fit
 
 __all__ = [
     "SVCJ_AGG_BARS",
@@ -208,7 +208,8 @@ def fit_svcj_smm(
     Raises
     ------
     FitError
-        Fewer than 1,000 returns.
+        Fewer than 1,000 returns, or an absurd fit (:func:`volresearch.models.heston.check_sv_fit`: long-run
+        variance far from the sample's, or a variance half-life longer than half the sample).
     """
     from volresearch.errors import FitError
     from volresearch.models.merton import return_sample
@@ -238,6 +239,7 @@ def fit_svcj_smm(
         bootstrap_reps=bootstrap_reps, maxiter=maxiter,
     )  # fmt: skip
     est = dict(fit.params)
+    check_sv_fit(est, r, dt, "SVCJ")
     flags = list(fit.flags)
     if abs(est["rho"]) > 0.98 * rho_max:
         flags.append(f"rho at its bound (|rho| <= {rho_max})")
