@@ -3,7 +3,7 @@
 #   make test       the whole test suite (unit, property, notebooks, browser); what CI runs
 #   make test-fast  the suite without tests marked slow
 #   make bench      benchmarks, figures printed as ratios measured in the same run
-#   make bench-particles  the filter benchmark against the `particles` library (own venv: it declares numpy < 2)
+#   make bench-particles  the filter benchmarks against the `particles` library (own venv: it declares numpy < 2)
 #   make dashboard  serve the Panel dashboard on http://localhost:5006/app
 
 PYTHON ?= python3
@@ -72,6 +72,7 @@ $(PVENV)/.installed: pyproject.toml
 
 bench-particles: $(PVENV)/.installed
 	$(PVENV)/bin/python benchmarks/bench_filter.py
+	$(PVENV)/bin/python benchmarks/bench_sv_filter.py
 
 dashboard: $(STAMP)
 	BOKEH_RESOURCES=server $(BIN)/panel serve dashboards/app.py --show

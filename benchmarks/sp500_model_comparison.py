@@ -56,13 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - t0
     table = cmp.table[[c for c in COLUMNS if c in cmp.table.columns]].copy()
     table["crps"] = table["crps"] * 1e4
+    # windows whose fit was rejected (the EWMA fallback answered there)
+    table["fallback_windows"] = [
+        f"{len(cmp[label].fallbacks)}/{len(cmp[label].windows)}" if label in cmp.results else ""
+        for label in table.index
+    ]
     settings = {k: v for k, v in vars(args).items() if k != "out"}
     md = [
         "# S&P 500 model comparison (walk-forward, same origins)",
         "",
         f"Settings: {settings}; {len(bars)} daily bars {bars.index[0].date()} to {bars.index[-1].date()}; "
         f"{seconds:.0f} s. CRPS in 1e-4 log-return units; crps_improvement: skill over the naive EWMA; "
-        "dm_*_pvalue: two-sided Diebold-Mariano on CRPS against the best model and the naive baseline.",
+        "dm_*_pvalue: two-sided Diebold-Mariano on CRPS against the best model and the naive baseline; "
+        "fallback_windows: windows whose fit was rejected by the model's checks (the EWMA answered there).",
         "",
         _markdown(table),
         "",
