@@ -900,3 +900,13 @@ def test_replay_is_disabled_with_the_reason_for_a_model_the_filter_cannot_carry(
     assert not state.replay_step() and state.status == state.replay_unavailable
     assert not state.reset_replay()
     assert "no replay for this model" in dash.replay.info.object
+
+
+def test_heston_fits_fans_and_replays_through_its_particle_filter() -> None:
+    state = DashboardState(**{**SMALL, "horizon": 20, "fit_window": 1200, "replay_bars": 20}, model="heston")
+    assert state.fit_and_simulate(), state.error
+    assert state.answered_model == "heston" and state.replay_unavailable == ""
+    assert state.forecast is not None
+    for _ in range(3):
+        assert state.replay_step()
+    assert "replay bar 3/20" in state.status and "ESS" in state.status
