@@ -63,3 +63,16 @@ def test_walk_forward_runs_continuous_time_models(sp500, model):
         kappa = fits["kappa"].iloc[0]
         assert fits["persistence"].iloc[0] == pytest.approx(math.exp(-kappa / 252.0), rel=0.02)
     assert res.spec.label.startswith("gjr")  # the reference spec of a model without a GARCH component
+
+
+def test_reported_component_of_models_with_and_without_a_garch_part(sp500):
+    from volresearch.validate.walkforward import forecast_metrics
+
+    res = walk_forward(sp500, model="merton", in_sample=1000, out_of_sample=200, step=20, horizon=5, n_paths=200,
+                       seed=0, quiet=True)  # fmt: skip
+    assert res.component == ("merton", None)
+    m = forecast_metrics(res)
+    assert m["model"] == "merton" and m["dist"] is None and m["model_name"] == "merton"
+    garch = walk_forward(sp500, model="gjr-t", in_sample=1000, out_of_sample=200, step=20, horizon=5, n_paths=200,
+                         seed=0, quiet=True)  # fmt: skip
+    assert garch.component == ("gjr", "t")

@@ -209,8 +209,8 @@ def payload(
     cfg = result.config
     out: dict[str, Any] = {
         "model_name": result.model_name,
-        "model": result.spec.model,
-        "dist": result.spec.dist,
+        "model": result.component[0],
+        "dist": result.component[1],
         "mean": result.spec.mean,
         "horizon": cfg["horizon"],
         "step": cfg["step"],

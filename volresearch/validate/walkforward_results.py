@@ -115,6 +115,14 @@ class WalkForwardResult:
     model: str | None = None
 
     @property
+    def component(self) -> tuple[str, str | None]:
+        """``(model, dist)`` of the evaluated model's GARCH part, or ``(registry name, None)`` for a model
+        without one (Heston, SVCJ, Merton: :attr:`spec` is then only the spec of the ``arch`` reference)."""
+        if self.model is None or self.spec.label in self.model:
+            return self.spec.model, self.spec.dist
+        return self.model, None
+
+    @property
     def model_name(self) -> str:
         """Registry name of the model evaluated (the spec's label for a GARCH-family spec)."""
         return self.model if self.model is not None else self.spec.label
@@ -419,8 +427,8 @@ def forecast_metrics(result: WalkForwardResult) -> dict[str, Any]:
 
     f = result.forecasts
     d: dict[str, Any] = {
-        "model": result.spec.model,
-        "dist": result.spec.dist,
+        "model": result.component[0],
+        "dist": result.component[1],
         "model_name": result.model_name,
         "label": result.label,
         "n_windows": int(len(result.windows)),
