@@ -83,3 +83,39 @@ def test_svcj_results_plug_in_too():
     log_w = np.full(300, -math.log(300))
     inc, ess = ss.propose(3, PriceObservation(math.exp(-0.05), 1e-4), log_w, np.empty(300), np.empty(300))
     assert math.isfinite(inc) and 1.0 <= ess <= 300.0  # a -5% close is reachable through a jump
+
+
+def test_merton_first_bar_increment_is_the_poisson_mixture_density():
+    """Given each particle's jump count the bar is Gaussian: the increment estimates the exact mixture density."""
+    from scipy import stats
+
+    from volresearch.simulate.sv_state_space import MertonStateSpace
+
+    p = {"mu": 0.05, "sigma": 0.15, "lam": 40.0, "mu_j": -0.01, "sigma_j": 0.02}
+    n, s_obs, x0, close = 40_000, 0.001, math.log(100.0), 98.5
+    ss = MertonStateSpace(p, DT, x0, n, seed=5)
+    log_w = np.full(n, -math.log(n))
+    inc, ess = ss.propose(1, PriceObservation(close, s_obs), log_w, np.empty(n), np.empty(n))
+    drift = (p["mu"] - 0.5 * p["sigma"] ** 2 - p["lam"] * math.expm1(p["mu_j"] + 0.5 * p["sigma_j"] ** 2)) * DT
+    d = math.log(close) - x0
+    k = np.arange(30)
+    w = stats.poisson.pmf(k, p["lam"] * DT)
+    dens = np.sum(
+        w * stats.norm.pdf(d, drift + k * p["mu_j"], np.sqrt(p["sigma"] ** 2 * DT + k * p["sigma_j"] ** 2 + s_obs**2))
+    )
+    assert inc == pytest.approx(math.log(dens), abs=0.03)
+    assert 1.0 < ess < n  # particles that jumped explain a -1.5% bar better
+
+
+def test_rolling_forecaster_carries_merton(sp500_heston):
+    bars, _ = sp500_heston
+    fit = fit_model("merton", bars.iloc[:1200])
+    assert filter_support(fit) == ""
+    rf = RollingForecaster(fit, n_particles=500, horizon_minutes=5 * 1440, horizons=[1440, 5 * 1440],
+                           bar_seconds=86_400, seed=0)  # fmt: skip
+    out = rf.replay(bars.iloc[1200:1230])
+    assert len(out) == 60 and np.all(np.isfinite(out["std"])) and out["ess"].min() > 1.0
+    one = out[out["horizon"] == 1440]
+    # a constant-volatility model: the one-day spread relative to the price stays put
+    rel = (one["std"] / one["price"]).to_numpy()
+    assert rel.max() / rel.min() < 1.3

@@ -461,7 +461,7 @@ def replay_support(result: Any) -> str:
     result its particle filter has an adapter for
     (:func:`volresearch.simulate.filter_adapters.filter_adapter`, chosen by
     the result's kernel): the GARCH-family fits, the multiplicative
-    intraday GARCH, Heston and SVCJ (Merton has no latent state to filter).
+    intraday GARCH, Heston, SVCJ and Merton.
     """
     try:
         filter_adapter(result)

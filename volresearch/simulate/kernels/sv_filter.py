@@ -55,7 +55,7 @@ from .heston import (
     _side_v,
 )
 
-__all__ = ["sv_adapted_step", "sv_filter_kernel"]
+__all__ = ["merton_adapted_step", "sv_adapted_step", "sv_filter_kernel"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _TINY_VAR = 1e-300
@@ -324,6 +324,83 @@ def sv_adapted_step(
         k = var / tot
         x_out[j] = x[j] + mean + k * d + math.sqrt(k) * s_obs * z
         v_out[j] = vj
+        cn_out[j] = c
+        val = log_w[j] + ll
+        if not (val == val):
+            val = -np.inf
+        out[j] = val
+        if val > top:
+            top = val
+    if top == -np.inf:
+        for j in range(m):
+            out[j] = -math.log(m)
+        return -np.inf, 0.0
+    sw = 0.0
+    for j in range(m):
+        sw += math.exp(out[j] - top)
+    lse = top + math.log(sw)
+    s2w = 0.0
+    for j in range(m):
+        out[j] -= lse
+        w = math.exp(out[j])
+        s2w += w * w
+    return lse, 1.0 / s2w
+
+
+@njit(cache=True)
+def merton_adapted_step(
+    drift: float,
+    vol: float,
+    mu_j: float,
+    sigma_j: float,
+    tails: np.ndarray,
+    x: np.ndarray,
+    key: np.ndarray,
+    stream: np.ndarray,
+    counter: np.ndarray,
+    coef: np.ndarray,
+    p_min: int,
+    m_bits: int,
+    tail: np.ndarray,
+    y: float,
+    s_obs: float,
+    log_w: np.ndarray,
+    x_out: np.ndarray,
+    cn_out: np.ndarray,
+    out: np.ndarray,
+) -> tuple[float, float]:
+    """The observed bar of a Merton log price, fully adapted (as :func:`sv_adapted_step`, no variance state).
+
+    Words in the path kernel's order (price shock, jump count, jump-size shock when ``N > 0``); given the jump
+    count ``N`` the bar's log return is ``N(drift + N mu_j, vol^2 + N sigma_j^2)`` (per-bar units).
+    """
+    m = x.shape[0]
+    k0 = key[0]
+    k1 = key[1]
+    one = np.uint64(1)
+    has_jumps = tails.shape[0] > 0
+    s2o = s_obs * s_obs
+    top = -np.inf
+    for j in range(m):
+        s = stream[j]
+        c = counter[j]
+        z = table_z(_word_at(c, s, k0, k1), coef, p_min, m_bits, tail, key, s, c)
+        c = c + one
+        mean = drift
+        var = vol * vol
+        if has_jumps:
+            side, tv = _side_v(_word_at(c, s, k0, k1))
+            c = c + one
+            nj = _poisson(side, tv, tails)
+            if nj > 0:
+                c = c + one  # the jump-size shock of the path kernel: integrated out here
+                mean += nj * mu_j
+                var += nj * sigma_j * sigma_j
+        tot = var + s2o
+        d = y - x[j] - mean
+        ll = -0.5 * (_LOG_2PI + math.log(tot) + d * d / tot)
+        k = var / tot
+        x_out[j] = x[j] + mean + k * d + math.sqrt(k) * s_obs * z
         cn_out[j] = c
         val = log_w[j] + ll
         if not (val == val):
