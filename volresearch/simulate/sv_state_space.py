@@ -53,7 +53,53 @@ def _kernel_params(result: Any) -> dict[str, float]:
     return {k: float(p[k]) for k in _SIM_KEYS if k in p}
 
 
-class SVStateSpace:
+class _ParticleStates:
+    """Per-particle state arrays named in :attr:`STATE` plus Philox streams: swap, take, save and restore."""
+
+    STATE: tuple[str, ...] = ("x",)
+    n: int
+    streams: StreamState
+
+    def _allocate(self) -> None:
+        """Spare arrays a fused update writes into (:meth:`commit` swaps them in)."""
+        self._next = {name: np.empty(self.n) for name in self.STATE}
+        self._cn_next = np.empty(self.n, dtype=np.uint64)
+
+    def commit(self) -> None:
+        """Install the particles of the last ``propose``."""
+        for name in self.STATE:
+            cur = getattr(self, name)
+            setattr(self, name, self._next[name])
+            self._next[name] = cur
+        counter, self._cn_next = self._cn_next, self.streams.counter
+        self.streams = StreamState(self.streams.key, self.streams.stream, counter)
+
+    def log_likelihood(self, obs: PriceObservation, out: np.ndarray) -> None:
+        """Bootstrap weights: the log close given each particle's log price (Gaussian noise ``s_obs``)."""
+        gaussian_loglik(self.x, math.log(obs.close), obs.s_obs, out)  # type: ignore[attr-defined]
+
+    def take(self, idx: np.ndarray) -> None:
+        for name in self.STATE:
+            setattr(self, name, np.take(getattr(self, name), idx))
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        s = self.streams
+        return {**{name: getattr(self, name) for name in self.STATE}, "key": s.key, "stream": s.stream,
+                "counter": s.counter}  # fmt: skip
+
+    def load_state(self, arrays: Mapping[str, np.ndarray]) -> None:
+        for name in self.STATE:
+            setattr(self, name, np.ascontiguousarray(arrays[name], dtype=np.float64))
+        self.streams = StreamState(
+            np.ascontiguousarray(arrays["key"], dtype=np.uint64),
+            np.ascontiguousarray(arrays["stream"], dtype=np.uint64),
+            np.ascontiguousarray(arrays["counter"], dtype=np.uint64),
+        )
+        self.n = self.x.size  # type: ignore[attr-defined]
+        self._allocate()
+
+
+class SVStateSpace(_ParticleStates):
     """Latent log price ``x`` and variance ``sigma2`` (= ``v``, variance per year) of Heston/SVCJ particles.
 
     Parameters
@@ -67,6 +113,8 @@ class SVStateSpace:
     n, seed
         Particles and the seed of their Philox streams.
     """
+
+    STATE = ("x", "sigma2")
 
     def __init__(
         self, params: Mapping[str, float], dt: float, x0: float | np.ndarray, v0: float | np.ndarray, n: int, *,
@@ -89,11 +137,6 @@ class SVStateSpace:
             raise SimulationError("initial variances must be finite and non-negative")
         self.streams = StreamState.create(seed, self.n)
         self._allocate()
-
-    def _allocate(self) -> None:
-        self._x_next = np.empty(self.n)
-        self._v_next = np.empty(self.n)
-        self._cn_next = np.empty(self.n, dtype=np.uint64)
 
     def _blind(self, x: np.ndarray, v: np.ndarray, counter: np.ndarray, n_steps: int) -> None:
         from volresearch.simulate.kernels.heston import simulate_sv
@@ -121,40 +164,10 @@ class SVStateSpace:
         s = self.streams
         inc, ess = sv_adapted_step(
             self._cst, self._tails, self._jump, x, v, s.key, s.stream, counter, *self.ppf, math.log(obs.close),
-            float(obs.s_obs), log_w, self._x_next, self._v_next, self._cn_next, out,
+            float(obs.s_obs), log_w, self._next["x"], self._next["sigma2"], self._cn_next, out,
         )  # fmt: skip
         np.exp(out, out=w_out)
         return float(inc), float(ess)
-
-    def commit(self) -> None:
-        """Install the particles of the last :meth:`propose`."""
-        self.x, self._x_next = self._x_next, self.x
-        self.sigma2, self._v_next = self._v_next, self.sigma2
-        counter, self._cn_next = self._cn_next, self.streams.counter
-        self.streams = StreamState(self.streams.key, self.streams.stream, counter)
-
-    def log_likelihood(self, obs: PriceObservation, out: np.ndarray) -> None:
-        """Bootstrap weights: the log close given each particle's log price (Gaussian noise ``s_obs``)."""
-        gaussian_loglik(self.x, math.log(obs.close), obs.s_obs, out)
-
-    def take(self, idx: np.ndarray) -> None:
-        self.x = np.take(self.x, idx)
-        self.sigma2 = np.take(self.sigma2, idx)
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        s = self.streams
-        return {"x": self.x, "sigma2": self.sigma2, "key": s.key, "stream": s.stream, "counter": s.counter}
-
-    def load_state(self, arrays: Mapping[str, np.ndarray]) -> None:
-        self.x = np.ascontiguousarray(arrays["x"], dtype=np.float64)
-        self.sigma2 = np.ascontiguousarray(arrays["sigma2"], dtype=np.float64)
-        self.streams = StreamState(
-            np.ascontiguousarray(arrays["key"], dtype=np.uint64),
-            np.ascontiguousarray(arrays["stream"], dtype=np.uint64),
-            np.ascontiguousarray(arrays["counter"], dtype=np.uint64),
-        )
-        self.n = self.x.size
-        self._allocate()
 
 
 class SVFilterAdapter(FilterAdapter):
@@ -256,7 +269,7 @@ def _surface(adapter: FilterAdapter, x0: np.ndarray, xs: np.ndarray, seed: int, 
     )  # fmt: skip
 
 
-class MertonStateSpace:
+class MertonStateSpace(_ParticleStates):
     """Latent log price ``x`` of Merton particles (``sigma2`` kept, constant, for the shared fan interface).
 
     Parameters
@@ -282,10 +295,12 @@ class MertonStateSpace:
         self._tails = poisson_tail_table(p["lam"] * self.dt)
         self.ppf = innovation_table("normal", {}).kernel_args
         self.x = np.broadcast_to(np.asarray(x0, dtype=np.float64), (self.n,)).copy()
-        self.sigma2 = np.full(self.n, p["sigma"] ** 2)
         self.streams = StreamState.create(seed, self.n)
-        self._x_next = np.empty(self.n)
-        self._cn_next = np.empty(self.n, dtype=np.uint64)
+        self._allocate()
+
+    def _allocate(self) -> None:
+        super()._allocate()
+        self.sigma2 = np.full(self.n, self.kw["sigma"] ** 2)  # constant: the shared fan/subset interface
 
     def _blind(self, x: np.ndarray, counter: np.ndarray, n_steps: int) -> None:
         from volresearch.simulate.kernels.jumps import simulate_merton
@@ -311,37 +326,10 @@ class MertonStateSpace:
         s = self.streams
         inc, ess = merton_adapted_step(
             self._drift, self._vol, self.kw["mu_j"], self.kw["sigma_j"], self._tails, x, s.key, s.stream, counter,
-            *self.ppf, math.log(obs.close), float(obs.s_obs), log_w, self._x_next, self._cn_next, out,
+            *self.ppf, math.log(obs.close), float(obs.s_obs), log_w, self._next["x"], self._cn_next, out,
         )  # fmt: skip
         np.exp(out, out=w_out)
         return float(inc), float(ess)
-
-    def commit(self) -> None:
-        self.x, self._x_next = self._x_next, self.x
-        counter, self._cn_next = self._cn_next, self.streams.counter
-        self.streams = StreamState(self.streams.key, self.streams.stream, counter)
-
-    def log_likelihood(self, obs: PriceObservation, out: np.ndarray) -> None:
-        gaussian_loglik(self.x, math.log(obs.close), obs.s_obs, out)
-
-    def take(self, idx: np.ndarray) -> None:
-        self.x = np.take(self.x, idx)
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        s = self.streams
-        return {"x": self.x, "key": s.key, "stream": s.stream, "counter": s.counter}
-
-    def load_state(self, arrays: Mapping[str, np.ndarray]) -> None:
-        self.x = np.ascontiguousarray(arrays["x"], dtype=np.float64)
-        self.streams = StreamState(
-            np.ascontiguousarray(arrays["key"], dtype=np.uint64),
-            np.ascontiguousarray(arrays["stream"], dtype=np.uint64),
-            np.ascontiguousarray(arrays["counter"], dtype=np.uint64),
-        )
-        self.n = self.x.size
-        self.sigma2 = np.full(self.n, self.kw["sigma"] ** 2)
-        self._x_next = np.empty(self.n)
-        self._cn_next = np.empty(self.n, dtype=np.uint64)
 
 
 class MertonFilterAdapter(SVFilterAdapter):

@@ -36,6 +36,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .._pf_kernels import reweight
 from .._rng import philox4x64
 from .draws import table_z
 from .heston import (
@@ -59,6 +60,36 @@ __all__ = ["merton_adapted_step", "sv_adapted_step", "sv_filter_kernel"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _TINY_VAR = 1e-300
+
+
+@njit(cache=True, inline="always")
+def _qe_draw(
+    vt: float,
+    word: np.uint64,
+    cst: np.ndarray,
+    coef: np.ndarray,
+    p_min: int,
+    m_bits: int,
+    tail: np.ndarray,
+    key: np.ndarray,
+    s: np.uint64,
+    c: np.uint64,
+) -> float:
+    """The QE variance step from ``vt`` with one generator word (word ``c`` of stream ``s``): the path kernel's."""
+    theta = cst[_I_THETA]
+    mm = theta + (vt - theta) * cst[_I_E]
+    psi = (vt * cst[_I_C1] + cst[_I_C2]) / (mm * mm)
+    if psi <= cst[_I_PSIC]:
+        ipsi = 2.0 / psi
+        b2 = ipsi - 1.0 + math.sqrt(ipsi) * math.sqrt(ipsi - 1.0)
+        a = mm / (1.0 + b2)
+        bz = math.sqrt(b2) + table_z(word, coef, p_min, m_bits, tail, key, s, c)
+        return a * bz * bz
+    p = (psi - 1.0) / (psi + 1.0)
+    beta = (1.0 - p) / mm
+    side, tv = _side_v(word)
+    u_le_p = (tv <= p) if side == 0 else (1.0 - tv <= p)
+    return 0.0 if u_le_p else (math.log1p(-p) - (math.log1p(-tv) if side == 0 else math.log(tv))) / beta
 
 
 @njit(cache=True)
@@ -91,17 +122,12 @@ def sv_filter_kernel(
     k0 = key[0]
     k1 = key[1]
     zero = np.uint64(0)
-    e_ = cst[_I_E]
-    c1 = cst[_I_C1]
-    c2 = cst[_I_C2]
     kk0 = cst[_I_K0]
     kk1 = cst[_I_K1]
     kk2 = cst[_I_K2]
     kk3 = cst[_I_K3]
     kk4 = cst[_I_K4]
     drift = cst[_I_DRIFT]
-    theta = cst[_I_THETA]
-    psi_c = cst[_I_PSIC]
     has_jumps = tails.shape[0] > 0
     mu_y = jump[0]
     sy2 = jump[1] * jump[1]
@@ -127,24 +153,8 @@ def sv_filter_kernel(
                 buf[j, 1] = b1
                 buf[j, 2] = b2_
                 buf[j, 3] = b3
-            w0 = buf[j, lane]
             vt = v[j]
-            mm = theta + (vt - theta) * e_
-            s2 = vt * c1 + c2
-            psi = s2 / (mm * mm)
-            if psi <= psi_c:
-                ipsi = 2.0 / psi
-                b2 = ipsi - 1.0 + math.sqrt(ipsi) * math.sqrt(ipsi - 1.0)
-                a = mm / (1.0 + b2)
-                zv = table_z(w0, coef, p_min, m_bits, tail, key, s, np.uint64(c_step))
-                bz = math.sqrt(b2) + zv
-                vd = a * bz * bz
-            else:
-                p = (psi - 1.0) / (psi + 1.0)
-                beta = (1.0 - p) / mm
-                side, tv = _side_v(w0)
-                u_le_p = (tv <= p) if side == 0 else (1.0 - tv <= p)
-                vd = 0.0 if u_le_p else (math.log1p(-p) - (math.log1p(-tv) if side == 0 else math.log(tv))) / beta
+            vd = _qe_draw(vt, buf[j, lane], cst, coef, p_min, m_bits, tail, key, s, np.uint64(c_step))
             mean = drift + kk0 + kk1 * vt + kk2 * vd
             var = kk3 * vt + kk4 * vd
             vj = vd
@@ -258,45 +268,24 @@ def sv_adapted_step(
     k0 = key[0]
     k1 = key[1]
     one = np.uint64(1)
-    e_ = cst[_I_E]
-    c1 = cst[_I_C1]
-    c2 = cst[_I_C2]
     kk0 = cst[_I_K0]
     kk1 = cst[_I_K1]
     kk2 = cst[_I_K2]
     kk3 = cst[_I_K3]
     kk4 = cst[_I_K4]
     drift = cst[_I_DRIFT]
-    theta = cst[_I_THETA]
-    psi_c = cst[_I_PSIC]
     has_jumps = tails.shape[0] > 0
     mu_y = jump[0]
     sy2 = jump[1] * jump[1]
     mu_v = jump[2]
     rho_j = jump[3]
     s2o = s_obs * s_obs
-    top = -np.inf
+    lls = np.empty(m)
     for j in range(m):
         s = stream[j]
         c = counter[j]
         vt = v[j]
-        wv = _word_at(c, s, k0, k1)
-        mm = theta + (vt - theta) * e_
-        s2 = vt * c1 + c2
-        psi = s2 / (mm * mm)
-        if psi <= psi_c:
-            ipsi = 2.0 / psi
-            b2 = ipsi - 1.0 + math.sqrt(ipsi) * math.sqrt(ipsi - 1.0)
-            a = mm / (1.0 + b2)
-            zv = table_z(wv, coef, p_min, m_bits, tail, key, s, c)
-            bz = math.sqrt(b2) + zv
-            vd = a * bz * bz
-        else:
-            p = (psi - 1.0) / (psi + 1.0)
-            beta = (1.0 - p) / mm
-            side, tv = _side_v(wv)
-            u_le_p = (tv <= p) if side == 0 else (1.0 - tv <= p)
-            vd = 0.0 if u_le_p else (math.log1p(-p) - (math.log1p(-tv) if side == 0 else math.log(tv))) / beta
+        vd = _qe_draw(vt, _word_at(c, s, k0, k1), cst, coef, p_min, m_bits, tail, key, s, c)
         c = c + one
         wz = _word_at(c, s, k0, k1)
         z = table_z(wz, coef, p_min, m_bits, tail, key, s, c)
@@ -325,26 +314,8 @@ def sv_adapted_step(
         x_out[j] = x[j] + mean + k * d + math.sqrt(k) * s_obs * z
         v_out[j] = vj
         cn_out[j] = c
-        val = log_w[j] + ll
-        if not (val == val):
-            val = -np.inf
-        out[j] = val
-        if val > top:
-            top = val
-    if top == -np.inf:
-        for j in range(m):
-            out[j] = -math.log(m)
-        return -np.inf, 0.0
-    sw = 0.0
-    for j in range(m):
-        sw += math.exp(out[j] - top)
-    lse = top + math.log(sw)
-    s2w = 0.0
-    for j in range(m):
-        out[j] -= lse
-        w = math.exp(out[j])
-        s2w += w * w
-    return lse, 1.0 / s2w
+        lls[j] = ll
+    return reweight(log_w, lls, out)
 
 
 @njit(cache=True)
@@ -380,7 +351,7 @@ def merton_adapted_step(
     one = np.uint64(1)
     has_jumps = tails.shape[0] > 0
     s2o = s_obs * s_obs
-    top = -np.inf
+    lls = np.empty(m)
     for j in range(m):
         s = stream[j]
         c = counter[j]
@@ -402,23 +373,5 @@ def merton_adapted_step(
         k = var / tot
         x_out[j] = x[j] + mean + k * d + math.sqrt(k) * s_obs * z
         cn_out[j] = c
-        val = log_w[j] + ll
-        if not (val == val):
-            val = -np.inf
-        out[j] = val
-        if val > top:
-            top = val
-    if top == -np.inf:
-        for j in range(m):
-            out[j] = -math.log(m)
-        return -np.inf, 0.0
-    sw = 0.0
-    for j in range(m):
-        sw += math.exp(out[j] - top)
-    lse = top + math.log(sw)
-    s2w = 0.0
-    for j in range(m):
-        out[j] -= lse
-        w = math.exp(out[j])
-        s2w += w * w
-    return lse, 1.0 / s2w
+        lls[j] = ll
+    return reweight(log_w, lls, out)
