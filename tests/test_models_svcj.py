@@ -154,7 +154,7 @@ def test_svcj_moment_fit_recovers_the_variance_split_on_simulated_days():
     r = stationary_sv_returns(truth, 1, 5000, DT, seed=11)[:, 0]
     idx = pd.bdate_range("2000-01-03", periods=5001, tz="UTC")
     bars = pd.DataFrame({"close": 100 * np.exp(np.concatenate([[0.0], np.cumsum(r)]))}, index=idx)
-    fit = fit_model("svcj", bars, calendar="us_equity_daily")
+    fit = fit_model("svcj", bars, calendar="us_equity_daily", sim_paths=10)  # half the default: the suite's time
     p = fit.params
 
     def total(q):
