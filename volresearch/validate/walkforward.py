@@ -232,16 +232,12 @@ class _Resolved:
     family: str | None = None
 
 
-#: Spec of a registry model without a GARCH component (the spec ``--reference arch`` runs for it).
-NO_COMPONENT_SPEC = "gjr-skewt"
-
-
 def _resolve_model(model: ModelSpec | str, mean: str | None, index: pd.Index) -> _Resolved:
     """Route a model: a ModelSpec or a GARCH-family name to the spec route, other registry names to the registry.
 
     A registry model's ``spec`` is its GARCH component (``intraday-gjr-sged``: ``gjr``, ``sged``) with a zero
     mean unless ``mean="constant"``; a model without one (``heston``, ``svcj``, ``merton``) gets
-    :data:`NO_COMPONENT_SPEC`, the spec of the ``arch`` reference.
+    :data:`~volresearch.validate.walkforward_registry.NO_COMPONENT_SPEC`, the spec of the ``arch`` reference.
     """
     if isinstance(model, ModelSpec):
         return _Resolved(_resolve_spec(model, mean, index))
@@ -252,7 +248,7 @@ def _resolve_model(model: ModelSpec | str, mean: str | None, index: pd.Index) ->
     entry = get_model(model)  # ConfigError naming every registered model
     if entry.family == "garch":
         return _Resolved(_resolve_spec(entry.name, mean, index))
-    from volresearch.validate.walkforward_registry import get_adapter
+    from volresearch.validate.walkforward_registry import NO_COMPONENT_SPEC, get_adapter
 
     get_adapter(entry.family, entry.name)
     component = entry.name.removeprefix(f"{entry.family}-")

@@ -61,6 +61,8 @@ from volresearch.models.robust import ewma_variance
 __all__ = ["ADAPTERS", "WalkForwardAdapter", "register_adapter"]
 
 _PURPOSE_MODEL, _PURPOSE_BASE = 0, 1
+#: Spec of a registry model without a GARCH component (the spec ``--reference arch`` runs for it).
+NO_COMPONENT_SPEC = "gjr-skewt"
 #: Errors that make a window's model unusable (the EWMA fallback answers).
 _MODEL_ERRORS = (FitError, DataError, SimulationError)
 
