@@ -49,7 +49,7 @@ demo: $(STAMP) system-deps
 test: $(STAMP) system-deps
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --cov=volresearch --cov-report=json:coverage-report.json --cov-report= tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 --cov=volresearch --cov-report=json:coverage-report.json --cov-report= tests
 	$(BIN)/python tests/coverage_floors.py coverage-report.json
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 

@@ -69,11 +69,11 @@ def test_flat_data_falls_back_only_when_asked(capsys, tmp_path):
     rows = "\n".join(f"2024-01-02 14:{m:02d},10,10,10,10,100" for m in range(60))
     flat.write_text("timestamp,open,high,low,close,volume\n" + rows + "\n")
     code, payload, err = run_json(capsys, str(flat))
-    # every close unchanged: the tick-grid default (Student-t q) is requested
-    assert code == 3 and payload is None and "intraday-gjr-t rejected" in err and "--fallback cascade" in err
+    # every close unchanged: the tick-grid law (Student-t), on raw returns for so short a sample
+    assert code == 3 and payload is None and "gjr-t rejected" in err and "--fallback cascade" in err
     code, payload, err = run_json(capsys, str(flat), "--fallback", "cascade")
     assert code == 0 and payload["method"] in {"ewma", "historical"} and payload["converged"] is False
-    assert payload["requested"] == "intraday-gjr-t" and payload["answered"] == payload["method"]
+    assert payload["requested"] == "gjr-t" and payload["answered"] == payload["method"]
     assert payload["model"] == payload["answered"] and payload["reason"]
     assert "answered" in err
 

@@ -64,11 +64,16 @@ def test_zero_mean_fit_saves_and_simulates_through_every_surface(capsys, tmp_pat
     fit = Fit.load(str(saved))
     paths = fit.simulate(200, 10, seed=3)  # the library surface too
     assert paths is not None
-    # and the default (auto) simulate of an intraday file, with its mean reported
-    # one day of bars is too short for the default intraday model: exit 3 unless a fallback is asked for
-    assert main(["simulate", str(path), "--paths", "500", "--horizon", "30"]) == 3
+    # and the default (auto) simulate of an intraday file, with its mean reported: one day of bars is too short
+    # for a diurnal factor, so the default is GJR-SGED on the raw returns
+    assert main(["simulate", str(path), "--paths", "500", "--horizon", "30"]) == 0
+    out = capsys.readouterr()
+    assert "mean: zero" in out.out and "gjr-sged" in out.out
+    # the intraday model asked for by name is rejected there: exit 3 unless a fallback is asked for
+    intraday = ["simulate", str(path), "--model", "intraday-gjr-sged", "--paths", "500", "--horizon", "30"]
+    assert main(intraday) == 3
     assert "--fallback cascade" in capsys.readouterr().err
-    assert main(["simulate", str(path), "--paths", "500", "--horizon", "30", "--fallback", "cascade"]) == 0
+    assert main([*intraday, "--fallback", "cascade"]) == 0
     out = capsys.readouterr()
     assert "mean: zero" in out.out and "intraday-gjr-sged rejected" in out.err
 

@@ -69,16 +69,21 @@ def test_rejected_model_exit_code_and_explicit_cascade(capsys, tmp_path):
         "timestamp"
     ).to_csv(tmp_path / "short.csv")
     path = str(tmp_path / "short.csv")
-    assert main(["fit", path, "--json"]) == EXIT_REJECTED == 3
+    # the default for so short a sample (one session) is the GARCH family on raw returns
+    assert main(["fit", path, "--json"]) == 0
+    payload, _ = json_out(capsys)
+    assert payload["name"] == "gjr-sged"
+    intraday = ["--model", "intraday-gjr-sged"]
+    assert main(["fit", path, *intraday, "--json"]) == EXIT_REJECTED == 3
     payload, err = json_out(capsys)
     assert payload is None and "intraday-gjr-sged rejected" in err and "diurnal" in err
-    assert main(["fit", path, "--json", "--fallback", "cascade"]) == 0
+    assert main(["fit", path, *intraday, "--json", "--fallback", "cascade"]) == 0
     payload, err = json_out(capsys)
     assert payload["requested"] == "intraday-gjr-sged" and payload["answered"] in {"garch-normal", "ewma", "historical"}
     assert payload["converged"] is False and "diurnal" in payload["reason"] and "answered" in err
-    assert main(["simulate", path, "--paths", "200", "--horizon", "20", "--json"]) == 3
+    assert main(["simulate", path, *intraday, "--paths", "200", "--horizon", "20", "--json"]) == 3
     capsys.readouterr()
-    assert main(["simulate", path, "--paths", "200", "--horizon", "20", "--json", "--fallback", "cascade"]) == 0
+    assert main(["simulate", path, *intraday, "--paths", "200", "--horizon", "20", "--json", "--fallback", "cascade"]) == 0
     payload, _ = json_out(capsys)
     assert payload["requested"] == "intraday-gjr-sged" and payload["answered"] in {"gjr-t", "garch-normal"}
     assert "diurnal" in payload["reason"]

@@ -89,11 +89,12 @@ def test_short_intraday_data_work_with_defaults(tmp_path, capsys):
     assert d["n_windows"] == 9
     assert d["mean"] == "zero"  # intraday bars get a zero mean by default
     assert "worst_bucket_coverage_95" in {c["name"] for c in d["criteria"]}
-    # the intraday default family with the law asked for; its windows (under a day) are too short to fit it
-    assert d["model_name"] == "intraday-gjr-normal"
-    assert len(d["fallbacks"]) == d["n_fallback_windows"] == d["n_windows"]
-    assert {f["requested"] for f in d["fallbacks"]} == {"intraday-gjr-normal"}
-    assert {f["answered"] for f in d["fallbacks"]} == {"ewma"} and all(f["reason"] for f in d["fallbacks"])
+    # three days are too few sessions for the intraday model: the default family on raw returns with the law
+    # asked for; windows whose fit its checks reject are answered by EWMA, each named with its reason
+    assert d["model_name"] == "gjr-normal"
+    assert len(d["fallbacks"]) == d["n_fallback_windows"] < d["n_windows"]
+    assert {f["requested"] for f in d["fallbacks"]} <= {"gjr-normal"}
+    assert {f["answered"] for f in d["fallbacks"]} <= {"ewma"} and all(f["reason"] for f in d["fallbacks"])
 
 
 @pytest.fixture(scope="module")

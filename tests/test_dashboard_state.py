@@ -505,9 +505,8 @@ def fx_state() -> DashboardState:
     state = DashboardState(load_initial=False, horizon=1_440, fallback=True, **FX_SMALL)
     assert state.load_upload("eurlike_1min.csv", FX_FIXTURE.read_bytes()), state.error
     assert state.fit_and_simulate(), state.error
-    # Three session days: the intraday models cannot estimate a diurnal factor; a GARCH-family model answers.
-    assert state.requested_model == "intraday-gjr-sged" != state.answered_model
-    assert all("session days" in reason for name, reason in state.rejections if name.startswith("intraday-"))
+    # Three session days: too few for a diurnal factor, so the default is the GARCH family on raw returns.
+    assert state.requested_model == state.answered_model == "gjr-sged" and state.rejections == []
     return state
 
 

@@ -162,6 +162,11 @@ def test_state_override_and_default_model(daily, intraday):
     np.testing.assert_allclose(r_a - fit.params["mu"], 2 * (r_b - fit.params["mu"]), rtol=1e-10)
     assert default_model(daily) == DEFAULT_DAILY_MODEL
     assert default_model(intraday) == DEFAULT_INTRADAY_MODEL
+    # two days of one-minute bars: too few sessions for a diurnal factor, the same GARCH on raw returns
+    short = intraday.loc[: intraday.index[0] + pd.Timedelta(days=2)]
+    assert default_model(short) == DEFAULT_INTRADAY_MODEL.removeprefix("intraday-") == "gjr-sged"
+    with pytest.raises(FitError, match="session days"):
+        fit_model(DEFAULT_INTRADAY_MODEL, short)
 
 
 def test_default_law_on_a_coarse_tick_grid(intraday):

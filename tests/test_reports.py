@@ -371,14 +371,14 @@ def test_report_pages_are_not_blank_and_charts_are_images(sp500_report, tmp_path
 
 @pytest.mark.slow
 @needs_pdf_tools
-def test_cli_writes_the_pdf_from_a_file(capsys, tmp_path):
+def test_cli_writes_a_merton_report_from_a_file(capsys, tmp_path):
     from volresearch.data import open_bars
 
     bars = open_bars("sp500").iloc[-1400:]
     csv = tmp_path / "spx_tail.csv"
     bars.reset_index().to_csv(csv, index=False)
     out = tmp_path / "cli.pdf"
-    args = ["report", str(csv), "--model", "garch", "--dist", "t", "--paths", "300", "--out", str(out), "--no-keep"]
+    args = ["report", str(csv), "--model", "merton", "--paths", "300", "--out", str(out), "--no-keep"]
     code = main(args)
     stdout = capsys.readouterr().out
     assert code == 0, stdout
@@ -386,8 +386,56 @@ def test_cli_writes_the_pdf_from_a_file(capsys, tmp_path):
     assert not out.with_suffix(".ipynb").exists() and not out.with_suffix(".html").exists()
     assert "step 1/" in stdout and f"PDF report: {out}" in stdout
     flat = " ".join(_pdf_text(out).split())
-    assert "spx_tail.csv" in flat and "GARCH(1,1) with Student-t innovations" in flat
+    assert "spx_tail.csv" in flat and "Merton jump-diffusion" in flat
+    for name, unit in (("lambda", "jumps/year"), ("sigma_j", "log return per jump")):
+        assert re.search(rf"{name} -?[\d.]+ [\d.e-]+ .*?{unit}", flat), name
+    assert "Total volatility" in flat and "of the variance" in flat  # the jump share
+    assert "realised volatility of the last 21 bars" in flat  # the volatility figure's caption
     assert "5. Walk-forward calibration" in flat and "Traceback" not in flat
+    assert re.search(r"Verdict: (PASS|FAIL): the forecast is", flat)
+
+
+@pytest.mark.slow
+@needs_pdf_tools
+def test_heston_report_shows_the_filtered_state_and_its_residual_tests(tmp_path):
+    from volresearch.data import open_bars
+
+    csv = tmp_path / "spx.csv"
+    open_bars("sp500").iloc[-1400:].reset_index().to_csv(csv, index=False)
+    pdf = build_report(csv, out=tmp_path / "heston.pdf", model="heston", n_paths=500, seed=2, progress=None)
+    pages = _page_images(pdf, tmp_path)
+    assert all(img.std() > 8.0 for img in pages)
+    flat = " ".join(_pdf_text(pdf).split())
+    assert "Heston stochastic volatility" in flat and "dv = κ(θ − v) dt + ξ√v dW₂" in flat
+    for name in ("kappa", "theta", "xi", "rho", "v0"):
+        assert re.search(rf"\b{name} -?[\d.]+ ", flat), name
+    assert "variance/year" in flat and "Feller ratio" in flat and "Filter log-likelihood" in flat
+    assert re.search(r"Ljung-Box on z², lag 20 [\d.]+ [<\d.]", flat)  # residual tests of the filtered model
+    assert "Particle-filtered spot volatility" in flat
+    assert "4. Forecast" in flat and "5. Walk-forward calibration" in flat and "Traceback" not in flat
+    assert "model=heston" in flat and "seed=2" in flat
+    assert sum(_pages_with_images(pdf).values()) >= 6  # price, ACF, volatility, fan, PIT, coverage
+
+
+@pytest.mark.slow
+@needs_pdf_tools
+def test_intraday_report_defaults_to_the_multiplicative_model_and_draws_its_clock(tmp_path):
+    from volresearch.data import open_bars
+
+    bars = open_bars("es_synthetic")
+    five = bars.resample("5min", label="left", closed="left").agg(
+        {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+    )
+    csv = tmp_path / "es5.csv"
+    five.dropna().rename_axis("timestamp").reset_index().to_csv(csv, index=False)
+    pdf = build_report(csv, out=tmp_path / "es5.pdf", instrument="ES", n_paths=300, progress=None)
+    flat = " ".join(_pdf_text(pdf).split())
+    assert "multiplicative intraday GJR-GARCH(1,1) with skewed GED innovations" in flat
+    assert "intraday q" in flat and "Overnight gap variance G" in flat and "Daily component h" in flat
+    assert "Diurnal variance factor by time of day" in flat or "Variance factor sᵢ of each 5-minute slot" in flat
+    assert "Next-bar variance of the intraday component q" in flat  # the news impact curve of q
+    assert "5. Walk-forward calibration" in flat and "Traceback" not in flat
+    assert sum(_pages_with_images(pdf).values()) >= 8  # price, ACF, news impact, volatility, diurnal, fan, PIT, cov
 
 
 @pytest.mark.slow

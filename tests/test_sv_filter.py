@@ -82,3 +82,16 @@ def test_stationary_particles_and_errors():
         sv_filter(HESTON, [0.0, np.nan], DT)
     with pytest.raises(ConfigError, match="invalid SV parameters"):
         sv_filter({**HESTON, "kappa": -1.0}, [0.0], DT)
+
+
+def test_sort_order_is_a_stable_argsort():
+    """The resampling's linear-time bucket sort gives numpy's stable order, ties and point masses included."""
+    from volresearch.simulate.kernels.sv_filter import sort_order
+
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 17, 2000):
+        half = np.r_[np.zeros(n // 2), rng.exponential(1.0, n - n // 2)]  # QE's mass at zero
+        for x in (rng.gamma(0.5, 1.0, n), np.zeros(n), rng.permutation(half), rng.gamma(2.0, 1.0, n) ** 3):
+            order = np.empty(n, dtype=np.int64)
+            sort_order(x, order, np.empty(n + 1, dtype=np.int64), np.empty(n))
+            np.testing.assert_array_equal(order, np.argsort(x, kind="stable"))

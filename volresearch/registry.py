@@ -46,6 +46,7 @@ __all__ = [
     "DEFAULT_INTRADAY_DISCRETE_MODEL",
     "DEFAULT_INTRADAY_MODEL",
     "KERNELS",
+    "MIN_INTRADAY_DEFAULT_DAYS",
     "MODELS",
     "RESULT_TYPES",
     "ModelEntry",
@@ -58,6 +59,7 @@ __all__ = [
     "register",
     "register_kernel",
     "register_result_type",
+    "requested_model",
     "simulate_model",
 ]
 
@@ -76,6 +78,11 @@ DEFAULT_INTRADAY_MODEL = "intraday-gjr-sged"
 #: (26% zero returns) it was rejected in 27 of 41 daily refits and scored 9% worse CRPS than Student-t, which
 #: answered in all 41.
 DEFAULT_INTRADAY_DISCRETE_MODEL = "intraday-gjr-t"
+#: Calendar days (UTC dates) intraday bars must span for the multiplicative model to be the default: its
+#: diurnal factor needs several sessions per time-of-day slot (the estimate refuses fewer than five sessions;
+#: a session crossing midnight UTC spans two dates).  Shorter samples get the same GARCH family and law
+#: fitted to the raw returns (``intraday-gjr-t`` -> ``gjr-t``).
+MIN_INTRADAY_DEFAULT_DAYS = 6
 
 
 @dataclass(frozen=True)
@@ -176,7 +183,10 @@ def default_model(bars: Any) -> str:
     (:data:`DEFAULT_INTRADAY_DISCRETE_MODEL` when at least
     :data:`~volresearch.models.intraday.SEVERE_ZERO_SHARE` of the closes are
     unchanged: prices on a coarse tick grid), else :data:`DEFAULT_DAILY_MODEL`.
-    A bare index (no prices) gets the intraday default by its spacing.
+    Intraday bars spanning fewer than :data:`MIN_INTRADAY_DEFAULT_DAYS` dates
+    get the GARCH family and law of that default without the intraday
+    components (too few sessions for a diurnal factor).  A bare index (no
+    prices) gets the intraday default by its spacing.
     """
     index = bars if isinstance(bars, pd.Index) else getattr(bars, "index", None)
     if isinstance(index, pd.DatetimeIndex) and len(index) > 2:
@@ -186,10 +196,36 @@ def default_model(bars: Any) -> str:
 
         step = infer_bar_seconds(index)
         if step is not None and step < 86_400:
+            name = DEFAULT_INTRADAY_MODEL
             if isinstance(bars, (pd.DataFrame, pd.Series)) and zero_return_share(bars) >= SEVERE_ZERO_SHARE:
-                return DEFAULT_INTRADAY_DISCRETE_MODEL
-            return DEFAULT_INTRADAY_MODEL
+                name = DEFAULT_INTRADAY_DISCRETE_MODEL
+            if index.normalize().nunique() < MIN_INTRADAY_DEFAULT_DAYS:
+                return name.removeprefix("intraday-")
+            return name
     return DEFAULT_DAILY_MODEL
+
+
+def requested_model(model: str | None, dist: str | None, bars: Any, *, dist_default: str = "normal") -> str:
+    """Registry name of a ``model``/``dist`` request, as every surface reads it.
+
+    ``model`` is a registry name, an alias or a GARCH family (``gjr``: the law is ``dist``, else
+    ``dist_default``); ``None`` takes :func:`default_model` of ``bars`` (a ``dist`` alone keeps its family).
+
+    Raises
+    ------
+    ConfigError
+        Unknown name (the message lists the available ones).
+    """
+    if model is None:
+        name = default_model(bars)
+        if dist is not None:  # a law alone keeps the default family of the bar size
+            name = f"{name.rsplit('-', 1)[0]}-{dist}"
+    else:
+        from volresearch.models.fitting import VOLATILITY_MODELS
+
+        law = dist if dist is not None else (dist_default if model in VOLATILITY_MODELS else None)
+        name = model_label(model, law)
+    return get_model(name).name
 
 
 def fit_model(name: str, bars: Any, **options: Any) -> Any:

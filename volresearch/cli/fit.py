@@ -78,19 +78,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, dist_default: str) -
 
 def requested_model(args: argparse.Namespace, bars: Any) -> str:
     """Registry name asked for by ``--model``/``--dist`` (the default for the bar size without ``--model``)."""
-    from volresearch.registry import default_model, get_model, model_label
+    from volresearch.registry import requested_model as resolve
 
-    if args.model is None:
-        name = default_model(bars)
-        if args.dist is not None:  # a law alone keeps the default family of the bar size
-            family = name.rsplit("-", 1)[0]
-            name = f"{family}-{args.dist}"
-    else:
-        from volresearch.models.fitting import VOLATILITY_MODELS
-
-        dist = args.dist if args.dist is not None else (args.dist_default if args.model in VOLATILITY_MODELS else None)
-        name = model_label(args.model, dist)
-    return get_model(name).name
+    return resolve(args.model, args.dist, bars, dist_default=args.dist_default)
 
 
 def list_models() -> int:

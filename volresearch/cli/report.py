@@ -3,7 +3,9 @@
 Runs the packaged report notebook on the bars (a file PATH or an embedded
 ``--dataset``), converts it to HTML with the code hidden and prints it to PDF
 with headless Chromium: data quality, stylized facts, the fitted model with
-its diagnostics, the Monte Carlo price forecast with zones, bias and
+its diagnostics (``--model``: any registered model, e.g. ``gjr-sged``,
+``intraday-gjr-t``, ``heston``, ``svcj``, ``merton``; default the one
+``volresearch fit`` chooses for the bars), the Monte Carlo price forecast with zones, bias and
 confidence, and the walk-forward calibration with its verdict per criterion.
 ``--instrument SYMBOL`` names the instrument (title page) and takes its tick
 size (price precision), asset class (stylized facts) and session calendar
@@ -32,7 +34,6 @@ from volresearch.errors import DataError
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``report`` sub-command to ``sub``."""
     from volresearch.models.distributions import DISTRIBUTIONS
-    from volresearch.models.garch import VOLATILITY_MODELS
 
     p = sub.add_parser(
         "report",
@@ -42,8 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("path", nargs="?", help="bars file (CSV/Parquet) or embedded dataset name")
     p.add_argument("--dataset", default=None, metavar="NAME", help="embedded dataset (see `volresearch data list`)")
-    p.add_argument("--model", choices=sorted(VOLATILITY_MODELS), default="gjr")
-    p.add_argument("--dist", choices=sorted(DISTRIBUTIONS), default="sged")
+    p.add_argument("--model", default=None, metavar="NAME",
+                   help="registry name (gjr-sged, intraday-gjr-t, heston, svcj, merton, ...; `volresearch fit "
+                   "--list-models`) or a GARCH family with --dist; default: the default model of the bars' size")  # fmt: skip
+    p.add_argument("--dist", choices=sorted(DISTRIBUTIONS), default=None,
+                   help="innovation law with a GARCH family --model (default sged)")  # fmt: skip
     p.add_argument(
         "--horizon",
         type=int,

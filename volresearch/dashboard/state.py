@@ -72,6 +72,7 @@ from volresearch.data.calendar import infer_bar_seconds, infer_calendar
 from volresearch.errors import ConfigError, FitError, VolresearchError
 from volresearch.formatting import PriceFormat
 from volresearch.models import MIN_OBSERVATIONS, Fit
+from volresearch.overview import diurnal_frame, garch_component, parameter_table
 from volresearch.registry import (
     DEFAULT_DAILY_MODEL,
     available_models,
@@ -116,7 +117,6 @@ __all__ = [
     "MAX_HORIZON",
     "replay_fan",
     "replay_support",
-    "garch_component",
     "fallback_flags",
 ]
 
@@ -440,18 +440,6 @@ def _analyse(
         model_flags=flags,
     )
     return analysis, confidence
-
-
-def garch_component(result: Any) -> Fit | None:
-    """The GARCH-family fit behind a result: the result itself, or its intraday component ``q``.
-
-    ``None`` when the result has none (its parameters are then shown by its
-    ``summary()`` only).
-    """
-    if isinstance(result, Fit):
-        return result
-    inner = getattr(result, "q_fit", None)
-    return inner if isinstance(inner, Fit) else None
 
 
 def replay_support(result: Any) -> str:
@@ -1488,38 +1476,9 @@ class DashboardState(param.Parameterized):
 
     # ------------------------------------------------------------------ display helpers
     def diurnal_frame(self) -> pd.DataFrame | None:
-        """The fitted diurnal factor over one session, indexed by the slots' UTC start times.
-
-        Columns ``factor``, ``lower``, ``upper`` (bootstrap band, NaN without
-        bootstrap) and ``raw``; the session is the one holding the forecast
-        origin (its open from the model's calendar).  ``None`` when the fitted
-        model has no diurnal factor.
-        """
-        d = getattr(self.fit, "diurnal", None)
-        if d is None:
-            return None
-        from volresearch.data.calendar import get_calendar
-
-        n = int(d.n_slots)
-        step = pd.Timedelta(seconds=float(d.bar_seconds))
-        origin = pd.Timestamp(self.fit.filter_state()["end"])
-        try:
-            sessions = get_calendar(d.calendar).sessions(origin - pd.Timedelta(days=7), origin + pd.Timedelta(days=1))
-            opens = pd.to_datetime(sessions["open"], utc=True)
-            started = opens[opens <= origin]
-            first = pd.Timestamp(started.iloc[-1] if len(started) else opens.iloc[0])
-            index = pd.DatetimeIndex([first + i * step for i in range(n)], name="time")
-        except Exception:  # no calendar answer: slots by number
-            index = pd.RangeIndex(n, name="slot")
-        return pd.DataFrame(
-            {
-                "factor": np.asarray(d.factor, dtype=float),
-                "lower": np.asarray(d.lower, dtype=float),
-                "upper": np.asarray(d.upper, dtype=float),
-                "raw": np.asarray(d.raw, dtype=float),
-            },
-            index=index,
-        )
+        """The fitted diurnal factor over the session holding the forecast origin
+        (:func:`volresearch.overview.diurnal_frame`); ``None`` when the model has none."""
+        return diurnal_frame(self.fit) if self.fit is not None else None
 
     def step_volatility(self) -> pd.Series | None:
         """Per-bar volatility the model's clock gives each step of the fan on screen (basis points).
@@ -1613,29 +1572,13 @@ class DashboardState(param.Parameterized):
         )
 
     def fit_table(self) -> pd.DataFrame:
-        """Fitted parameters: estimate, robust std error, t statistic against the parameter's natural null
-        (0; skew ``xi`` 1; GED ``nu`` 2; none for Student-t ``nu``) and unit (empty before a fit)."""
+        """Fitted parameters of any model (:func:`volresearch.overview.parameter_table`): estimate, std error,
+        t statistic against the parameter's natural null (0; skew ``xi`` 1; GED ``nu`` 2; none for Student-t
+        ``nu`` or positive continuous-time parameters) and unit (empty before a fit)."""
         cols = ["estimate", "std error", "null", "t", "unit"]
-        fit = garch_component(self.fit)
-        if fit is None:
+        if self.fit is None:
             return pd.DataFrame(columns=cols)
-        nulls = fit.null_values()
-        rows = []
-        for name, value in fit.params.items():
-            se = fit.std_errors.get(name, math.nan)
-            null = nulls.get(name)
-            t = (value - null) / se if null is not None and se and math.isfinite(se) and se > 0 else math.nan
-            rows.append(
-                {
-                    "parameter": name,
-                    "estimate": value,
-                    "std error": se,
-                    "null": math.nan if null is None else null,
-                    "t": t,
-                    "unit": fit.units.get(name, ""),
-                }
-            )
-        return pd.DataFrame(rows, columns=["parameter", *cols]).set_index("parameter")
+        return parameter_table(self.fit)[cols]
 
     def diagnostics_table(self) -> pd.DataFrame:
         """Residual tests of the fit: Ljung-Box on z and z^2, Engle-Ng sign bias (p-values, verdicts)."""

@@ -41,10 +41,11 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from volresearch.overview import garch_component
 from volresearch.plots import diurnal_chart, fan_chart, step_volatility_chart
 
 from .sources import DATA_SUFFIXES
-from .state import MAX_HORIZON, DashboardState, Forecast, compute_fit, compute_replay_step, garch_component
+from .state import MAX_HORIZON, DashboardState, Forecast, compute_fit, compute_replay_step
 
 __all__ = [
     "ControlPanel",

@@ -93,6 +93,9 @@ MEAN_MODELS: Mapping[str, type] = MappingProxyType({"constant": ConstantMean, "z
 NEAR_INTEGRATED_MARGIN = 1e-4
 #: Largest ratio (either way) of unconditional volatility to the window's realised volatility.
 MAX_VOL_RATIO = 5.0
+#: Ratio (either way) of unconditional to realised volatility beyond which an accepted fit is flagged: its
+#: long-horizon forecasts drift toward a level the sample did not show.
+FLAG_VOL_RATIO = 1.5
 #: Accepted range of the sample variance of the standardised residuals (1 for a correct model).
 STD_RESID_VAR_BOUNDS = (0.5, 2.0)
 #: ``|t|`` of the mean at and above which a large drift is taken for real, and rejected as implausible.
@@ -354,6 +357,12 @@ def check_estimate(
                 f"implausible unconditional volatility: {math.sqrt(uncond):.3g} per bar is {ratio:.3g} times "
                 f"the window's realised volatility {math.sqrt(realised):.3g} (accepted 1/{MAX_VOL_RATIO:g}.."
                 f"{MAX_VOL_RATIO:g})"
+            )
+        elif not (1.0 / FLAG_VOL_RATIO <= ratio <= FLAG_VOL_RATIO):
+            flags.append(
+                f"unconditional volatility {math.sqrt(uncond):.3g} per bar is {ratio:.3g} times the window's "
+                f"realised {math.sqrt(realised):.3g}: long-horizon forecasts drift toward a level the sample did "
+                "not show"
             )
     z = np.asarray(std_resid, dtype=float)
     z = z[np.isfinite(z)]

@@ -43,6 +43,7 @@ __all__ = [
     "fit_heston_smm",
     "heston_return_moments",
     "return_moments",
+    "sv_long_run_variance",
 ]
 
 #: Units of the annualised Heston parameters.
@@ -68,6 +69,23 @@ SV_VARIANCE_RATIO_BOUNDS = (0.25, 4.0)
 SV_MAX_HALF_LIFE_SHARE = 0.5
 
 
+def sv_long_run_variance(params: Mapping[str, float]) -> float:
+    """Long-run variance of log returns per year of Heston/SVCJ parameters (variance/year).
+
+    ``theta + lambda mu_v / kappa`` (the mean of ``v``, raised by variance jumps) plus the price-jump variance
+    ``lambda E[Z_y^2] = lambda (sigma_y^2 + rho_j^2 mu_v^2 + (mu_y + rho_j mu_v)^2)``; Heston: ``theta``.  Infinite when ``kappa <= 0`` (no stationary level).
+    """
+    kappa = float(params["kappa"])
+    lam = float(params.get("lambda", params.get("lam", 0.0)))
+    mu_v = float(params.get("mu_v", 0.0))
+    rho_j = float(params.get("rho_j", 0.0))
+    mean_y = float(params.get("mu_y", 0.0)) + rho_j * mu_v
+    ez2 = float(params.get("sigma_y", 0.0)) ** 2 + (rho_j * mu_v) ** 2 + mean_y**2
+    if kappa <= 0:
+        return math.inf
+    return float(params["theta"]) + lam * mu_v / kappa + lam * ez2
+
+
 def check_sv_fit(params: Mapping[str, float], r: np.ndarray, dt: float, model: str) -> None:
     """Reject an absurd stochastic-volatility fit (raise :class:`~volresearch.errors.FitError`, reason ``checks``).
 
@@ -79,10 +97,7 @@ def check_sv_fit(params: Mapping[str, float], r: np.ndarray, dt: float, model: s
     from volresearch.errors import FitError
 
     kappa = float(params["kappa"])
-    lam = float(params.get("lambda", params.get("lam", 0.0)))
-    mu_v = float(params.get("mu_v", 0.0))
-    ez2 = float(params.get("sigma_y", 0.0)) ** 2 + float(params.get("mu_y", 0.0)) ** 2
-    long_run = float(params["theta"]) + (lam * mu_v / kappa if kappa > 0 else math.inf) + lam * ez2
+    long_run = sv_long_run_variance(params)
     sample = float(np.var(r) / dt)
     ratio = long_run / sample if sample > 0 else math.inf
     years = r.size * dt

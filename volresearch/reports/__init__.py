@@ -176,8 +176,8 @@ def build_report(
     data: str | os.PathLike[str],
     *,
     out: str | os.PathLike[str],
-    model: str = "gjr",
-    dist: str = "sged",
+    model: str | None = None,
+    dist: str | None = None,
     mean: str = "auto",
     instrument: str | None = None,
     label: str = "start",
@@ -197,10 +197,15 @@ def build_report(
         file (CSV/Parquet).
     out
         PDF file to write, or an existing directory (the file is then
-        ``report_<data>_<model>-<dist>.pdf`` inside it).
+        ``report_<data>_<model>.pdf`` inside it).
     model, dist
-        Volatility model (``garch``, ``gjr``, ``egarch``) and innovation law
-        (``normal``, ``t``, ``skewt``, ``ged``, ``sged``).
+        The model: any registry name (:func:`volresearch.registry.available_models`:
+        ``gjr-sged``, ``intraday-gjr-t``, ``heston``, ``svcj``, ``merton``...)
+        or a GARCH family (``garch``, ``gjr``, ``egarch``) with the innovation
+        law ``dist`` (``normal``, ``t``, ``skewt``, ``ged``, ``sged``; default
+        ``sged``).  ``None``: :func:`volresearch.registry.default_model` of the
+        bars (the multiplicative intraday GARCH for bars shorter than a day,
+        GJR-SGED otherwise).
     mean
         Mean of the returns: ``"auto"`` (default; zero for intraday bars,
         constant for daily, :func:`volresearch.models.returns.default_mean`,
@@ -253,12 +258,15 @@ def build_report(
     say: Progress = progress if progress is not None and not quiet else _quiet
     t0 = time.perf_counter()
     from volresearch.models.distributions import DISTRIBUTIONS
-    from volresearch.models.garch import VOLATILITY_MODELS
+    from volresearch.registry import get_model, model_label
 
-    if model not in VOLATILITY_MODELS:
-        raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(sorted(VOLATILITY_MODELS))}")
-    if dist not in DISTRIBUTIONS:
+    if dist is not None and dist not in DISTRIBUTIONS:
         raise ConfigError(f"unknown distribution {dist!r}; choose one of {', '.join(sorted(DISTRIBUTIONS))}")
+    if model is not None:
+        from volresearch.models.garch import VOLATILITY_MODELS
+
+        law = dist if dist is not None else ("sged" if model in VOLATILITY_MODELS else None)
+        get_model(model_label(model, law))  # ConfigError lists the registered names
     if horizon is not None and (isinstance(horizon, bool) or int(horizon) < 1):
         raise ConfigError(f"horizon must be a positive number of bars, got {horizon!r}")
     if int(n_paths) < 100:
@@ -292,7 +300,8 @@ def build_report(
         "n_paths": int(n_paths),
         "seed": int(seed),
     }
-    title = f"{Path(str(data)).name if source != data else data}, {model.upper()}-{dist}"
+    what = "default model" if model is None else model_label(model, dist or None)
+    title = f"{Path(str(data)).name if source != data else data}, {what}"
     if instrument is not None:
         title = f"{instrument}, {title}"
     # The executed notebook goes next to the PDF even when it is not to be kept,

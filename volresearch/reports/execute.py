@@ -31,11 +31,12 @@ def template_path() -> Path:
     return Path(str(_template()))
 
 
-def default_pdf_name(data: str | os.PathLike[str], model: str, dist: str) -> str:
-    """File name used when ``out`` is a directory: ``report_<data>_<model>-<dist>.pdf``."""
+def default_pdf_name(data: str | os.PathLike[str], model: str | None, dist: str | None = None) -> str:
+    """File name used when ``out`` is a directory: ``report_<data>_<model>[-<dist>].pdf`` (``default`` model)."""
     stem = Path(str(data)).stem if not str(data).isidentifier() else str(data)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem) or "data"
-    return f"report_{safe}_{model}-{dist}.pdf"
+    what = "default" if model is None else (f"{model}-{dist}" if dist and "-" not in model else model)
+    return f"report_{safe}_{what}.pdf"
 
 
 # ------------------------------------------------------------------ execution

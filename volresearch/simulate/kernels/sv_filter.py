@@ -15,7 +15,8 @@ filter is the likelihood of the discretised model the fans simulate, with
 no martingale correction: real-world drift ``mu``).  The new variance is
 ``v_d + S_v``.
 
-Resampling every bar: particles sorted by their new variance, then
+Resampling every bar: particles sorted by their new variance (:func:`sort_order`,
+a bucket sort in expected linear time, the order of a stable ``argsort``), then
 systematic resampling with one uniform per bar.  Every draw is a fixed
 function of ``(seed, bar, particle slot)`` (slot ``j`` reads words ``t`` (Heston)
 or ``2t, 2t + 1`` (SVCJ) of Philox stream ``j`` at bar ``t``, four to a block;
@@ -56,7 +57,7 @@ from .heston import (
     _side_v,
 )
 
-__all__ = ["merton_adapted_step", "sv_adapted_step", "sv_filter_kernel"]
+__all__ = ["merton_adapted_step", "sort_order", "sv_adapted_step", "sv_filter_kernel"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _TINY_VAR = 1e-300
@@ -90,6 +91,49 @@ def _qe_draw(
     side, tv = _side_v(word)
     u_le_p = (tv <= p) if side == 0 else (1.0 - tv <= p)
     return 0.0 if u_le_p else (math.log1p(-p) - (math.log1p(-tv) if side == 0 else math.log(tv))) / beta
+
+
+@njit(cache=True)
+def sort_order(x: np.ndarray, order: np.ndarray, start: np.ndarray, keys: np.ndarray) -> None:
+    """``order`` = the indices that sort ``x >= 0`` ascending (ties in index order), in expected linear time.
+
+    Bucket sort on ``sqrt(x)`` (one bucket per element, the square root evens out the right tail of a
+    variance sample), then insertion sort inside each bucket: the same order as a stable ``argsort``.
+    ``start`` (``n + 1`` ints) and ``keys`` (``n`` floats) are work space.
+    """
+    n = x.shape[0]
+    lo = np.inf
+    hi = -np.inf
+    for j in range(n):
+        k = math.sqrt(x[j])
+        keys[j] = k
+        if k < lo:
+            lo = k
+        if k > hi:
+            hi = k
+    for b in range(n + 1):
+        start[b] = 0
+    scale = (n - 1) / (hi - lo) if hi > lo else 0.0
+    for j in range(n):
+        start[int((keys[j] - lo) * scale) + 1] += 1
+    for b in range(n):
+        start[b + 1] += start[b]
+    for j in range(n):  # stable scatter; start[b] runs from the bucket's first slot to the next bucket's
+        b = int((keys[j] - lo) * scale)
+        order[start[b]] = j
+        start[b] += 1
+    first = 0
+    for b in range(n):  # after the scatter start[b] is the end of bucket b
+        end = start[b]
+        for i in range(first + 1, end):
+            cur = order[i]
+            kc = keys[cur]
+            q = i - 1
+            while q >= first and keys[order[q]] > kc:
+                order[q + 1] = order[q]
+                q -= 1
+            order[q + 1] = cur
+        first = end
 
 
 @njit(cache=True)
@@ -140,6 +184,9 @@ def sv_filter_kernel(
     rs_stream = np.uint64(m)
     per_step = 2 if has_jumps else 1  # words of slot j at bar t: t * per_step (+ 1), four to a Philox block
     buf = np.empty((m, 4), dtype=np.uint64)
+    order = np.empty(m, dtype=np.int64)
+    start = np.empty(m + 1, dtype=np.int64)
+    keys = np.empty(m)
     for t in range(n):
         tt = np.uint64(t)
         c_step = t * per_step
@@ -204,7 +251,7 @@ def sv_filter_kernel(
         out_sd[t] = math.sqrt(s2v / sw)
         out_ess[t] = sw * sw / sw2
         # sorted systematic resampling: one uniform per bar from the resampling slot
-        order = np.argsort(vn)
+        sort_order(vn, order, start, keys)
         b0, _b1, _b2, _b3 = philox4x64(tt, rs_stream, zero, zero, k0, k1)
         u = (np.float64(b0 >> np.uint64(11)) + 0.5) * 2.0**-53
         step = sw / m
