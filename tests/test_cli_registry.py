@@ -83,7 +83,9 @@ def test_rejected_model_exit_code_and_explicit_cascade(capsys, tmp_path):
     assert payload["converged"] is False and "diurnal" in payload["reason"] and "answered" in err
     assert main(["simulate", path, *intraday, "--paths", "200", "--horizon", "20", "--json"]) == 3
     capsys.readouterr()
-    assert main(["simulate", path, *intraday, "--paths", "200", "--horizon", "20", "--json", "--fallback", "cascade"]) == 0
+    assert (
+        main(["simulate", path, *intraday, "--paths", "200", "--horizon", "20", "--json", "--fallback", "cascade"]) == 0
+    )
     payload, _ = json_out(capsys)
     assert payload["requested"] == "intraday-gjr-sged" and payload["answered"] in {"gjr-t", "garch-normal"}
     assert "diurnal" in payload["reason"]

@@ -1,8 +1,9 @@
-"""Every phase notebook runs headless with papermill, with default and alternative parameters.
+"""Every phase notebook runs headless with papermill with its alternative parameters; nbval runs the defaults.
 
-Alternative parameter sets live in ``notebooks/parameters.yaml``.  A notebook
-that raises fails the suite.  ``make test`` additionally runs ``pytest
---nbval-lax notebooks``: nbval re-runs each notebook and compares the output of
+Alternative parameter sets live in ``notebooks/parameters.yaml``; each runs
+here with papermill, and a notebook that raises fails the suite.  The default
+parameters run in ``make test``'s ``pytest --nbval-lax notebooks`` step (not
+twice): nbval executes each notebook, fails on any error and compares the output of
 every cell whose first line is ``# NBVAL_CHECK_OUTPUT`` with the output
 committed for it (fitted parameters, test verdicts and counts at the default
 parameters and seed), so a numerical regression fails the suite.  Every other
@@ -31,9 +32,7 @@ MARKER = "# NBVAL_CHECK_OUTPUT"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ALTERNATIVES = yaml.safe_load((ROOT / "notebooks" / "parameters.yaml").read_text()) or {}
 
-CASES = [(nb, "default", {}) for nb in NOTEBOOKS] + [
-    (nb, f"alt{i}", params) for nb in NOTEBOOKS for i, params in enumerate(ALTERNATIVES.get(nb.name, []))
-]
+CASES = [(nb, f"alt{i}", params) for nb in NOTEBOOKS for i, params in enumerate(ALTERNATIVES.get(nb.name, []))]
 
 
 def _source(cell) -> str:
