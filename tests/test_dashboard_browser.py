@@ -366,7 +366,13 @@ def test_fx_upload_24h_fan_at_tick_precision(server: str, browser: Any, artifact
         _wait_until(
             lambda: s.page.locator(".vr-horizon input").input_value().replace(",", "") == "1440", 20, "the 24 h preset"
         )
-        # Three session days: the default intraday model is rejected with its reason, nothing is drawn ...
+        # Three session days: too few for a diurnal factor, so the default is GJR-SGED on raw returns ...
+        assert s.page.locator(".vr-model select").input_value() == "gjr-sged"
+        # ... and the intraday model, picked by hand, is rejected with its reason, nothing is drawn ...
+        s.page.locator(".vr-model select").select_option("intraday-gjr-sged")
+        _wait_until(
+            lambda: s.page.locator(".vr-model select").input_value() == "intraday-gjr-sged", 20, "the model pick"
+        )
         s.click("vr-fit")
         _wait_until(lambda: "rejected" in s.status() or "Fitted" in s.status(), FIT_TIMEOUT_S, "the rejection")
         assert "intraday-gjr-sged rejected" in s.status(), s.status()

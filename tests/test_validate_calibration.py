@@ -836,3 +836,29 @@ def test_the_ten_percent_crps_line_is_informational():
     counted = [v for k, v in rep.criteria.items() if k not in cal.INFORMATIONAL and v is not None]
     assert rep.passed == all(counted)
     assert "[info: not met] crps_improvement_ge_10pct" in rep.summary()
+
+
+# ----------------------------------------------------------------- the ensemble log score
+def test_log_score_of_an_ensemble_against_scipy_kde_and_the_smoothed_normal():
+    from volresearch.validate.scores import log_score_ensemble
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 400))
+    y = np.array([-2.0, -0.5, 0.0, 1.0, 3.0])
+    ours = log_score_ensemble(x, y)
+    for i in range(5):  # scipy's Gaussian KDE with our bandwidth
+        sd = x[i].std(ddof=1)
+        iqr = (np.percentile(x[i], 75) - np.percentile(x[i], 25)) / 1.34
+        h = 0.9 * min(sd, iqr) * 400 ** (-0.2)
+        kde = stats.gaussian_kde(x[i], bw_method=h / sd)
+        assert ours[i] == pytest.approx(float(np.log(kde(y[i])[0])), rel=1e-9, abs=1e-9)
+    # on average over members drawn from N(0, 1) the KDE is N(0, 1 + h^2): its log density at y
+    big = rng.standard_normal((200, 4000))
+    yy = np.full(200, 0.7)
+    h = 0.9 * 4000 ** (-0.2)  # min(sd, iqr/1.34) ~ 1 for the standard normal
+    expected = stats.norm.logpdf(0.7, scale=math.sqrt(1 + h * h))
+    assert np.mean(log_score_ensemble(big, yy)) == pytest.approx(expected, abs=0.01)
+    # far outliers stay finite (log-sum-exp around the nearest member)
+    assert np.isfinite(log_score_ensemble(x[:1], np.array([60.0])))[0]
+    with pytest.raises(DataError, match="no spread"):
+        log_score_ensemble(np.ones((1, 10)), np.array([1.0]))

@@ -32,6 +32,7 @@ import pandas as pd
 
 from volresearch.models.diagnostics import residual_diagnostics
 from volresearch.models.garch import Fit
+from volresearch.predictive import one_step_predictive, return_sample_of, sv_filtered_variance
 
 __all__ = [
     "diurnal_frame",
@@ -159,9 +160,10 @@ def parameter_table(result: Any) -> pd.DataFrame:
             add("gap", "G", float(result.gap_ratio), math.nan, None, "gap variance / daily variance h")
     else:
         units = getattr(result, "units", {})
+        component = getattr(result, "table_component", "continuous time")
         for name, value in result.params.items():
             null = 0.0 if name in _ZERO_NULL else None
-            add("continuous time", name, value, result.std_errors.get(name, math.nan), null, units.get(name, ""))
+            add(component, name, value, result.std_errors.get(name, math.nan), null, units.get(name, ""))
     return pd.DataFrame(rows, columns=["parameter", *cols]).set_index("parameter")
 
 
@@ -200,7 +202,33 @@ def key_figures(result: Any) -> list[tuple[str, str]]:
         return _sv_figures(result)
     if _is_merton(result):
         return _merton_figures(result)
+    if getattr(result, "kernel", None) == "ensemble":
+        return _ensemble_figures(result)
     return [("Summary", result.summary())]
+
+
+def _ensemble_figures(result: Any) -> list[tuple[str, str]]:
+    ins = result.in_sample
+    members = ", ".join(
+        f"{n} {w:.3f} (log score {ls:.4f})"
+        for n, w, ls in zip(
+            result.names, result.weights, ins.get("log_score", [math.nan] * len(result.names)), strict=True
+        )  # fmt: skip
+    )
+    rows = [
+        (
+            "Estimation",
+            f"each member fitted on the sample; {result.scheme} weights from the members' one-bar "
+            "predictive laws over the same sample",
+        ),  # fmt: skip
+        ("Members and weights", members),
+        ("Effective members", f"{result.effective_members:.2f} of {len(result.names)} (1 / Σw²)"),
+        ("Pool log score", f"{ins.get('pool_log_score', math.nan):.4f} per return over {ins.get('n', 0):,} returns"),
+        ("Next-bar volatility", f"{_num(math.sqrt(result.filter_state()['next_variance']))} per bar (the pool's)"),
+    ]
+    if result.rejected:
+        rows.append(("Left out", "; ".join(f"{n}: {why}" for n, why in result.rejected.items())))
+    return rows
 
 
 def _garch_figures(fit: Fit) -> list[tuple[str, str]]:
@@ -337,41 +365,6 @@ def _merton_figures(result: Any) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------ in-sample paths
-def _returns(result: Any, bars: Any) -> tuple[np.ndarray, pd.Index]:
-    from volresearch.models.merton import return_sample
-    from volresearch.models.returns import prices_from
-
-    r = return_sample(bars, bar_seconds=result.bar_seconds, calendar=result.calendar)[0]
-    times = prices_from(bars).index[1:]
-    keep = np.isfinite(r)
-    return r[keep], times[keep]
-
-
-def _sv_predictive(result: Any, bars: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index, np.ndarray]:
-    """Returns, predictive means and variances of each bar, times and the filtered v after each bar."""
-    from volresearch.models.svcj import svcj_mbar
-    from volresearch.registry import SV_STATE_PARTICLES
-    from volresearch.simulate.sv_filter import sv_filter
-
-    r, times = _returns(result, bars)
-    p = result.params
-    dt = result.dt
-    f = sv_filter(result.simulation_params(), r, dt, n_particles=SV_STATE_PARTICLES, seed=0)
-    lam = float(p.get("lambda", 0.0))
-    mu_y, sigma_y = float(p.get("mu_y", 0.0)), float(p.get("sigma_y", 0.0))
-    mu_v, rho_j = float(p.get("mu_v", 0.0)), float(p.get("rho_j", 0.0))
-    v_bar = p["theta"] + lam * mu_v / p["kappa"]  # stationary mean of v, the state before the first bar
-    v_prev = np.concatenate([[v_bar], f.v_mean[:-1]])
-    e = math.exp(-p["kappa"] * dt)
-    iv = p["theta"] * dt + (v_prev - p["theta"]) * (1.0 - e) / p["kappa"]
-    mean_y = mu_y + rho_j * mu_v
-    ez2 = sigma_y**2 + (rho_j * mu_v) ** 2 + mean_y**2
-    mbar = svcj_mbar(mu_y, sigma_y, mu_v, rho_j) if lam > 0 else 0.0
-    mean = (p["mu"] - lam * mbar + lam * mean_y) * dt - 0.5 * iv
-    var = iv + lam * dt * ez2  # compound-Poisson jumps add lambda dt E[Z_y^2]
-    return r, mean, var, times, np.asarray(f.v_mean)
-
-
 def standardised_residuals(result: Any, bars: Any = None) -> pd.Series:
     """``z_t`` of the model's one-bar predictive distribution (see the module docstring).
 
@@ -388,14 +381,8 @@ def standardised_residuals(result: Any, bars: Any = None) -> pd.Series:
         return pd.Series(np.asarray(fit.std_resid, dtype=float), index=fit.index, name="z")
     if bars is None:
         raise ValueError(f"standardised residuals of {result.model} need the bars it was fitted on")
-    if _is_sv(result):
-        r, mean, var, times, _ = _sv_predictive(result, bars)
-        return pd.Series((r - mean) / np.sqrt(var), index=times, name="z")
-    r, times = _returns(result, bars)
-    sp = result.simulation_params()
-    mean = sp["drift"] + sp["lam_dt"] * sp["mu_j"]
-    var = result.filter_state()["next_variance"]
-    return pd.Series((r - mean) / math.sqrt(var), index=times, name="z")
+    pred = one_step_predictive(result, bars)
+    return pd.Series((pred["r"] - pred["mean"]) / np.sqrt(pred["var"]), index=pred.index, name="z")
 
 
 def residual_tests(result: Any, bars: Any = None) -> dict[str, Any]:
@@ -435,12 +422,16 @@ def volatility_history(result: Any, bars: Any = None) -> tuple[dict[str, pd.Seri
         )
     if bars is None:
         raise ValueError(f"the volatility history of {result.model} needs the bars it was fitted on")
+    if getattr(result, "kernel", None) == "ensemble":
+        from volresearch.data.calendar import year_fraction
+
+        pred = one_step_predictive(result, bars)
+        scale = 100.0 / math.sqrt(year_fraction(result.bar_seconds, result.calendar or "us_equity_daily"))
+        return {"pool's predictive volatility": np.sqrt(pred["var"]) * scale}, "annualised volatility (%)"
     if _is_sv(result):
-        _, _, _, times, v = _sv_predictive(result, bars)
-        return {"filtered spot volatility": pd.Series(np.sqrt(np.maximum(v, 0.0)) * 100.0, index=times)}, (
-            "annualised volatility (%)"
-        )
-    r, times = _returns(result, bars)
+        v = sv_filtered_variance(result, bars)
+        return {"filtered spot volatility": np.sqrt(np.maximum(v, 0.0)) * 100.0}, "annualised volatility (%)"
+    r, times = return_sample_of(result, bars)
     scale = 100.0 / math.sqrt(result.dt)
     realised = pd.Series(r, index=times).rolling(21).std() * scale
     const = pd.Series(math.sqrt(result.filter_state()["next_variance"]) * scale, index=times)

@@ -548,4 +548,40 @@ def _register_continuous_time() -> None:
     register_result_type("volresearch.SVCJResult", SVCJResult)
 
 
+def _ensemble_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **options: Any) -> Any:
+    from volresearch.ensembles.model import simulate_ensemble
+
+    return simulate_ensemble(result, n_paths, horizon, seed, **options)
+
+
+def _register_ensembles() -> None:
+    """``ensemble-<scheme>`` for every weight rule of :data:`volresearch.ensembles.model.SCHEMES`; ``ensemble``
+    is ``ensemble-log-score``."""
+    from volresearch.ensembles.model import SCHEMES, EnsembleResult, fit_ensemble
+
+    def ensemble_fit(scheme: str) -> Callable[..., Any]:
+        def fit(bars: Any, **options: Any) -> EnsembleResult:
+            return fit_ensemble(bars, scheme=scheme, **options)
+
+        return fit
+
+    register_kernel("ensemble", _ensemble_kernel)
+    for scheme in SCHEMES:
+        register(
+            ModelEntry(
+                name=f"ensemble-{scheme}",
+                family="ensemble",
+                fit=ensemble_fit(scheme),
+                result_type=EnsembleResult,
+                kernel="ensemble",
+                description=f"linear pool of GARCH-normal, GJR-skew-t, EGARCH-t and Heston ({scheme} weights, "
+                "in sample)",
+                intraday=False,
+            )
+        )
+    _ALIASES["ensemble"] = "ensemble-log-score"
+    register_result_type("volresearch.EnsembleResult", EnsembleResult)
+
+
 _register_builtins()
+_register_ensembles()

@@ -22,11 +22,19 @@ import sys
 from collections.abc import Sequence
 from types import MappingProxyType, ModuleType
 
-from volresearch.cli import data, demo, fit, report, simulate, validate
+from volresearch.cli import compare, data, demo, fit, report, simulate, validate
 from volresearch.errors import VolresearchError
 
 COMMANDS: MappingProxyType[str, ModuleType] = MappingProxyType(
-    {"demo": demo, "data": data, "fit": fit, "simulate": simulate, "validate": validate, "report": report}
+    {
+        "demo": demo,
+        "data": data,
+        "fit": fit,
+        "simulate": simulate,
+        "validate": validate,
+        "compare": compare,
+        "report": report,
+    }
 )
 
 

@@ -159,6 +159,7 @@ def _naive_row(result: WalkForwardResult) -> dict[str, Any]:
     row["kupiec_pvalue_95"] = float(cov.loc[sel95, "p_pof"].iloc[0]) if sel95.any() else math.nan
     row["christoffersen_pvalue_95"] = float(cov.loc[sel95, "p_ind"].iloc[0]) if sel95.any() else math.nan
     row["christoffersen_cc_pvalue_95"] = float(cov.loc[sel95, "p_cc"].iloc[0]) if sel95.any() else math.nan
+    row["log_score"] = float(f["base_log_score"].mean())
     row["qlike"] = float(f["base_qlike"].mean())
     row["efficiency"] = math.nan
     return row
@@ -227,7 +228,7 @@ def compare_models(
         row = {k: m[k] for k in keep}
         row.update({k: v for k, v in m.items() if k.startswith("coverage_") and not k.endswith("_naive")})
         row.update({k: m[k] for k in ("kupiec_pvalue_95", "christoffersen_pvalue_95", "christoffersen_cc_pvalue_95",
-                                      "qlike", "efficiency")})  # fmt: skip
+                                      "log_score", "qlike", "efficiency")})  # fmt: skip
         row["spec"] = lbl
         rows.append(row)
     naive = _naive_row(ref)

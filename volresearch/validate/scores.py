@@ -2,6 +2,8 @@ r"""Scores of forecasts: CRPS, variance-forecast losses and the Diebold-Mariano 
 
 * **CRPS**: O(N log N) sorted form of the ensemble CRPS (numba kernels in
   :mod:`volresearch.validate._kernels`) and the Gaussian closed form.
+* **Log score** of an ensemble: the log of its Gaussian kernel density at the
+  outcome (Silverman's bandwidth).
 * **Variance-forecast losses** (QLIKE, MSE) and the Diebold-Mariano test with
   the Harvey-Leybourne-Newbold correction.
 """
@@ -27,6 +29,7 @@ __all__ = [
     "crps_normal",
     "mean_crps",
     "crps_skill",
+    "log_score_ensemble",
     "qlike",
     "mse_var",
     "diebold_mariano",
@@ -96,6 +99,44 @@ def crps_ensemble(
         gini = 2.0 * centred @ (2.0 * np.arange(1, m + 1) - m - 1.0)  # sum_ij |x_i - x_j|
         out = out - gini / (2.0 * m * m * (m - 1))
     return out
+
+
+def log_score_ensemble(ensembles: ArrayLike, observations: ArrayLike) -> np.ndarray:
+    r"""Log predictive density of each outcome under its ensemble, by a Gaussian kernel density.
+
+    :math:`\log \frac1N \sum_i \phi((y - x_i)/h)/h` with Silverman's bandwidth
+    :math:`h = 0.9 \min(s, \mathrm{IQR}/1.34) N^{-1/5}` per forecast (``s`` the members' standard deviation;
+    ``s`` alone when the IQR is zero, as on a coarse tick grid).  Units: log density per unit of the target
+    (log returns: per unit of log return).  Higher is better; a proper score up to the smoothing.
+
+    Parameters
+    ----------
+    ensembles
+        ``(n_forecasts, n_members)``, at least two members.
+    observations
+        ``(n_forecasts,)`` outcomes.
+
+    Raises
+    ------
+    DataError
+        Bad shapes or non-finite values; an ensemble whose members are all equal (no spread to smooth).
+    """
+    x, y = _ensembles_and_obs(ensembles, observations)
+    n = x.shape[1]
+    if n < 2:
+        raise DataError("the log score needs at least two members per ensemble")
+    sd = x.std(axis=1, ddof=1)
+    q75, q25 = np.percentile(x, [75.0, 25.0], axis=1)
+    iqr = (q75 - q25) / 1.34
+    spread = np.where(iqr > 0, np.minimum(sd, iqr), sd)
+    if np.any(spread <= 0):
+        row = int(np.flatnonzero(spread <= 0)[0])
+        raise DataError(f"ensemble {row} has no spread: its log score is undefined", row=row)
+    h = 0.9 * spread * n ** (-0.2)
+    z = (y[:, None] - x) / h[:, None]
+    top = np.min(z * z, axis=1)  # log-sum-exp of -z^2/2 around its largest term
+    s = np.sum(np.exp(-0.5 * (z * z - top[:, None])), axis=1)
+    return -0.5 * top + np.log(s / n) - np.log(h) - 0.5 * math.log(2.0 * math.pi)
 
 
 def crps_normal(mu: ArrayLike, sigma: ArrayLike, y: ArrayLike) -> np.ndarray:

@@ -236,7 +236,7 @@ def _resolve_model(model: ModelSpec | str, mean: str | None, index: pd.Index) ->
     """Route a model: a ModelSpec or a GARCH-family name to the spec route, other registry names to the registry.
 
     A registry model's ``spec`` is its GARCH component (``intraday-gjr-sged``: ``gjr``, ``sged``) with a zero
-    mean unless ``mean="constant"``; a model without one (``heston``, ``svcj``, ``merton``) gets
+    mean unless ``mean="constant"``; a model without one (``heston``, ``svcj``, ``merton``, ensembles) gets
     :data:`~volresearch.validate.walkforward_registry.NO_COMPONENT_SPEC`, the spec of the ``arch`` reference.
     """
     if isinstance(model, ModelSpec):
@@ -251,10 +251,13 @@ def _resolve_model(model: ModelSpec | str, mean: str | None, index: pd.Index) ->
     from volresearch.validate.walkforward_registry import NO_COMPONENT_SPEC, get_adapter
 
     get_adapter(entry.family, entry.name)
-    component = entry.name.removeprefix(f"{entry.family}-")
-    if "-" not in component:  # no GARCH component (Heston, SVCJ, Merton): arch's reference spec
-        component = NO_COMPONENT_SPEC
-    q_model, q_dist = component.split("-", 1)
+    from volresearch.models.distributions import DISTRIBUTIONS
+    from volresearch.models.fitting import VOLATILITY_MODELS
+
+    q_model, _, q_dist = entry.name.removeprefix(f"{entry.family}-").partition("-")
+    if q_model not in VOLATILITY_MODELS or q_dist not in DISTRIBUTIONS:
+        # no GARCH component (Heston, SVCJ, Merton, ensembles): arch's reference spec
+        q_model, q_dist = NO_COMPONENT_SPEC.split("-", 1)
     return _Resolved(
         ModelSpec(q_model, q_dist, "constant" if mean == "constant" else "zero"),  # type: ignore[arg-type]
         entry.name,

@@ -267,6 +267,81 @@ register_adapter(
 )
 
 
+# ------------------------------------------------------------------ GARCH members and ensembles
+def _garch_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
+    """``next_variance`` at each origin: the fitted recursion run over the returns after the fit (parameters fixed)."""
+    nv = np.array([result.next_variance])
+    stamps = pd.DatetimeIndex([], tz="UTC")
+    if len(bars) >= 2:
+        r, stamps = _log_returns(bars)
+        ok = np.isfinite(r)
+        nv = result.filter(r[ok])
+        stamps = stamps[ok]
+    j = np.searchsorted(stamps.asi8, pd.DatetimeIndex(times).as_unit(stamps.unit).asi8, side="right")
+    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
+    return [{"next_variance": float(nv[i]), "last_price": float(p), "end": t}
+            for i, p, t in zip(j, prices, times, strict=True)]  # fmt: skip
+
+
+def _garch_record(result: Any) -> dict[str, Any]:
+    return {"persistence": float(result.persistence), "loglik": float(result.loglik), "params": dict(result.params),
+            "std_errors": dict(result.std_errors)}  # fmt: skip
+
+
+# GARCH-family results on their own take the vectorised spec route; this adapter rolls them inside ensembles.
+register_adapter(
+    "garch",
+    WalkForwardAdapter(
+        states=_garch_states,
+        steps=_bar_steps,
+        next_variance=lambda res, cal, t, st: float(st["next_variance"]),
+        record=_garch_record,
+    ),  # fmt: skip
+)
+
+
+def _member_adapters(result: Any) -> list[WalkForwardAdapter]:
+    from volresearch.registry import get_model
+
+    return [get_adapter(get_model(name).family, name) for name in result.names]
+
+
+def _ensemble_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
+    """Each member's states at the origins, pooled into the ensemble's (the pool's next-bar variance)."""
+    per_member = [a.states(m, bars, calendar, times) for a, m in zip(_member_adapters(result), result.members,
+                                                                        strict=True)]  # fmt: skip
+    out = []
+    for i in range(len(times)):
+        states = []
+        for a, m, sts in zip(_member_adapters(result), result.members, per_member, strict=True):
+            st = dict(sts[i])
+            st["next_variance"] = a.next_variance(m, calendar, times[i], st)
+            if not (math.isfinite(st["next_variance"]) and st["next_variance"] > 0):
+                raise SimulationError(
+                    f"ensemble member {m.model}'s variance left the finite positive range at {times[i]} "
+                    f"({st['next_variance']!r}): the fallback answers"
+                )
+            states.append(st)
+        out.append(result.pooled_state(states))
+    return out
+
+
+def _ensemble_record(result: Any) -> dict[str, Any]:
+    return {"persistence": math.nan, "loglik": float(result.in_sample.get("pool_log_score", math.nan)),
+            "params": dict(result.params), "std_errors": {}}  # fmt: skip
+
+
+register_adapter(
+    "ensemble",
+    WalkForwardAdapter(
+        states=_ensemble_states,
+        steps=_bar_steps,
+        next_variance=lambda res, cal, t, st: float(st["next_variance"]),
+        record=_ensemble_record,
+    ),  # fmt: skip
+)
+
+
 # ------------------------------------------------------------------ the window
 def _fit(task: Any, fit_id: int, lo: int, hi: int, refit: bool) -> tuple[Any, dict[str, Any]]:
     """Fit the registry model on the bars of returns ``[lo, hi)``; never raises the model errors."""

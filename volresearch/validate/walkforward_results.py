@@ -411,7 +411,9 @@ def forecast_metrics(result: WalkForwardResult) -> dict[str, Any]:
     ``pit_ad_pvalue``, ``pit_ad_pvalue_naive``, ``coverage_<L>`` per level,
     ``coverage_95_naive``, ``kupiec_pvalue_95``, ``christoffersen_pvalue_95``
     (independence of the 95% violations, the project criterion),
-    ``christoffersen_cc_pvalue_95`` (joint conditional coverage), ``qlike``,
+    ``christoffersen_cc_pvalue_95`` (joint conditional coverage), ``log_score``,
+    ``log_score_naive`` (mean log predictive density of the outcomes, kernel density of each ensemble,
+    :func:`~volresearch.validate.scores.log_score_ensemble`; higher is better), ``qlike``,
     ``qlike_naive``, ``mse``, ``mse_naive``, ``in_sample_score``,
     ``out_of_sample_score``, ``efficiency``, ``worst_bucket_deviation_95``
     (4-hour UTC buckets, intraday bars; NaN otherwise), ``passed`` (the overall verdict:
@@ -448,6 +450,8 @@ def forecast_metrics(result: WalkForwardResult) -> dict[str, Any]:
             "kupiec_pvalue_95": at95("p_pof"),
             "christoffersen_pvalue_95": at95("p_ind"),
             "christoffersen_cc_pvalue_95": at95("p_cc"),
+            "log_score": float(f["log_score"].mean()) if len(f) else math.nan,
+            "log_score_naive": float(f["base_log_score"].mean()) if len(f) else math.nan,
             "qlike": float(f["qlike"].mean()) if len(f) else math.nan,
             "qlike_naive": float(f["base_qlike"].mean()) if len(f) else math.nan,
             "mse": float(f["mse"].mean()) if len(f) else math.nan,

@@ -22,7 +22,7 @@ from volresearch.models.robust import ewma_variance
 from volresearch.simulate.engine import innovation_table
 from volresearch.simulate.paths import simulate_paths
 from volresearch.validate.coverage import ensemble_quantiles
-from volresearch.validate.scores import crps_ensemble, qlike
+from volresearch.validate.scores import crps_ensemble, log_score_ensemble, qlike
 from volresearch.validate.uniformity import pit, pit_on_grid
 from volresearch.validate.walkforward_plan import CHUNK_VALUES, level_name
 
@@ -88,6 +88,7 @@ def _chunk_size(n_paths: int, horizon: int) -> int:
 class _Scores:
     pit: np.ndarray
     crps: np.ndarray
+    log_score: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
     mean: np.ndarray
@@ -109,6 +110,7 @@ def _score(
     return _Scores(
         pit=u,
         crps=crps_ensemble(ens, y),
+        log_score=log_score_ensemble(ens, y),
         lo=q[:, :k],
         hi=q[:, k:],
         mean=ens.mean(axis=1),
@@ -138,7 +140,7 @@ def _score_draws(
 def _concat(parts: list[_Scores], k: int) -> _Scores:
     if not parts:
         e = np.empty(0)
-        return _Scores(e, e, np.empty((0, k)), np.empty((0, k)), e, e, e)
+        return _Scores(e, e, e, np.empty((0, k)), np.empty((0, k)), e, e, e)
     return _Scores(*(np.concatenate([getattr(p, f) for p in parts]) for f in _Scores.__dataclass_fields__))
 
 
@@ -367,9 +369,11 @@ def _forecast_columns(
         "std": m.std,
         "pit": m.pit,
         "crps": m.crps,
+        "log_score": m.log_score,
         "base_std": math.sqrt(h) * task.base_sigma,
         "base_pit": bsc.pit,
         "base_crps": bsc.crps,
+        "base_log_score": bsc.log_score,
         "realised_var": rv,
         "qlike": qlike(fvar, rv, normalized=False),
         "base_qlike": qlike(bvar, rv, normalized=False),

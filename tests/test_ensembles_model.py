@@ -1,0 +1,102 @@
+"""The ensemble as a registered model: fit, weights, JSON, paths, walk-forward and the overview."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from volresearch.data import open_bars
+from volresearch.ensembles.model import SCHEMES, EnsembleResult, allocate_paths, fit_ensemble
+from volresearch.errors import ConfigError
+from volresearch.overview import key_figures, parameter_table, residual_tests
+from volresearch.predictive import one_step_predictive
+from volresearch.registry import get_model, load_result, simulate_model
+
+MEMBERS = ("garch-normal", "gjr-t", "merton")  # fast members of three families
+
+
+@pytest.fixture(scope="module")
+def spx():
+    return open_bars("sp500").iloc[-1200:]
+
+
+@pytest.fixture(scope="module")
+def ens(spx) -> EnsembleResult:
+    return fit_ensemble(spx, members=MEMBERS)
+
+
+def test_allocation_is_largest_remainder():
+    np.testing.assert_array_equal(allocate_paths([0.5, 0.3, 0.2], 10), [5, 3, 2])
+    np.testing.assert_array_equal(allocate_paths([1 / 3, 1 / 3, 1 / 3], 10), [4, 3, 3])
+    n = allocate_paths([0.123, 0.456, 0.421], 1001)
+    assert n.sum() == 1001 and np.all(np.abs(n - np.array([0.123, 0.456, 0.421]) * 1001) < 1)
+
+
+def test_registry_names_and_the_optimal_pool_beats_every_member_in_sample(spx, ens):
+    assert get_model("ensemble").name == "ensemble-log-score"
+    assert all(get_model(f"ensemble-{s}").family == "ensemble" for s in SCHEMES)
+    assert ens.model == "ensemble-log-score" and ens.names == MEMBERS
+    w = np.asarray(ens.weights)
+    assert np.all(w >= 0) and w.sum() == pytest.approx(1.0)
+    # the optimal linear pool is at least as good in sample as each member (each is a vertex of the simplex)
+    assert ens.in_sample["pool_log_score"] >= max(ens.in_sample["log_score"]) - 1e-9
+    # and its pool log score is the mean of the pool density of the members' exact predictive densities
+    pred = one_step_predictive(ens, spx)
+    assert pred["log_density"].mean() == pytest.approx(ens.in_sample["pool_log_score"], rel=1e-9)
+    eq = fit_ensemble(spx, members=MEMBERS, scheme="equal")
+    np.testing.assert_allclose(eq.weights, 1 / 3)
+    assert eq.in_sample["pool_log_score"] <= ens.in_sample["pool_log_score"] + 1e-12
+
+
+def test_json_round_trip_gives_the_same_paths(ens):
+    back = load_result(json.loads(json.dumps(ens.to_dict())))
+    assert isinstance(back, EnsembleResult) and back.weights == ens.weights and back.names == ens.names
+    a = simulate_model(ens, 300, 5, seed=4, mode="matrix").log_prices
+    b = simulate_model(back, 300, 5, seed=4, mode="matrix").log_prices
+    np.testing.assert_array_equal(a, b)
+    c = simulate_model(ens, 300, 5, seed=5, mode="matrix").log_prices
+    assert not np.array_equal(a, c)
+
+
+def test_paths_follow_the_pool_variance(ens):
+    """One step ahead, the simulated pool's variance is the law-of-total-variance value of the members'."""
+    n = 200_000
+    paths = simulate_model(ens, n, 1, seed=1, mode="matrix")
+    r = np.diff(np.asarray(paths.log_prices), axis=0)[0]
+    target = ens.filter_state()["next_variance"]
+    se = math.sqrt((np.mean((r - r.mean()) ** 4) - r.var() ** 2) / n)
+    assert r.var() == pytest.approx(target, abs=4 * se + 0.02 * target)  # 2%: members' one-bar drift terms
+    assert paths.meta["paths_per_member"] == allocate_paths(ens.weights, n).tolist()
+
+
+def test_overview_describes_the_pool(spx, ens):
+    table = parameter_table(ens)
+    assert list(table.index) == [f"w_{n}" for n in MEMBERS] and set(table["component"]) == {"pool weight"}
+    figures = dict(key_figures(ens))
+    assert "Effective members" in figures and "Members and weights" in figures
+    tests = residual_tests(ens, spx)
+    assert 0.8 < tests["std_resid_var"] < 1.25  # the pool's predictive variance is the right scale
+
+
+def test_bad_members_are_named():
+    bars = open_bars("sp500").iloc[-600:]
+    with pytest.raises(ConfigError, match="at least 2 different members"):
+        fit_ensemble(bars, members=("garch-normal", "garch-normal"))
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
+        fit_ensemble(bars, members=("garch-normal", "nope"))
+    with pytest.raises(ConfigError, match="unknown ensemble weighting"):
+        fit_ensemble(bars, scheme="sharpe")
+
+
+@pytest.mark.slow
+def test_walk_forward_of_an_ensemble_rolls_every_member(spx):
+    from volresearch.validate.walkforward import walk_forward
+
+    res = walk_forward(spx, "ensemble-inverse-qlike", in_sample=800, out_of_sample=100, step=5, horizon=1,
+                       n_paths=400, seed=2, quiet=True)  # fmt: skip
+    m = res.metrics()
+    assert m["n_fallback_windows"] == 0 and res.n_forecasts > 60
+    assert 0.85 < m["coverage_95"] <= 1.0
