@@ -496,3 +496,18 @@ class TestEfficiency:
         res = wf.walk_forward(data, ModelSpec("garch", "normal"), in_sample=500, out_of_sample=250, n_paths=100)
         assert res.in_sample_score > 0.01
         assert res.efficiency > 0.5
+
+
+def test_a_recursion_that_diverges_out_of_sample_hands_over_to_the_ewma():
+    """S&P 500 2003-2006: the EGARCH-t fitted there has alpha < 0, and out of sample a shock far above its collapsed
+    sigma sends the log variance to -inf, then +inf.  Those origins are answered by the EWMA, every score finite."""
+    from volresearch.data import open_bars
+
+    bars = open_bars("sp500").iloc[1000:2252]
+    res = wf.walk_forward(bars, "egarch-t", in_sample=1000, out_of_sample=250, step=2, horizon=1, n_paths=200,
+                          seed=0, quiet=True)  # fmt: skip
+    assert res.windows["alpha"].iloc[0] < 0
+    f = res.forecasts
+    assert np.all(np.isfinite(f["crps"])) and np.all(np.isfinite(f["forecast_var"]))
+    first = f[f["window"] == 0]
+    assert len(first) == 125 and set(first["method"]) == {"ewma"} and (first["fit_id"] == -1).all()

@@ -279,11 +279,15 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
                 fit, table, fit_point, current_id = new, new_table, int(point), s
         sel = seg_of == s
         seg_bars = bars[seg_of_bar == s]
+        usable = fit is not None
         if fit is not None and (sel.any() or seg_bars.size):
             last = max(int(task.origins[sel][-1]) + 1 if sel.any() else 0, int(seg_bars[-1]) if seg_bars.size else 0)
             # v[i]: variance of r[fit_point + 1 + i] given the returns before it
             v = fit.filter(r[fit_point + 1 - off : last - off])
-            if first_fit is not None and seg_bars.size:
+            # a recursion that leaves the finite range out of sample (an EGARCH whose log variance falls
+            # without bound after shocks far larger than its sigma) cannot forecast: the EWMA answers there
+            usable = bool(np.all(np.isfinite(v)))
+            if usable and first_fit is not None and seg_bars.size:
                 rb = r[seg_bars - off]
                 gain = _log_density(fit, rb, v[seg_bars - fit_point - 1]) - _gaussian_log_density(rb, ref_mean, ref_var)
                 oos_gain += float(gain.sum())
@@ -292,7 +296,7 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
             continue
         o = task.origins[sel]
         y = y_all[sel]
-        if fit is not None:
+        if usable:
             s2 = np.maximum(v[o - fit_point], VOLATILITY_FLOOR**2)
             draws = _model_draws(fit, table, s2, task, _PURPOSE_MODEL, s)
             method = "garch"
@@ -306,9 +310,9 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
         p0 = None if task.origin_prices is None else task.origin_prices[sel]
         key = (task.seed, task.window, _PURPOSE_PIT, s)
         sc = _score_draws(draws, y, levels, p0, task.tick, (*key, _PURPOSE_MODEL))
-        if fit is not None and fit.spec.model != "egarch":
+        if usable and fit.spec.model != "egarch":
             fvar = _cumulative_variance(fit, table, s2, h)
-        elif fit is not None:
+        elif usable:
             fvar = sc.var
         else:
             fvar = h * s2
@@ -318,7 +322,7 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
         sigma2_parts.append(s2)
         fvar_parts.append(np.maximum(fvar, VOLATILITY_FLOOR**2))
         method_parts.append(np.full(o.size, method, dtype=object))
-        fitid_parts.append(np.full(o.size, current_id if fit is not None else -1, dtype=np.int64))
+        fitid_parts.append(np.full(o.size, current_id if usable else -1, dtype=np.int64))
 
     cols = _forecast_columns(task, y_all, model_parts, base_parts, sigma2_parts, fvar_parts, method_parts, fitid_parts)
     is_gain = math.nan
