@@ -121,8 +121,10 @@ def model_equation(name: str) -> str:
             + _GARCH_EQUATIONS[model].replace("σ²", "q")
             + " on the deseasonalised returns"
         )
-    key = get_model(name).name
-    return _TITLES[key][1] if key in _TITLES else ""
+    entry = get_model(name)
+    if entry.family == "ensemble":
+        return "F(y) = Σⱼ wⱼ Fⱼ(y): mean Σⱼ wⱼ μⱼ, variance Σⱼ wⱼ σⱼ² + Σⱼ wⱼ (μⱼ − μ)² (within + between members)"
+    return _TITLES[entry.name][1] if entry.name in _TITLES else ""
 
 
 def _is_sv(result: Any) -> bool:
