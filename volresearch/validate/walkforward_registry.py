@@ -269,7 +269,10 @@ register_adapter(
 
 # ------------------------------------------------------------------ GARCH members and ensembles
 def _garch_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
-    """``next_variance`` at each origin: the fitted recursion run over the returns after the fit (parameters fixed)."""
+    """``next_variance`` at each origin: the fitted recursion run over the returns after the fit (parameters fixed);
+    NaN where it ran away (:func:`~volresearch.validate.walkforward_run.runaway_variance`)."""
+    from volresearch.validate.walkforward_run import runaway_variance
+
     nv = np.array([result.next_variance])
     stamps = pd.DatetimeIndex([], tz="UTC")
     if len(bars) >= 2:
@@ -277,6 +280,9 @@ def _garch_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.Date
         ok = np.isfinite(r)
         nv = result.filter(r[ok])
         stamps = stamps[ok]
+        bad = runaway_variance(result, nv)
+        if bad.any():
+            nv = np.where(bad, np.nan, nv)  # the ensemble stops at the first origin that reads one
     j = np.searchsorted(stamps.asi8, pd.DatetimeIndex(times).as_unit(stamps.unit).asi8, side="right")
     prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
     return [{"next_variance": float(nv[i]), "last_price": float(p), "end": t}
@@ -308,6 +314,8 @@ def _member_adapters(result: Any) -> list[WalkForwardAdapter]:
 
 def _ensemble_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
     """Each member's states at the origins, pooled into the ensemble's (the pool's next-bar variance)."""
+    from volresearch.validate.walkforward_run import RUNAWAY_FACTOR
+
     per_member = [a.states(m, bars, calendar, times) for a, m in zip(_member_adapters(result), result.members,
                                                                         strict=True)]  # fmt: skip
     out = []
@@ -318,8 +326,8 @@ def _ensemble_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.D
             st["next_variance"] = a.next_variance(m, calendar, times[i], st)
             if not (math.isfinite(st["next_variance"]) and st["next_variance"] > 0):
                 raise SimulationError(
-                    f"ensemble member {m.model}'s variance left the finite positive range at {times[i]} "
-                    f"({st['next_variance']!r}): the fallback answers"
+                    f"ensemble member {m.model}'s variance ran away at {times[i]} (outside "
+                    f"{RUNAWAY_FACTOR:g}x its in-sample range or not finite): the fallback answers"
                 )
             states.append(st)
         out.append(result.pooled_state(states))

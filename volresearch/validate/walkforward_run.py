@@ -284,9 +284,9 @@ def _run_window(task: _WindowTask) -> _WindowOutput:
             last = max(int(task.origins[sel][-1]) + 1 if sel.any() else 0, int(seg_bars[-1]) if seg_bars.size else 0)
             # v[i]: variance of r[fit_point + 1 + i] given the returns before it
             v = fit.filter(r[fit_point + 1 - off : last - off])
-            # a recursion that leaves the finite range out of sample (an EGARCH whose log variance falls
-            # without bound after shocks far larger than its sigma) cannot forecast: the EWMA answers there
-            usable = bool(np.all(np.isfinite(v)))
+            # a recursion that runs away out of sample (an EGARCH whose log variance falls without bound after
+            # shocks far larger than its sigma, then overflows) cannot forecast: the EWMA answers there
+            usable = not bool(np.any(runaway_variance(fit, v)))
             if usable and first_fit is not None and seg_bars.size:
                 rb = r[seg_bars - off]
                 gain = _log_density(fit, rb, v[seg_bars - fit_point - 1]) - _gaussian_log_density(rb, ref_mean, ref_var)
@@ -391,6 +391,24 @@ def _forecast_columns(
         cols[f"hit_{name}"] = ((y_all < m.lo[:, j]) | (y_all > m.hi[:, j])).astype(np.int8)
         cols[f"base_hit_{name}"] = ((y_all < bsc.lo[:, j]) | (y_all > bsc.hi[:, j])).astype(np.int8)
     return cols
+
+
+#: Factor beyond the in-sample range of a fit's conditional variance (either way) at which a variance filtered
+#: out of sample counts as a runaway recursion rather than a forecast.
+RUNAWAY_FACTOR = 100.0
+
+
+def runaway_variance(fit: Any, v: np.ndarray) -> np.ndarray:
+    """True where the filtered variances ``v`` of a GARCH-family ``fit`` are not finite or lie outside
+    ``[min / RUNAWAY_FACTOR, max * RUNAWAY_FACTOR]`` of its in-sample conditional variance."""
+    v = np.asarray(v, dtype=float)
+    cv = np.asarray(fit.conditional_volatility, dtype=float) ** 2
+    cv = cv[np.isfinite(cv)]
+    if cv.size == 0:
+        return ~np.isfinite(v)
+    lo, hi = float(cv.min()) / RUNAWAY_FACTOR, float(cv.max()) * RUNAWAY_FACTOR
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(v) | (v < lo) | (v > hi)
 
 
 def _offsets(draws: list[np.ndarray]) -> list[tuple[int, np.ndarray]]:
