@@ -29,22 +29,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 MODELS = ["garch-normal", "gjr-skewt", "egarch-t", "heston", "ensemble-equal", "ensemble-inverse-qlike",
           "ensemble-variance-regression", "ensemble-log-score"]  # fmt: skip
 
 
-def _markdown(table: pd.DataFrame) -> str:
-    cols = ["model", *table.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for name, row in table.iterrows():
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.to_numpy()]
-        lines.append("| " + " | ".join([str(name), *cells]) + " |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
+    from sp500_model_comparison import _markdown  # the same table layout (benchmarks/ is on sys.path)
+
     from volresearch.data.datasets import load
     from volresearch.validate.compare import compare_models
     from volresearch.validate.mcs import compare_table, model_confidence_set

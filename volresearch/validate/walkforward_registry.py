@@ -294,16 +294,12 @@ def _garch_record(result: Any) -> dict[str, Any]:
             "std_errors": dict(result.std_errors)}  # fmt: skip
 
 
+def _state_next_variance(result: Any, calendar: str, origin: Any, state: Mapping[str, Any]) -> float:
+    return float(state["next_variance"])
+
+
 # GARCH-family results on their own take the vectorised spec route; this adapter rolls them inside ensembles.
-register_adapter(
-    "garch",
-    WalkForwardAdapter(
-        states=_garch_states,
-        steps=_bar_steps,
-        next_variance=lambda res, cal, t, st: float(st["next_variance"]),
-        record=_garch_record,
-    ),  # fmt: skip
-)
+register_adapter("garch", WalkForwardAdapter(_garch_states, _bar_steps, _state_next_variance, _garch_record))
 
 
 def _member_adapters(result: Any) -> list[WalkForwardAdapter]:
@@ -339,15 +335,7 @@ def _ensemble_record(result: Any) -> dict[str, Any]:
             "params": dict(result.params), "std_errors": {}}  # fmt: skip
 
 
-register_adapter(
-    "ensemble",
-    WalkForwardAdapter(
-        states=_ensemble_states,
-        steps=_bar_steps,
-        next_variance=lambda res, cal, t, st: float(st["next_variance"]),
-        record=_ensemble_record,
-    ),  # fmt: skip
-)
+register_adapter("ensemble", WalkForwardAdapter(_ensemble_states, _bar_steps, _state_next_variance, _ensemble_record))
 
 
 # ------------------------------------------------------------------ the window
