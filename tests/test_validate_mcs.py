@@ -15,7 +15,8 @@ from volresearch.validate.mcs import compare_table, model_confidence_set
 
 
 def _fake(loss: np.ndarray, horizon: int = 1, step: int = 1) -> SimpleNamespace:
-    f = pd.DataFrame({"origin_pos": np.arange(loss.size), "qlike": loss, "crps": loss, "log_score": -loss})
+    f = pd.DataFrame({"origin_pos": np.arange(loss.size), "qlike": loss, "crps": loss, "log_score": -loss,
+                      "method": "garch"})  # fmt: skip
     metrics = {"qlike": loss.mean(), "log_score": -loss.mean(), "crps": loss.mean(), "coverage_95": 0.95,
                "pit_ad_pvalue": 0.5, "n_fallback_windows": 0}  # fmt: skip
     return SimpleNamespace(forecasts=f, config={"horizon": horizon, "step": step}, metrics=lambda: metrics)

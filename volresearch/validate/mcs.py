@@ -11,7 +11,8 @@ correlated up to that lag) unless given.
 :func:`compare_table` lays out one row per model for ``volresearch compare``: ``qlike``, ``log_score``
 (mean log predictive density, higher is better), ``crps``, ``coverage_95``, ``pit_ad_pvalue``,
 ``dm_pvalue_vs_baseline`` (two-sided Diebold-Mariano on QLIKE against the first model listed, HAC
-horizon ``ceil(horizon/step)``), ``in_mcs`` and ``mcs_pvalue``.
+horizon ``ceil(horizon/step)``), ``in_mcs``, ``mcs_pvalue``, ``n_fallback_windows`` (windows whose fit was
+rejected) and ``ewma_forecasts`` (forecasts the EWMA answered: rejected fits and runaway recursions).
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ def compare_table(results: Mapping[str, Any], mcs: MCSResult) -> pd.DataFrame:
                 "in_mcs": name in mcs.included,
                 "mcs_pvalue": mcs.pvalues[name],
                 "n_fallback_windows": m["n_fallback_windows"],
+                "ewma_forecasts": int((res.forecasts["method"] == "ewma").sum()),
             }
         )
     return pd.DataFrame(rows).set_index("model")
