@@ -100,3 +100,22 @@ def test_walk_forward_of_an_ensemble_rolls_every_member(spx):
     m = res.metrics()
     assert m["n_fallback_windows"] == 0 and res.n_forecasts > 60
     assert 0.85 < m["coverage_95"] <= 1.0
+
+
+def test_a_member_that_cannot_forecast_is_left_out_and_the_rest_renormalised(ens):
+    states = [m.filter_state() for m in ens.members]
+    states[1] = {**states[1], "next_variance": float("nan")}
+    pooled = ens.pooled_state(states, [True, False, True])
+    assert pooled["left_out"] == [ens.names[1]] and pooled["active"] == [True, False, True]
+    w = np.asarray(ens.weights) * [1, 0, 1]
+    w /= w.sum()
+    kept = [states[0]["next_variance"], states[2]["next_variance"]]
+    means = [ens.members[0].params["mu"], 0.0]  # Merton's drift is annualised: the pool takes 0
+    mean = w[0] * means[0] + w[2] * means[1]
+    expected = w[0] * (kept[0] + (means[0] - mean) ** 2) + w[2] * (kept[1] + (means[1] - mean) ** 2)
+    assert pooled["next_variance"] == pytest.approx(expected, rel=1e-12)
+    paths = simulate_model(ens, 1000, 2, seed=3, mode="matrix", state=pooled)
+    counts = paths.meta["paths_per_member"]
+    assert counts[1] == 0 and sum(counts) == 1000
+    with pytest.raises(Exception, match="no ensemble member with a positive weight"):
+        ens.pooled_state(states, [False, False, False])

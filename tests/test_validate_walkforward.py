@@ -511,3 +511,17 @@ def test_a_recursion_that_diverges_out_of_sample_hands_over_to_the_ewma():
     assert np.all(np.isfinite(f["crps"])) and np.all(np.isfinite(f["forecast_var"]))
     first = f[f["window"] == 0]
     assert len(first) == 125 and set(first["method"]) == {"ewma"} and (first["fit_id"] == -1).all()
+
+
+@pytest.mark.slow
+def test_an_ensemble_leaves_out_a_member_whose_recursion_runs_away():
+    """The same 2003-2006 window: the ensemble keeps forecasting without its EGARCH-t member where it ran away."""
+    from volresearch.data import open_bars
+
+    bars = open_bars("sp500").iloc[1000:2252]
+    res = wf.walk_forward(bars, "ensemble-equal", in_sample=1000, out_of_sample=250, step=2, horizon=1, n_paths=200,
+                          seed=0, quiet=True)  # fmt: skip
+    first = res.forecasts[res.forecasts["window"] == 0]
+    methods = first["method"].value_counts().to_dict()
+    assert methods.get("model-partial", 0) > 0 and "ewma" not in methods, methods
+    assert np.all(np.isfinite(first["crps"])) and 0.85 < 1 - first["hit_95"].mean() <= 1.0

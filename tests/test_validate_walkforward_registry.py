@@ -149,7 +149,9 @@ def test_model_arguments_are_checked(intraday_bars):
     with pytest.raises(ConfigError, match="registry name or a ModelSpec"):
         wf.walk_forward(intraday_bars, model=3.5)  # type: ignore[arg-type]
     assert "intraday" in ADAPTERS
-    with pytest.raises(ConfigError, match="'sv-x' .'jumps' family.*families with an adapter: ensemble, garch, intraday"):
+    with pytest.raises(
+        ConfigError, match="'sv-x' .'jumps' family.*families with an adapter: ensemble, garch, intraday"
+    ):
         get_adapter("jumps", "sv-x")
 
 

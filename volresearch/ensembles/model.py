@@ -42,7 +42,7 @@ from volresearch.ensembles.combine import (
     pool_log_density,
     variance_regression_weights,
 )
-from volresearch.errors import ConfigError, FitError
+from volresearch.errors import ConfigError, FitError, SimulationError
 
 __all__ = [
     "DEFAULT_MEMBERS",
@@ -207,14 +207,30 @@ class EnsembleResult:
         states = [m.filter_state() for m in self.members]
         return self.pooled_state(states)
 
-    def pooled_state(self, states: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """The ensemble state made of the members' states: the pool's next-bar variance included."""
-        means = [float(getattr(m, "params", {}).get("mu", 0.0)) if hasattr(m, "spec") else 0.0 for m in self.members]
+    def pooled_state(self, states: Sequence[Mapping[str, Any]], active: Sequence[bool] | None = None) -> dict[str, Any]:
+        """The ensemble state made of the members' states: the pool's next-bar variance included.
+
+        ``active`` marks the members that can forecast here (default: all); the others are left out and the
+        weights renormalised over the rest (``active`` and ``left_out`` are kept in the state).
+
+        Raises
+        ------
+        SimulationError
+            No member with a positive weight is active.
+        """
+        act = np.ones(len(self.members), dtype=bool) if active is None else np.asarray(active, dtype=bool)
+        w = np.asarray(self.weights) * act
+        if not w.sum() > 0:
+            raise SimulationError("no ensemble member with a positive weight can forecast here")
+        w = w / w.sum()
+        idx = np.flatnonzero(act)
+        means = [float(m.params.get("mu", 0.0)) if hasattr(m, "spec") else 0.0 for m in self.members]
         var = [float(s["next_variance"]) for s in states]
-        _, pooled = mixture_moments(means, var, self.weights)
+        _, pooled = mixture_moments([means[i] for i in idx], [var[i] for i in idx], w[idx])
         first = states[0]
         return {"last_price": first["last_price"], "end": first.get("end"), "next_variance": float(pooled[0]),
-                "members": [dict(s) for s in states]}  # fmt: skip
+                "members": [dict(s) for s in states], "active": act.tolist(),
+                "left_out": [n for n, a in zip(self.names, act, strict=True) if not a]}  # fmt: skip
 
     # ----------------------------------------------------------- presentation
     def summary(self) -> str:
@@ -349,7 +365,11 @@ def simulate_ensemble(result: EnsembleResult, n_paths: int, horizon: int, seed: 
     n_sample = int(options.pop("n_sample_paths", 20))
     price = options.pop("last_price", state.get("last_price"))
     seed_int = _seed(seed)
-    counts = allocate_paths(result.weights, int(n_paths))
+    w = np.asarray(result.weights)
+    if state.get("active") is not None:  # members that ran away here are left out, the rest renormalised
+        w = w * np.asarray(state["active"], dtype=bool)
+        w = w / w.sum()
+    counts = allocate_paths(w, int(n_paths))
     member_states = state.get("members") or [m.filter_state() for m in result.members]
     blocks, slots = [], []
     for j, (member, n_j) in enumerate(zip(result.members, counts, strict=True)):
@@ -367,7 +387,7 @@ def simulate_ensemble(result: EnsembleResult, n_paths: int, horizon: int, seed: 
         slots.append((np.arange(n_j) + 0.5) / n_j)
     logp = np.hstack(blocks)
     order = np.argsort(np.concatenate(slots), kind="stable")  # interleave members in proportion
-    meta = {"model": result.model, "weights": list(result.weights), "names": list(result.names), "seed": seed_int,
+    meta = {"model": result.model, "weights": w.tolist(), "names": list(result.names), "seed": seed_int,
             "paths_per_member": counts.tolist()}  # fmt: skip
     first = member_states[0]
     return paths_surface(

@@ -12,7 +12,8 @@ correlated up to that lag) unless given.
 (mean log predictive density, higher is better), ``crps``, ``coverage_95``, ``pit_ad_pvalue``,
 ``dm_pvalue_vs_baseline`` (two-sided Diebold-Mariano on QLIKE against the first model listed, HAC
 horizon ``ceil(horizon/step)``), ``in_mcs``, ``mcs_pvalue``, ``n_fallback_windows`` (windows whose fit was
-rejected) and ``ewma_forecasts`` (forecasts the EWMA answered: rejected fits and runaway recursions).
+rejected), ``ewma_forecasts`` (forecasts the EWMA answered: rejected fits and runaway recursions) and
+``partial_forecasts`` (ensemble forecasts made without a member whose recursion ran away there).
 """
 
 from __future__ import annotations
@@ -138,6 +139,7 @@ def compare_table(results: Mapping[str, Any], mcs: MCSResult) -> pd.DataFrame:
                 "mcs_pvalue": mcs.pvalues[name],
                 "n_fallback_windows": m["n_fallback_windows"],
                 "ewma_forecasts": int((res.forecasts["method"] == "ewma").sum()),
+                "partial_forecasts": int((res.forecasts["method"] == "model-partial").sum()),
             }
         )
     return pd.DataFrame(rows).set_index("model")

@@ -309,24 +309,25 @@ def _member_adapters(result: Any) -> list[WalkForwardAdapter]:
 
 
 def _ensemble_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
-    """Each member's states at the origins, pooled into the ensemble's (the pool's next-bar variance)."""
-    from volresearch.validate.walkforward_run import RUNAWAY_FACTOR
+    """Each member's states at the origins, pooled into the ensemble's (the pool's next-bar variance).
 
-    per_member = [a.states(m, bars, calendar, times) for a, m in zip(_member_adapters(result), result.members,
-                                                                        strict=True)]  # fmt: skip
+    A member whose variance ran away at an origin (not finite, or beyond
+    :data:`~volresearch.validate.walkforward_run.RUNAWAY_FACTOR` times its in-sample range) is left out there and
+    the weights are renormalised over the others (the forecast is labelled ``model-partial``).
+    """
+    adapters = _member_adapters(result)
+    per_member = [a.states(m, bars, calendar, times) for a, m in zip(adapters, result.members, strict=True)]
     out = []
     for i in range(len(times)):
-        states = []
-        for a, m, sts in zip(_member_adapters(result), result.members, per_member, strict=True):
+        states, active = [], []
+        for a, m, sts in zip(adapters, result.members, per_member, strict=True):
             st = dict(sts[i])
-            st["next_variance"] = a.next_variance(m, calendar, times[i], st)
-            if not (math.isfinite(st["next_variance"]) and st["next_variance"] > 0):
-                raise SimulationError(
-                    f"ensemble member {m.model}'s variance ran away at {times[i]} (outside "
-                    f"{RUNAWAY_FACTOR:g}x its in-sample range or not finite): the fallback answers"
-                )
+            nv = a.next_variance(m, calendar, times[i], st)
+            ok = math.isfinite(nv) and nv > 0
+            st["next_variance"] = nv if ok else math.nan
             states.append(st)
-        out.append(result.pooled_state(states))
+            active.append(ok)
+        out.append(result.pooled_state(states, active))
     return out
 
 
@@ -378,6 +379,7 @@ def _forecast_segment(
     states = adapter.states(result, span, task.calendar, times)
     ends = index[origins + 1 + task.horizon - off]
     draws, s2 = [], np.empty(origins.size)
+    labels = np.array(["model-partial" if st.get("left_out") else "model" for st in states], dtype=object)
     for i, (st, t, end) in enumerate(zip(states, times, ends, strict=True)):
         n_steps = adapter.steps(result, task.calendar, t, end, task.horizon)
         paths = simulate_model(
@@ -387,7 +389,7 @@ def _forecast_segment(
         lp = np.asarray(paths.log_prices, dtype=np.float64)
         draws.append((lp[n_steps] - math.log(st["last_price"]))[None, :])
         s2[i] = adapter.next_variance(result, task.calendar, t, st)
-    return np.maximum(s2, VOLATILITY_FLOOR**2), y, draws
+    return np.maximum(s2, VOLATILITY_FLOOR**2), labels, draws
 
 
 def run_registry_window(task: Any) -> Any:
@@ -432,9 +434,10 @@ def run_registry_window(task: Any) -> Any:
         o = task.origins[sel]
         y = y_all[sel]
         method = "ewma"
+        labels = None
         if result is not None:
             try:
-                s2, _, draws = _forecast_segment(task, result, fit_point, o, y, s)
+                s2, labels, draws = _forecast_segment(task, result, fit_point, o, y, s)
                 method = "model"
             except _MODEL_ERRORS as exc:  # the state could not be rolled forward: the fallback answers
                 fits[-1] = {**fits[-1], "forecast_error": str(exc)}
@@ -452,7 +455,7 @@ def run_registry_window(task: Any) -> Any:
         base_parts.append(_score_draws(base_draws, y, levels, p0, task.tick, (*key, _PURPOSE_BASE)))
         sigma2_parts.append(s2)
         fvar_parts.append(np.maximum(fvar, VOLATILITY_FLOOR**2))
-        method_parts.append(np.full(o.size, method, dtype=object))
+        method_parts.append(labels if method == "model" else np.full(o.size, method, dtype=object))
         fitid_parts.append(np.full(o.size, current_id if method == "model" else -1, dtype=np.int64))
 
     cols = _forecast_columns(task, y_all, model_parts, base_parts, sigma2_parts, fvar_parts, method_parts, fitid_parts)
