@@ -81,6 +81,15 @@ def test_overview_describes_the_pool(spx, ens):
     assert 0.8 < tests["std_resid_var"] < 1.25  # the pool's predictive variance is the right scale
 
 
+def test_a_rejected_member_is_left_out_with_its_reason():
+    # S&P 500 2002-2006: the EGARCH-t fit has alpha < 0 and is rejected; the ensemble weights the other three
+    bars = open_bars("sp500").iloc[1000:2001]
+    res = fit_ensemble(bars, members=("garch-normal", "gjr-t", "egarch-t"), scheme="equal")
+    assert res.names == ("garch-normal", "gjr-t") and "size effect alpha" in res.rejected["egarch-t"]
+    np.testing.assert_allclose(res.weights, [0.5, 0.5])
+    assert any("egarch-t left out" in f for f in res.flags)
+
+
 def test_bad_members_are_named():
     bars = open_bars("sp500").iloc[-600:]
     with pytest.raises(ConfigError, match="at least 2 different members"):

@@ -498,30 +498,24 @@ class TestEfficiency:
         assert res.efficiency > 0.5
 
 
-def test_a_recursion_that_diverges_out_of_sample_hands_over_to_the_ewma():
-    """S&P 500 2003-2006: the EGARCH-t fitted there has alpha < 0, and out of sample a shock far above its collapsed
-    sigma sends the log variance to -inf, then +inf.  Those origins are answered by the EWMA, every score finite."""
+def test_an_egarch_with_a_negative_size_effect_is_rejected_and_the_ewma_answers():
+    """S&P 500 2003-2006: EGARCH-t fits there have alpha < 0; out of sample their variance collapses after a run of
+    rises, then overflows (it once stopped the whole walk-forward).  The fit is rejected, the EWMA answers."""
     from volresearch.data import open_bars
 
     bars = open_bars("sp500").iloc[1000:2252]
     res = wf.walk_forward(bars, "egarch-t", in_sample=1000, out_of_sample=250, step=2, horizon=1, n_paths=200,
                           seed=0, quiet=True)  # fmt: skip
-    assert res.windows["alpha"].iloc[0] < 0
+    w0 = res.windows.iloc[0]
+    assert w0["method"] == "ewma" and "size effect alpha" in w0["message"]
     f = res.forecasts
     assert np.all(np.isfinite(f["crps"])) and np.all(np.isfinite(f["forecast_var"]))
-    first = f[f["window"] == 0]
-    assert len(first) == 125 and set(first["method"]) == {"ewma"} and (first["fit_id"] == -1).all()
+    assert set(f[f["window"] == 0]["method"]) == {"ewma"}
 
 
-@pytest.mark.slow
-def test_an_ensemble_leaves_out_a_member_whose_recursion_runs_away():
-    """The same 2003-2006 window: the ensemble keeps forecasting without its EGARCH-t member where it ran away."""
-    from volresearch.data import open_bars
+def test_runaway_variance_bounds():
+    from types import SimpleNamespace
 
-    bars = open_bars("sp500").iloc[1000:2252]
-    res = wf.walk_forward(bars, "ensemble-equal", in_sample=1000, out_of_sample=250, step=2, horizon=1, n_paths=200,
-                          seed=0, quiet=True)  # fmt: skip
-    first = res.forecasts[res.forecasts["window"] == 0]
-    methods = first["method"].value_counts().to_dict()
-    assert methods.get("model-partial", 0) > 0 and "ewma" not in methods, methods
-    assert np.all(np.isfinite(first["crps"])) and 0.85 < 1 - first["hit_95"].mean() <= 1.0
+    fit = SimpleNamespace(conditional_volatility=np.sqrt(np.array([1e-4, 4e-4, 2e-4])))
+    v = np.array([1e-4, 2e-6, 5e-7, 3.9e-2, 4.1e-2, np.inf, np.nan])
+    np.testing.assert_array_equal(wf_run.runaway_variance(fit, v), [False, False, True, False, True, True, True])
