@@ -66,9 +66,12 @@ PUBLIC_MODULES = sorted(
         "volresearch.config",
         "volresearch.dashboard",
         "volresearch.data",
+        "volresearch.ensembles",
         "volresearch.models",
         "volresearch.models.returns",
+        "volresearch.overview",
         "volresearch.plots",
+        "volresearch.predictive",
         "volresearch.quantiles",
         "volresearch.reports",
         "volresearch.signals",
@@ -78,7 +81,7 @@ PUBLIC_MODULES = sorted(
     }
 )
 
-CLI_COMMANDS = ("demo", "data", "fit", "simulate", "validate", "report")
+CLI_COMMANDS = ("demo", "data", "fit", "simulate", "validate", "compare", "report")
 
 
 @pytest.mark.parametrize("module", PUBLIC_MODULES)
