@@ -17,8 +17,8 @@ must answer).
 
 Paths (kernel ``"ensemble"``): the pool is sampled by stratified allocation, ``n_j`` paths from
 member ``j`` with ``n_j`` the largest-remainder rounding of ``w_j n``, each member with its own seed
-``SeedSequence([seed, j])`` and its own state; the columns are interleaved in proportion so the first
-sample paths show several members.  The ensemble's one-bar variance is the pool's (law of total
+``SeedSequence([seed, j])`` and its own state; the first ``n_sample_paths`` columns (the sample paths a fan
+shows) interleave the members in proportion, the others follow member by member.  The ensemble's one-bar variance is the pool's (law of total
 variance over the members' next-bar means and variances).
 """
 
@@ -386,12 +386,21 @@ def simulate_ensemble(result: EnsembleResult, n_paths: int, horizon: int, seed: 
         blocks.append(np.asarray(paths.log_prices, dtype=np.float64))
         slots.append((np.arange(n_j) + 0.5) / n_j)
     logp = np.hstack(blocks)
-    order = np.argsort(np.concatenate(slots), kind="stable")  # interleave members in proportion
+    # the first columns (the sample paths a fan shows) interleave the members in proportion: swap them in
+    # rather than permute the whole matrix (quantiles and moments do not depend on the column order)
+    front = np.argsort(np.concatenate(slots), kind="stable")[: min(n_sample, logp.shape[1])]
+    order = np.arange(logp.shape[1])
+    for i, j in enumerate(front):
+        k = int(np.flatnonzero(order == j)[0])
+        order[i], order[k] = order[k], order[i]
+    head = np.flatnonzero(order != np.arange(order.size))
+    if head.size:
+        logp[:, head] = logp[:, order[head]]
     meta = {"model": result.model, "weights": w.tolist(), "names": list(result.names), "seed": seed_int,
             "paths_per_member": counts.tolist()}  # fmt: skip
     first = member_states[0]
     return paths_surface(
-        logp[:, order], mode=mode, start=first.get("end") if start is None else start,
+        logp, mode=mode, start=first.get("end") if start is None else start,
         bar_seconds=result.bar_seconds, calendar=result.calendar if calendar is None else calendar, meta=meta,
         quantiles=quantiles, n_sample_paths=n_sample,
     )  # fmt: skip
