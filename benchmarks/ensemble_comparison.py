@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 MODELS = ["garch-normal", "gjr-skewt", "egarch-t", "heston", "ensemble-equal", "ensemble-inverse-qlike",
-          "ensemble-variance-regression", "ensemble-log-score"]  # fmt: skip
+          "ensemble-variance-regression", "ensemble-log-score", "ensemble-adaptive"]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -909,3 +909,23 @@ def test_heston_fits_fans_and_replays_through_its_particle_filter() -> None:
     for _ in range(3):
         assert state.replay_step()
     assert "replay bar 3/20" in state.status and "ESS" in state.status
+
+
+def test_an_adaptive_ensemble_shows_its_weights_over_time() -> None:
+    pytest.importorskip("panel")
+    from volresearch.dashboard import create_dashboard
+    from volresearch.ensembles.model import weight_path
+
+    dash = create_dashboard(**{**SMALL, "fit_window": 900, "horizon": 5, "replay_bars": 20},
+                            model="ensemble-adaptive")  # fmt: skip
+    dash.__panel__()
+    state = dash.state
+    assert state.fit_and_simulate(), state.error
+    assert state.answered_model == "ensemble-adaptive"
+    frame = state.ensemble_weights()
+    assert list(frame.columns) == list(state.fit.names) and len(frame) == 899
+    assert frame.std().max() > 1e-3  # the weights move with the features
+    np.testing.assert_allclose(frame.iloc[-1], weight_path(state.fit, state._job_fit.fit_bars).iloc[-1])
+    assert dash.model.weights.visible and dash.model.weights.object is not None
+    plain = DashboardState(**{**SMALL, "horizon": 5})
+    assert plain.fit_and_simulate() and plain.ensemble_weights() is None

@@ -140,3 +140,31 @@ def test_effective_members_and_errors():
         log_score_weights(np.array([[-np.inf, -np.inf]]))
     with pytest.raises(ConfigError, match="at least one member"):
         equal_weights(0)
+
+
+def test_sharpe_weights_are_computed_on_strategy_returns():
+    from volresearch.ensembles.combine import MAX_LEVERAGE, sharpe_weights, vol_target_returns
+
+    r = np.array([0.01, -0.02, 0.015, 0.005])
+    v = np.array([[1e-4, 4e-4], [1e-4, 1e-4], [4e-4, 1e-6], [1e-4, 1e-4]])
+    s = vol_target_returns(r, v, target_var=1e-4)
+    expected = np.array([[0.01, 0.005], [-0.02, -0.02], [0.0075, 0.015 * MAX_LEVERAGE], [0.005, 0.005]])
+    np.testing.assert_allclose(s, expected)
+    sr = s.mean(axis=0) / s.std(axis=0, ddof=1)
+    assert np.all(sr > 0)
+    np.testing.assert_allclose(sharpe_weights(s), sr / sr.sum())
+    # a member with a negative Sharpe ratio gets nothing; none positive: equal weights
+    np.testing.assert_allclose(sharpe_weights(np.column_stack([s[:, 0], -s[:, 1]])), [1.0, 0.0])
+    np.testing.assert_allclose(sharpe_weights(-s), [0.5, 0.5])
+    with pytest.raises(ConfigError, match="positive"):
+        vol_target_returns(r, -v)
+
+
+def test_directional_weights_count_sign_hits():
+    from volresearch.ensembles.combine import directional_weights
+
+    y = np.array([1.0, -1.0, 2.0, -0.5, 0.0])
+    means = np.array([[1, 1, 0], [-1, 1, 0], [1, 1, 0], [1, 1, 0], [1, -1, 0]], dtype=float)
+    # hit rates: member 0 (1+1+1+0+0.5)/5 = 0.7, member 1 (1+0+1+0+0.5)/5 = 0.5, member 2 always 0.5
+    np.testing.assert_allclose(directional_weights(means, y), [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(directional_weights(-means[:, :2], y), [0.5, 0.5])

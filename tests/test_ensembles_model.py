@@ -97,7 +97,7 @@ def test_bad_members_are_named():
     with pytest.raises(ConfigError, match="unknown model 'nope'"):
         fit_ensemble(bars, members=("garch-normal", "nope"))
     with pytest.raises(ConfigError, match="unknown ensemble weighting"):
-        fit_ensemble(bars, scheme="sharpe")
+        fit_ensemble(bars, scheme="kelly")
 
 
 @pytest.mark.slow
@@ -128,3 +128,55 @@ def test_a_member_that_cannot_forecast_is_left_out_and_the_rest_renormalised(ens
     assert counts[1] == 0 and sum(counts) == 1000
     with pytest.raises(Exception, match="no ensemble member with a positive weight"):
         ens.pooled_state(states, [False, False, False])
+
+
+@pytest.fixture(scope="module")
+def adaptive(spx) -> EnsembleResult:
+    return fit_ensemble(spx.iloc[:-60], members=MEMBERS, scheme="adaptive")
+
+
+def test_adaptive_weights_come_from_the_features_of_the_history_up_to_each_state(spx, adaptive):
+    from volresearch.ensembles.features import meta_features
+    from volresearch.ensembles.model import weight_path
+    from volresearch.validate.walkforward_registry import ADAPTERS
+
+    assert adaptive.model == "ensemble-adaptive" and adaptive.gate is not None
+    r_all = np.diff(np.log(spx["close"].to_numpy()))
+    full = adaptive.scaler.transform(meta_features(r_all))  # features on the whole history, independently
+    fit_n = len(spx) - 60 - 1  # returns in the fit
+    st = adaptive.filter_state()
+    np.testing.assert_allclose(st["weights"], adaptive.gate.weights(full[fit_n - 1])[0][0], atol=1e-10)
+    np.testing.assert_allclose(st["weights"], adaptive.weights, atol=1e-12)
+    # walk-forward origins after the fit: weights from the features up to each origin
+    after = spx.iloc[-61:]
+    times = after.index[[5, 30, 59]]
+    states = ADAPTERS["ensemble"].states(adaptive, after, None, times)
+    for st, k in zip(states, (5, 30, 59), strict=True):
+        np.testing.assert_allclose(st["weights"], adaptive.gate.weights(full[fit_n - 1 + k])[0][0], atol=1e-8)
+    assert not np.allclose(states[0]["weights"], states[2]["weights"], atol=1e-4)
+    # in sample: the pool of each forecast with its own weights; the log densities add up to the fit's
+    path = weight_path(adaptive, spx.iloc[:-60])
+    assert path.std().max() > 0.01 and np.allclose(path.sum(axis=1), 1.0)
+    pred = one_step_predictive(adaptive, spx.iloc[:-60])
+    assert pred["log_density"].mean() == pytest.approx(adaptive.in_sample["pool_log_score"], rel=1e-9)
+
+
+def test_adaptive_json_round_trip_and_paths_follow_the_state_weights(adaptive):
+    back = load_result(json.loads(json.dumps(adaptive.to_dict())))
+    assert back.gate == adaptive.gate and back.scaler == adaptive.scaler
+    assert back.filter_state()["weights"] == adaptive.filter_state()["weights"]
+    a = simulate_model(adaptive, 400, 3, seed=1, mode="matrix")
+    b = simulate_model(back, 400, 3, seed=1, mode="matrix")
+    np.testing.assert_array_equal(a.log_prices, b.log_prices)
+    state = adaptive.pooled_state([m.filter_state() for m in adaptive.members], z=np.full(5, 50.0))
+    assert state["breaker"] and np.allclose(state["weights"], 1 / 3)
+    paths = simulate_model(adaptive, 999, 2, seed=3, mode="matrix", state=state)
+    assert paths.meta["paths_per_member"] == [333, 333, 333]
+    assert "gate on log_vol" in adaptive.summary()
+
+
+def test_an_adaptive_ensemble_needs_a_feature_history(spx):
+    from volresearch.errors import FitError
+
+    with pytest.raises(FitError, match="full feature history"):
+        fit_ensemble(spx.iloc[:400], members=MEMBERS, scheme="adaptive")

@@ -765,3 +765,23 @@ def test_step_volatility_chart_compresses_breaks_on_a_session_axis(tmp_path) -> 
     assert render_png(chart, tmp_path / "steps.png", dpi=50).read_bytes()[:8] == PNG_SIGNATURE
     with pytest.raises(DataError, match="DatetimeIndex"):
         step_volatility_chart(pd.Series([1.0, 2.0]))
+
+
+def test_ensemble_weights_stack_to_one_and_attribution_maps_members_to_features(tmp_path):
+    from volresearch.plots import attribution_chart, ensemble_weights_chart
+
+    idx = pd.date_range("2020-01-01", periods=50, freq="D", tz="UTC")
+    a = np.linspace(0.2, 0.6, 50)
+    w = pd.DataFrame({"garch": a, "heston": 1 - a}, index=idx)
+    chart = ensemble_weights_chart(w)
+    areas = list(chart)
+    assert [ar.label for ar in areas] == ["garch", "heston"]
+    np.testing.assert_allclose(areas[-1].dimension_values("upper"), 1.0)  # the stack tops out at one
+    np.testing.assert_allclose(areas[1].dimension_values("lower"), a)
+    assert render_png(chart, tmp_path / "w.png", dpi=40).stat().st_size > 0
+    with pytest.raises(DataError, match="sum to one"):
+        ensemble_weights_chart(w * 0.5)
+    attr = pd.DataFrame([[0.1, -0.05], [-0.1, 0.05]], index=["garch", "heston"], columns=["log_vol", "trend"])
+    heat = attribution_chart(attr)
+    assert heat.dimension_values("contribution").tolist() == [0.1, -0.05, -0.1, 0.05]
+    assert render_png(heat, tmp_path / "a.png", dpi=40).stat().st_size > 0

@@ -11,7 +11,8 @@ and the log density of the model's predictive law of :math:`r_t` given the bars 
   the previous bar (integrated variance over the bar plus the compound-Poisson jump variance
   :math:`\lambda\,dt\,E[Z_y^2]`; the first bar starts from the stationary mean of ``v``);
 * Merton: the constant mean and variance of the Poisson-normal mixture and its exact log density;
-* ensembles: the linear pool of the members' laws (law of total variance, mixture density).
+* ensembles: the linear pool of the members' laws (law of total variance, mixture density), with the weights
+  of each forecast (:func:`volresearch.ensembles.model.weight_path`).
 
 The residuals, ensemble weights and in-sample losses of every surface come from here.  Units: log
 returns per bar, their squares, log densities per unit of log return.  The multiplicative intraday model
@@ -113,16 +114,18 @@ def _merton(result: Any, bars: Any) -> pd.DataFrame:
 
 def _ensemble(result: Any, bars: Any) -> pd.DataFrame:
     from volresearch.ensembles.combine import mixture_moments, pool_log_density
+    from volresearch.ensembles.model import weight_path
 
     frames = [one_step_predictive(m, bars) for m in result.members]
     common = frames[0].index
     for f in frames[1:]:
         common = common.intersection(f.index)
     cols = {c: np.column_stack([f.loc[common, c].to_numpy() for f in frames]) for c in ("mean", "var", "log_density")}
-    mean, var = mixture_moments(cols["mean"], cols["var"], result.weights)
+    w = weight_path(result, bars).reindex(common).to_numpy()
+    mean, var = mixture_moments(cols["mean"], cols["var"], w)
     return pd.DataFrame(
         {"r": frames[0].loc[common, "r"].to_numpy(), "mean": mean, "var": var,
-         "log_density": pool_log_density(cols["log_density"], result.weights)},
+         "log_density": pool_log_density(cols["log_density"], w)},
         index=pd.Index(common, name="time"),
     )  # fmt: skip
 

@@ -1480,6 +1480,18 @@ class DashboardState(param.Parameterized):
         (:func:`volresearch.overview.diurnal_frame`); ``None`` when the model has none."""
         return diurnal_frame(self.fit) if self.fit is not None else None
 
+    def ensemble_weights(self) -> pd.DataFrame | None:
+        """An ensemble's pool weights of each forecast over the fit window and the bars replayed so far (columns:
+        members; :func:`volresearch.ensembles.model.weight_path`); ``None`` for other models."""
+        from volresearch.ensembles.model import weight_path
+
+        if self.fit is None or getattr(self.fit, "kernel", None) != "ensemble" or self._job_fit is None:
+            return None
+        bars = self._job_fit.fit_bars
+        if self.replay_position and self._replay is not None:
+            bars = pd.concat([bars, self._replay.iloc[: int(self.replay_position)]])
+        return weight_path(self.fit, bars)
+
     def step_volatility(self) -> pd.Series | None:
         """Per-bar volatility the model's clock gives each step of the fan on screen (basis points).
 

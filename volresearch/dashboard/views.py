@@ -31,19 +31,18 @@ from __future__ import annotations
 
 import asyncio
 import html
-import math
 from typing import Any
 
 import holoviews as hv
 import numpy as np
-import pandas as pd
 import panel as pn
 import param
 from panel.viewable import Viewer
 
-from volresearch.overview import garch_component
 from volresearch.plots import diurnal_chart, fan_chart, step_volatility_chart
 
+from ._format import fmt_time as _fmt_time
+from .model_panel import ModelPanel
 from .sources import DATA_SUFFIXES
 from .state import MAX_HORIZON, DashboardState, Forecast, compute_fit, compute_replay_step
 
@@ -84,10 +83,6 @@ def _button(text: str, kind: str = "default", **params: Any) -> pn.widgets.Butto
     if "label" in pn.widgets.Button.param and "color" in pn.widgets.Button.param:
         return pn.widgets.Button(label=text, color=kind, **params)
     return pn.widgets.Button(name=text, button_type=kind, **params)
-
-
-def _fmt_time(ts: Any) -> str:
-    return f"{pd.Timestamp(ts):%Y-%m-%d %H:%M} UTC"
 
 
 def _horizon_text(fc: Forecast) -> str:
@@ -513,111 +508,6 @@ class SignalPanel(Viewer):
             pn.pane.Markdown("#### Price zones"),
             self.zones,
             sizing_mode="stretch_width",
-        )
-
-
-class ModelPanel(Viewer):
-    """Fitted parameters, residual diagnostics, stylized facts and data quality."""
-
-    state = param.ClassSelector(class_=DashboardState, doc="The session's state.")
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.summary = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.params_table = pn.pane.DataFrame(None, sizing_mode="stretch_width", css_classes=["vr-params"])
-        self.diagnostics = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
-        self.facts_summary = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.facts = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width", css_classes=["vr-facts"])
-        self.quality = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.state.param.watch(self._update_fit, ["fit", "stylized"])
-        self.state.param.watch(self._update_quality, ["quality"])
-        self._update_fit()
-        self._update_quality()
-
-    def _update_fit(self, *_: Any) -> None:
-        result = self.state.fit
-        if result is None:
-            self.summary.object = "<p>No fit yet.</p>"
-            self.params_table.object = None
-            self.diagnostics.object = None
-            self.facts_summary.object = ""
-            self.facts.object = None
-            return
-        fit = garch_component(result)
-        if fit is result:
-            warn = (
-                f"<br><b style='color:#d1242f'>Near-integrated: persistence {fit.persistence:.6f} &gt; 0.999; "
-                "long-horizon variance is unreliable.</b>"
-                if fit.near_integrated
-                else ""
-            )
-            if fit.near_integrated:
-                long_run = "half-life and unconditional vol n/a (near-integrated)"
-            else:
-                long_run = (
-                    f"half-life {fit.half_life:,.1f} bars, "
-                    f"unconditional vol {fit.unconditional_vol_annualised:.1%} annualised"
-                )
-            self.summary.object = (
-                f"<div><b>{fit.spec.label}</b> on {fit.n_obs:,} returns, {_fmt_time(fit.start)} .. "
-                f"{_fmt_time(fit.end)}<br>"
-                f"log-likelihood {fit.loglik:,.2f}, AIC {fit.aic:,.2f}, BIC {fit.bic:,.2f}<br>"
-                f"persistence {fit.persistence:.6f}, next-bar vol {math.sqrt(fit.next_variance):.4%} per bar, "
-                f"{long_run}{warn}</div>"
-            )
-        else:
-            self.summary.object = (
-                f"<div><b>{html.escape(result.model)}</b></div>"
-                f"<pre style='font-size:12px;white-space:pre-wrap'>{html.escape(result.summary())}</pre>"
-            )
-        table = self.state.fit_table()
-        self.params_table.object = pd.DataFrame(
-            {
-                "estimate": table["estimate"].map(lambda v: f"{v:.6g}"),
-                "std error": table["std error"].map(lambda v: f"{v:.3g}"),
-                "null": table["null"].map(lambda v: f"{v:g}" if math.isfinite(v) else "-"),
-                "t": table["t"].map(lambda v: f"{v:.2f}" if math.isfinite(v) else "n/a"),
-                "unit": table["unit"],
-            },
-            index=table.index,
-        )
-        diag = self.state.diagnostics_table()
-        diag["statistic"] = diag["statistic"].map(lambda v: f"{v:.3f}")
-        diag["p-value"] = diag["p-value"].map(lambda v: f"{v:.3f}")
-        self.diagnostics.object = diag
-        facts = self.state.stylized_verdicts()
-        n_pass = int((facts["verdict"] == "PASS").sum())
-        self.facts_summary.object = (
-            f"<p><b>{n_pass} of {len(facts)}</b> stylized-fact criteria pass on the fitted returns.</p>"
-        )
-        facts["value"] = facts["value"].map(lambda v: f"{v:.4g}")
-        facts["p-value"] = facts["p-value"].map(lambda v: "" if not math.isfinite(v) else f"{v:.3g}")
-        self.facts.object = facts
-
-    def _update_quality(self, *_: Any) -> None:
-        q = self.state.quality
-        self.quality.object = "" if q is None else f"<pre style='font-size:12px'>{html.escape(q.summary())}</pre>"
-
-    def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Tabs(
-            (
-                "Model",
-                pn.Column(
-                    self.summary,
-                    pn.pane.Markdown(
-                        "#### Parameters (robust std errors; per-bar units, or of the deseasonalised intraday "
-                        "component q)"
-                    ),
-                    self.params_table,
-                    pn.pane.Markdown("#### Residual diagnostics (5% level)"),
-                    self.diagnostics,
-                    sizing_mode="stretch_width",
-                ),
-            ),
-            ("Stylized facts", pn.Column(self.facts_summary, self.facts, sizing_mode="stretch_width")),
-            ("Data quality", self.quality),
-            sizing_mode="stretch_width",
-            dynamic=False,
         )
 
 

@@ -22,6 +22,12 @@ Weights (every function returns a float array on the simplex, members in column 
 * :func:`variance_regression_weights`: least squares of the realised variance (or a proxy) on the
   members' variance forecasts, non-negative and summing to one, optionally shrunk towards equal weights
   (ridge);
+* :func:`sharpe_weights`: :math:`w_j \propto \max(SR_j, 0)`, the Sharpe ratios of a strategy run on each
+  member's forecasts (by default the volatility-targeting strategy of :func:`vol_target_returns`): an economic
+  value of the forecasts measured on strategy returns, not on forecast errors;
+* :func:`directional_weights`: :math:`w_j \propto \max(\text{hit rate}_j - \tfrac12, 0)`, the rate at which
+  the sign of member ``j``'s predictive mean calls the sign of the outcome (weak for volatility models,
+  whose means barely move: an option for members with a mean model);
 * :func:`log_score_weights`: the optimal linear pool, maximising the mean log score
   :math:`\frac1n \sum_t \log \sum_j w_j f_{jt}` over the simplex (a concave problem, solved by the EM
   fixed point :math:`w_j \leftarrow \frac1n \sum_t w_j f_{jt} / \sum_i w_i f_{it}`, which increases the
@@ -47,9 +53,15 @@ __all__ = [
     "log_score_weights",
     "mixture_moments",
     "pool_cdf",
+    "directional_weights",
     "pool_log_density",
+    "sharpe_weights",
     "variance_regression_weights",
+    "vol_target_returns",
 ]
+
+#: Cap on the leverage of the volatility-targeting strategy.
+MAX_LEVERAGE = 3.0
 
 
 def _matrix(x: ArrayLike, name: str) -> np.ndarray:
@@ -121,6 +133,55 @@ def inverse_loss_weights(losses: ArrayLike, *, window: int | None = None) -> np.
         raise ConfigError(f"inverse-loss weights need positive mean losses, got {mean.tolist()}")
     inv = 1.0 / mean
     return inv / inv.sum()
+
+
+def _positive_part(score: np.ndarray) -> np.ndarray:
+    """Weights proportional to the positive part of ``score``; equal weights when none is positive."""
+    pos = np.maximum(score, 0.0)
+    return pos / pos.sum() if pos.sum() > 0 else equal_weights(score.size)
+
+
+def vol_target_returns(returns: ArrayLike, forecast_var: ArrayLike, *, target_var: float | None = None) -> np.ndarray:
+    r"""Returns of a volatility-targeting long position run on each member's variance forecasts, ``(n, k)``.
+
+    Position before outcome ``t``: :math:`\min(\sqrt{ar v / \hat\sigma^2_{jt}}, L)` with :math:`ar v` the
+    target variance per bar (default: the mean squared outcome) and :math:`L` = :data:`MAX_LEVERAGE`;
+    strategy return ``position * r_t`` (log return per bar times leverage, no costs).  Better variance timing
+    gives a higher Sharpe ratio (Fleming, Kirby and Ostdiek 2001; Moreira and Muir 2017).
+    """
+    v = _matrix(forecast_var, "forecast_var")
+    r = np.asarray(returns, dtype=float).ravel()
+    if r.size != v.shape[0] or not np.all(np.isfinite(r)):
+        raise ConfigError(f"returns must be {v.shape[0]} finite values, one per forecast")
+    if np.any(v <= 0):
+        raise ConfigError("variance forecasts must be positive")
+    target = float(np.mean(r * r)) if target_var is None else float(target_var)
+    if not target > 0:
+        raise ConfigError(f"the target variance must be positive, got {target}")
+    return np.minimum(np.sqrt(target / v), MAX_LEVERAGE) * r[:, None]
+
+
+def sharpe_weights(strategy_returns: ArrayLike) -> np.ndarray:
+    """``w_j`` proportional to the positive part of the Sharpe ratio (mean over standard deviation, per bar) of
+    member ``j``'s strategy returns ``(n, k)``; equal weights when no member's ratio is positive."""
+    a = _matrix(strategy_returns, "strategy_returns")
+    if a.shape[0] < 2:
+        raise ConfigError("Sharpe weights need at least two strategy returns")
+    sd = a.std(axis=0, ddof=1)
+    sr = np.where(sd > 0, a.mean(axis=0) / np.where(sd > 0, sd, 1.0), 0.0)
+    return _positive_part(sr)
+
+
+def directional_weights(means: ArrayLike, outcomes: ArrayLike) -> np.ndarray:
+    """``w_j`` proportional to the positive part of member ``j``'s hit rate minus one half: the share of forecasts
+    whose predictive mean has the outcome's sign (a zero mean or outcome counts one half); equal weights when no
+    member beats a coin."""
+    m = _matrix(means, "means")
+    y = np.asarray(outcomes, dtype=float).ravel()
+    if y.size != m.shape[0] or not np.all(np.isfinite(y)):
+        raise ConfigError(f"outcomes must be {m.shape[0]} finite values, one per forecast")
+    hit = np.where((np.sign(m) == 0) | (np.sign(y) == 0)[:, None], 0.5, (np.sign(m) == np.sign(y)[:, None]) * 1.0)
+    return _positive_part(hit.mean(axis=0) - 0.5)
 
 
 def variance_regression_weights(forecast_var: ArrayLike, realised_var: ArrayLike, *, ridge: float = 0.0) -> np.ndarray:

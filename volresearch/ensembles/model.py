@@ -9,7 +9,18 @@ sample (:func:`volresearch.predictive.one_step_predictive`) and sets the weights
 * ``inverse-qlike``: inverse mean normalised QLIKE of the members' variances against ``r^2``
   (returns exactly zero left out: QLIKE is infinite there);
 * ``variance-regression``: ``r^2`` regressed on the members' variances, weights on the simplex;
-* ``log-score``: the optimal linear pool of the members' exact predictive densities (default).
+* ``log-score``: the optimal linear pool of the members' exact predictive densities (default);
+* ``sharpe``: the positive part of the Sharpe ratio of a volatility-targeting long position sized by each
+  member's variance forecasts (:func:`~volresearch.ensembles.combine.vol_target_returns`);
+* ``directional``: the positive part of each member's sign hit rate minus one half;
+* ``adaptive``: weights that move with the state of the market, ``softmax(B z + b)`` of the standardised
+  meta-features ``z`` of the return history (:mod:`volresearch.ensembles.features`), the gate trained on the
+  pool's in-sample log score with entropy and correlation penalties (:mod:`volresearch.ensembles.stacking`).
+  Its :attr:`EnsembleResult.weights` are those of the next forecast; every state (``filter_state``, the
+  walk-forward's origins) computes its own from the returns up to it (the result keeps the last
+  :data:`~volresearch.ensembles.features.FEATURE_MEMORY` returns for that).  Before
+  :data:`~volresearch.ensembles.features.REGIME_WINDOW` returns of history the features are undefined and the
+  gate answers its baseline ``softmax(b)``; features out of range trip the circuit breaker (equal weights).
 
 Every weight uses only the fit window's bars (the walk-forward refits them per window: no look-ahead).
 A member whose fit is rejected is left out and named in ``rejected`` (at least :data:`MIN_MEMBERS`
@@ -31,17 +42,23 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from volresearch._util import jsonable
 from volresearch.ensembles.combine import (
+    directional_weights,
     effective_members,
     equal_weights,
     inverse_loss_weights,
     log_score_weights,
     mixture_moments,
     pool_log_density,
+    sharpe_weights,
     variance_regression_weights,
+    vol_target_returns,
 )
+from volresearch.ensembles.features import FEATURE_MEMORY, FEATURES, FeatureScaler, meta_features
+from volresearch.ensembles.stacking import Gate, fit_gate
 from volresearch.errors import ConfigError, FitError, SimulationError
 
 __all__ = [
@@ -51,16 +68,34 @@ __all__ = [
     "EnsembleResult",
     "allocate_paths",
     "fit_ensemble",
+    "history_features",
     "in_sample_weights",
+    "weight_path",
 ]
 
 #: Members of the default ensemble (daily bars): two GARCH recursions with fat tails and leverage, the plain
 #: benchmark, and Heston's stochastic volatility.
 DEFAULT_MEMBERS = ("garch-normal", "gjr-skewt", "egarch-t", "heston")
 #: Weight rules (see the module docstring).
-SCHEMES = ("equal", "inverse-qlike", "variance-regression", "log-score")
+SCHEMES = ("equal", "inverse-qlike", "variance-regression", "log-score", "sharpe", "directional", "adaptive")
 #: Fewest members that must fit for an ensemble.
 MIN_MEMBERS = 2
+#: Fewest in-sample forecasts with defined meta-features that an adaptive gate is trained on.
+MIN_GATE_ROWS = 200
+
+
+def _log_returns(bars: Any) -> pd.Series:
+    """Finite log returns of the closes, indexed by the time of the bar each ends."""
+    close = bars["close"] if isinstance(bars, pd.DataFrame) else pd.Series(bars)
+    r = np.log(close.astype(float)).diff().iloc[1:]
+    return r[np.isfinite(r.to_numpy())]
+
+
+def history_features(returns: pd.Series) -> pd.DataFrame:
+    """Meta-features known *before* each return (row ``t`` from the returns before ``t``), columns
+    :data:`~volresearch.ensembles.features.FEATURES`; NaN during the warm-up."""
+    f = meta_features(returns.to_numpy(dtype=float))
+    return pd.DataFrame(f, index=returns.index, columns=list(FEATURES)).shift(1)
 
 
 def allocate_paths(weights: Sequence[float], n_paths: int) -> np.ndarray:
@@ -84,14 +119,9 @@ def in_sample_weights(frames: Sequence[pd.DataFrame], scheme: str) -> tuple[np.n
 
     if scheme not in SCHEMES:
         raise ConfigError(f"unknown ensemble weighting {scheme!r}; choose one of {', '.join(SCHEMES)}")
-    common = frames[0].index
-    for f in frames[1:]:
-        common = common.intersection(f.index)
+    common, r, var, logd = _stack(frames)
     if len(common) < 20:
         raise FitError(f"the members share only {len(common)} in-sample returns", reason="length")
-    r = frames[0].loc[common, "r"].to_numpy()
-    var = np.column_stack([f.loc[common, "var"].to_numpy() for f in frames])
-    logd = np.column_stack([f.loc[common, "log_density"].to_numpy() for f in frames])
     nz = r != 0.0
     ql = np.column_stack([qlike(var[nz, j], r[nz] ** 2, normalized=True) for j in range(var.shape[1])])
     if scheme == "equal":
@@ -100,8 +130,14 @@ def in_sample_weights(frames: Sequence[pd.DataFrame], scheme: str) -> tuple[np.n
         w = inverse_loss_weights(ql)
     elif scheme == "variance-regression":
         w = variance_regression_weights(var, r**2)
-    else:
+    elif scheme == "log-score":
         w = log_score_weights(logd)
+    elif scheme == "sharpe":
+        w = sharpe_weights(vol_target_returns(r, var))
+    elif scheme == "directional":
+        w = directional_weights(np.column_stack([f.loc[common, "mean"].to_numpy() for f in frames]), r)
+    else:
+        raise ConfigError("adaptive weights depend on the features of each forecast: use fit_ensemble")
     stats = {
         "log_score": logd.mean(axis=0),
         "qlike": ql.mean(axis=0),
@@ -130,6 +166,11 @@ class EnsembleResult:
         Members asked for whose fit was rejected, with the reason.
     meta
         Bars, window, versions.
+    gate, scaler, recent_returns
+        Adaptive ensembles only: the fitted :class:`~volresearch.ensembles.stacking.Gate`, the training window's
+        :class:`~volresearch.ensembles.features.FeatureScaler` and the last
+        :data:`~volresearch.ensembles.features.FEATURE_MEMORY` log returns of the sample (their features give
+        the weights at later bars).  ``weights`` are then those of the next forecast.
     """
 
     members: tuple[Any, ...]
@@ -139,6 +180,9 @@ class EnsembleResult:
     in_sample: Mapping[str, Any] = field(default_factory=dict)
     rejected: Mapping[str, str] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
+    gate: Gate | None = None
+    scaler: FeatureScaler | None = None
+    recent_returns: tuple[float, ...] = ()
 
     KIND: ClassVar[str] = "volresearch.EnsembleResult"
     kernel: ClassVar[str] = "ensemble"
@@ -155,6 +199,9 @@ class EnsembleResult:
         object.__setattr__(self, "in_sample", dict(self.in_sample))
         object.__setattr__(self, "rejected", dict(self.rejected))
         object.__setattr__(self, "meta", dict(self.meta))
+        object.__setattr__(self, "recent_returns", tuple(float(x) for x in self.recent_returns))
+        if (self.gate is None) != (self.scaler is None) or (self.gate is not None and self.gate.n_members != len(w)):
+            raise ConfigError("an adaptive ensemble needs a gate with one output per member and its feature scaler")
 
     # ----------------------------------------------------------- model interface
     @property
@@ -202,16 +249,63 @@ class EnsembleResult:
         """The weights and the members' names (each member simulates itself)."""
         return {"weights": np.asarray(self.weights), "names": list(self.names)}
 
+    def member_means(self, states: Sequence[Mapping[str, Any]] | None = None) -> np.ndarray:
+        """The members' next-bar mean log returns (per bar): each member state's ``next_mean`` where it has one,
+        else the member's constant mean ``mu`` (0 for driftless members)."""
+        sts = states if states is not None else [m.filter_state() for m in self.members]
+        out = []
+        for m, st in zip(self.members, sts, strict=True):
+            mean = st.get("next_mean") if isinstance(st, Mapping) else None
+            if mean is None:
+                mean = getattr(m, "params", {}).get("mu", 0.0) if hasattr(m, "spec") else 0.0
+            out.append(float(mean))
+        return np.asarray(out)
+
+    def features_after(self, returns: ArrayLike) -> np.ndarray:
+        """Standardised meta-features at the end of the sample and after each of ``returns`` (log returns after
+        the sample's last bar): shape ``(len(returns) + 1, d)``; rows without enough history are 0 (the gate's
+        baseline).
+
+        Raises
+        ------
+        ConfigError
+            The ensemble is not adaptive.
+        """
+        if self.gate is None or self.scaler is None:
+            raise ConfigError(f"{self.model} has fixed weights; only adaptive ensembles have features")
+        past = np.asarray(self.recent_returns, dtype=float)
+        new = np.asarray(returns, dtype=float).ravel()
+        f = meta_features(np.concatenate([past, new]))[max(past.size - 1, 0) :]
+        if past.size == 0:
+            f = np.vstack([np.full((1, f.shape[1]), np.nan), f])
+        z = self.scaler.transform(f)
+        z[np.any(np.isnan(f), axis=1)] = 0.0
+        return z
+
+    def weights_at(self, z: ArrayLike | None = None) -> tuple[np.ndarray, bool]:
+        """The pool's weights given standardised features ``z`` (adaptive) and whether the circuit breaker fired;
+        fixed-weight ensembles return :attr:`weights`."""
+        if self.gate is None or z is None:
+            return np.asarray(self.weights), False
+        w, fired = self.gate.weights(z)
+        return w[0], bool(fired[0])
+
     def filter_state(self) -> dict[str, Any]:
-        """``last_price``, ``end``, the members' states (``members``) and the pool's ``next_variance``."""
+        """``last_price``, ``end``, the members' states (``members``), the weights of the next forecast and the
+        pool's ``next_variance``."""
         states = [m.filter_state() for m in self.members]
-        return self.pooled_state(states)
+        z = self.features_after([])[-1] if self.gate is not None else None
+        return self.pooled_state(states, z=z)
 
-    def pooled_state(self, states: Sequence[Mapping[str, Any]], active: Sequence[bool] | None = None) -> dict[str, Any]:
-        """The ensemble state made of the members' states: the pool's next-bar variance included.
+    def pooled_state(
+        self, states: Sequence[Mapping[str, Any]], active: Sequence[bool] | None = None, z: ArrayLike | None = None
+    ) -> dict[str, Any]:
+        """The ensemble state made of the members' states: the weights and the pool's next-bar variance included.
 
-        ``active`` marks the members that can forecast here (default: all); the others are left out and the
-        weights renormalised over the rest (``active`` and ``left_out`` are kept in the state).
+        ``z`` are the standardised features at this state (adaptive ensembles; default: the fitted
+        :attr:`weights`).  ``active`` marks the members that can forecast here (default: all); the others are
+        left out and the weights renormalised over the rest (``active``, ``left_out``, ``weights`` and
+        ``breaker``, whether the circuit breaker fired, are kept in the state).
 
         Raises
         ------
@@ -219,24 +313,30 @@ class EnsembleResult:
             No member with a positive weight is active.
         """
         act = np.ones(len(self.members), dtype=bool) if active is None else np.asarray(active, dtype=bool)
-        w = np.asarray(self.weights) * act
+        base, fired = self.weights_at(z)
+        w = base * act
         if not w.sum() > 0:
             raise SimulationError("no ensemble member with a positive weight can forecast here")
         w = w / w.sum()
         idx = np.flatnonzero(act)
-        means = [float(m.params.get("mu", 0.0)) if hasattr(m, "spec") else 0.0 for m in self.members]
+        means = self.member_means(states)
         var = [float(s["next_variance"]) for s in states]
-        _, pooled = mixture_moments([means[i] for i in idx], [var[i] for i in idx], w[idx])
+        _, pooled = mixture_moments(means[idx], [var[i] for i in idx], w[idx])
         first = states[0]
         return {"last_price": first["last_price"], "end": first.get("end"), "next_variance": float(pooled[0]),
-                "members": [dict(s) for s in states], "active": act.tolist(),
-                "left_out": [n for n, a in zip(self.names, act, strict=True) if not a]}  # fmt: skip
+                "members": [dict(s) for s in states], "active": act.tolist(), "weights": w.tolist(),
+                "breaker": fired, "left_out": [n for n, a in zip(self.names, act, strict=True) if not a]}  # fmt: skip
 
     # ----------------------------------------------------------- presentation
     def summary(self) -> str:
         n = int(self.in_sample.get("n", 0))
         lines = [f"Ensemble ({self.scheme} weights on {n} in-sample returns), effective members "
                  f"{self.effective_members:.2f} of {len(self.names)}"]  # fmt: skip
+        if self.gate is not None:
+            lines.append(f"weights of the next forecast from the gate on {', '.join(FEATURES)} (entropy "
+                         f"{self.gate.entropy:g}, correlation {self.gate.correlation:g}); in sample the effective "
+                         f"members ran from {float(self.in_sample.get('min_effective_members', math.nan)):.2f}, "
+                         f"mean {float(self.in_sample.get('mean_effective_members', math.nan)):.2f}")  # fmt: skip
         ls = self.in_sample.get("log_score", [math.nan] * len(self.names))
         ql = self.in_sample.get("qlike", [math.nan] * len(self.names))
         lines.append(f"{'member':<16}{'weight':>9}{'log score':>12}{'QLIKE':>9}")
@@ -262,6 +362,9 @@ class EnsembleResult:
                 "rejected": dict(self.rejected),
                 "flags": list(self.flags),
                 "meta": dict(self.meta),
+                "gate": None if self.gate is None else self.gate.to_dict(),
+                "scaler": None if self.scaler is None else self.scaler.to_dict(),
+                "recent_returns": list(self.recent_returns),
             }
         )
 
@@ -278,6 +381,9 @@ class EnsembleResult:
             in_sample=dict(d.get("in_sample", {})),
             rejected=dict(d.get("rejected", {})),
             meta=dict(d.get("meta", {})),
+            gate=None if d.get("gate") is None else Gate.from_dict(d["gate"]),
+            scaler=None if d.get("scaler") is None else FeatureScaler.from_dict(d["scaler"]),
+            recent_returns=tuple(float(x) for x in d.get("recent_returns", ())),
         )
 
 
@@ -331,7 +437,12 @@ def fit_ensemble(
     if len(fitted) < MIN_MEMBERS:
         why = "; ".join(f"{n}: {r}" for n, r in rejected.items())
         raise FitError(f"only {len(fitted)} ensemble member(s) could be fitted ({why})", reason="members")
-    w, stats = in_sample_weights(frames, scheme)
+    gate = scaler = None
+    returns = _log_returns(bars)
+    if scheme == "adaptive":
+        gate, scaler, w, stats = _fit_adaptive(frames, returns)
+    else:
+        w, stats = in_sample_weights(frames, scheme)
     index = getattr(bars, "index", None)
     meta = {"n_bars": len(bars), "members_asked": names, "mean": resolved_mean}
     if isinstance(index, pd.DatetimeIndex) and len(index):
@@ -342,14 +453,82 @@ def fit_ensemble(
         weights=tuple(w),
         scheme=scheme,
         in_sample={
-            "log_score": stats["log_score"].tolist(),
-            "qlike": stats["qlike"].tolist(),
-            "pool_log_score": float(stats["pool_log_score"][0]),
-            "n": int(stats["n"][0]),
-        },
+            k: (v.tolist() if k in ("log_score", "qlike") else v.item() if v.size == 1 else v.tolist())
+            for k, v in stats.items()
+        },  # fmt: skip
         rejected=rejected,
         meta=meta,
+        gate=gate,
+        scaler=scaler,
+        recent_returns=tuple(returns.to_numpy()[-FEATURE_MEMORY:]) if gate is not None else (),
     )
+
+
+def _stack(frames: Sequence[pd.DataFrame]) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """Common times, returns, variances and log densities of the members' one-step frames."""
+    common = frames[0].index
+    for f in frames[1:]:
+        common = common.intersection(f.index)
+    r = frames[0].loc[common, "r"].to_numpy()
+    var = np.column_stack([f.loc[common, "var"].to_numpy() for f in frames])
+    logd = np.column_stack([f.loc[common, "log_density"].to_numpy() for f in frames])
+    return common, r, var, logd
+
+
+def _fit_adaptive(
+    frames: Sequence[pd.DataFrame], returns: pd.Series
+) -> tuple[Gate, FeatureScaler, np.ndarray, dict[str, np.ndarray]]:
+    """Gate, scaler, next-forecast weights and in-sample statistics of an adaptive ensemble."""
+    from volresearch.validate.scores import qlike
+
+    common, r, var, logd = _stack(frames)
+    x = history_features(returns).reindex(common).to_numpy()
+    ok = np.all(np.isfinite(x), axis=1)
+    if ok.sum() < MIN_GATE_ROWS:
+        raise FitError(
+            f"an adaptive ensemble trains its gate on forecasts with a full feature history; {int(ok.sum())} of "
+            f"{len(common)} have one (need {MIN_GATE_ROWS}: fit on at least {MIN_GATE_ROWS + 251} bars)",
+            reason="length",
+        )
+    scaler = FeatureScaler.fit(x[ok])
+    gate = fit_gate(scaler.transform(x[ok]), logd[ok])
+    z = scaler.transform(x)
+    z[~ok] = 0.0
+    w_path, _ = gate.weights(z)
+    eff = 1.0 / np.sum(w_path * w_path, axis=1)
+    nz = r != 0.0
+    ql = np.column_stack([qlike(var[nz, j], r[nz] ** 2, normalized=True) for j in range(var.shape[1])])
+    past = returns.to_numpy()[-FEATURE_MEMORY:]
+    z_next = scaler.transform(meta_features(past)[-1:])
+    z_next[np.isnan(z_next)] = 0.0
+    w_next = gate.weights(z_next)[0][0]
+    stats = {
+        "log_score": logd.mean(axis=0),
+        "qlike": ql.mean(axis=0),
+        "pool_log_score": np.array([float(np.mean(pool_log_density(logd, w_path)))]),
+        "n": np.array([len(common)]),
+        "gate_rows": np.array([int(ok.sum())]),
+        "min_effective_members": np.array([float(eff[ok].min())]),
+        "mean_effective_members": np.array([float(eff[ok].mean())]),
+    }
+    return gate, scaler, w_next / w_next.sum(), stats
+
+
+def weight_path(result: EnsembleResult, bars: Any) -> pd.DataFrame:
+    """The pool's weights of each in-sample forecast (columns: member names; index: time of the return).
+
+    Fixed-weight ensembles repeat :attr:`EnsembleResult.weights`; adaptive ones apply the gate to the features
+    known before each return (the gate's baseline where the history is too short).
+    """
+    returns = _log_returns(bars)
+    if result.gate is None or result.scaler is None:
+        w = np.tile(np.asarray(result.weights), (len(returns), 1))
+    else:
+        x = history_features(returns).to_numpy()
+        z = result.scaler.transform(x)
+        z[np.any(np.isnan(x), axis=1)] = 0.0
+        w, _ = result.gate.weights(z)
+    return pd.DataFrame(w, index=returns.index, columns=list(result.names))
 
 
 def simulate_ensemble(result: EnsembleResult, n_paths: int, horizon: int, seed: Any, **options: Any) -> Any:
@@ -365,9 +544,12 @@ def simulate_ensemble(result: EnsembleResult, n_paths: int, horizon: int, seed: 
     n_sample = int(options.pop("n_sample_paths", 20))
     price = options.pop("last_price", state.get("last_price"))
     seed_int = _seed(seed)
-    w = np.asarray(result.weights)
-    if state.get("active") is not None:  # members that ran away here are left out, the rest renormalised
-        w = w * np.asarray(state["active"], dtype=bool)
+    if state.get("weights") is not None:  # the state's own: adaptive, or members that ran away left out
+        w = np.asarray(state["weights"], dtype=float)
+    else:
+        w = np.asarray(result.weights)
+        if state.get("active") is not None:
+            w = w * np.asarray(state["active"], dtype=bool)
         w = w / w.sum()
     counts = allocate_paths(w, int(n_paths))
     member_states = state.get("members") or [m.filter_state() for m in result.members]

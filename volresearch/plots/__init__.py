@@ -26,6 +26,8 @@ pit_histogram, acf_plot, parameter_drift, coverage_plot, ess_plot
     Calibration and model diagnostics.
 price_and_returns, conditional_volatility_plot, news_impact_plot
     Data and volatility-model figures.
+ensemble_weights_chart, attribution_chart
+    An ensemble's pool weights over time; the attribution of adaptive weight moves to meta-features.
 render_png
     Any of the above to a PNG with matplotlib.
 """
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 from volresearch.plots._common import MissingQuantileWarning, PlotWarning, ensure_backends
 from volresearch.plots.diagnostics import acf_plot, coverage_plot, ess_plot, parameter_drift, pit_histogram
+from volresearch.plots.ensembles import attribution_chart, ensemble_weights_chart
 from volresearch.plots.forecast import ZONE_ALPHA, ZONE_COLORS, SessionAxis, fan_chart, session_axis, zone_bands
 from volresearch.plots.intraday import diurnal_chart, step_volatility_chart
 from volresearch.plots.render import render_png
@@ -54,6 +57,8 @@ __all__ = [
     "price_and_returns",
     "conditional_volatility_plot",
     "news_impact_plot",
+    "ensemble_weights_chart",
+    "attribution_chart",
     "render_png",
     "ensure_backends",
     "PlotWarning",

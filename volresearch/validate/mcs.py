@@ -13,7 +13,8 @@ correlated up to that lag) unless given.
 ``dm_pvalue_vs_baseline`` (two-sided Diebold-Mariano on QLIKE against the first model listed, HAC
 horizon ``ceil(horizon/step)``), ``in_mcs``, ``mcs_pvalue``, ``n_fallback_windows`` (windows whose fit was
 rejected), ``ewma_forecasts`` (forecasts the EWMA answered: rejected fits and runaway recursions) and
-``partial_forecasts`` (ensemble forecasts made without a member whose recursion ran away there).
+``partial_forecasts`` (ensemble forecasts made without a member whose recursion ran away there),
+``breaker_forecasts`` (adaptive ensemble forecasts whose features tripped the circuit breaker: equal weights).
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ def compare_table(results: Mapping[str, Any], mcs: MCSResult) -> pd.DataFrame:
                 "n_fallback_windows": m["n_fallback_windows"],
                 "ewma_forecasts": int((res.forecasts["method"] == "ewma").sum()),
                 "partial_forecasts": int((res.forecasts["method"] == "model-partial").sum()),
+                "breaker_forecasts": int((res.forecasts["method"] == "model-breaker").sum()),
             }
         )
     return pd.DataFrame(rows).set_index("model")

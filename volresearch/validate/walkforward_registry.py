@@ -311,12 +311,24 @@ def _member_adapters(result: Any) -> list[WalkForwardAdapter]:
 def _ensemble_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
     """Each member's states at the origins, pooled into the ensemble's (the pool's next-bar variance).
 
+    Adaptive ensembles weight each origin by the gate on the features of the returns up to it (the fit's last
+    :data:`~volresearch.ensembles.features.FEATURE_MEMORY` returns and those after the fit); the gate itself is
+    refitted only with the members.
     A member whose variance ran away at an origin (not finite, or beyond
     :data:`~volresearch.validate.walkforward_run.RUNAWAY_FACTOR` times its in-sample range) is left out there and
-    the weights are renormalised over the others (the forecast is labelled ``model-partial``).
+    the weights are renormalised over the others (the forecast is labelled ``model-partial``); a forecast whose
+    adaptive weights fell back to equal weights (the circuit breaker) is labelled ``model-breaker``.
     """
     adapters = _member_adapters(result)
     per_member = [a.states(m, bars, calendar, times) for a, m in zip(adapters, result.members, strict=True)]
+    z_at = [None] * len(times)
+    if result.gate is not None:  # adaptive weights: the features of the returns up to each origin
+        r, stamps = _log_returns(bars) if len(bars) >= 2 else (np.empty(0), pd.DatetimeIndex([], tz="UTC"))
+        ok = np.isfinite(r)
+        z = result.features_after(r[ok])
+        stamps = stamps[ok]
+        j = np.searchsorted(stamps.asi8, pd.DatetimeIndex(times).as_unit(stamps.unit).asi8, side="right")
+        z_at = [z[i] for i in j]
     out = []
     for i in range(len(times)):
         states, active = [], []
@@ -327,7 +339,7 @@ def _ensemble_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.D
             st["next_variance"] = nv if ok else math.nan
             states.append(st)
             active.append(ok)
-        out.append(result.pooled_state(states, active))
+        out.append(result.pooled_state(states, active, z=z_at[i]))
     return out
 
 
@@ -379,7 +391,8 @@ def _forecast_segment(
     states = adapter.states(result, span, task.calendar, times)
     ends = index[origins + 1 + task.horizon - off]
     draws, s2 = [], np.empty(origins.size)
-    labels = np.array(["model-partial" if st.get("left_out") else "model" for st in states], dtype=object)
+    labels = np.array(["model-breaker" if st.get("breaker") else "model-partial" if st.get("left_out") else "model"
+                       for st in states], dtype=object)  # fmt: skip
     for i, (st, t, end) in enumerate(zip(states, times, ends, strict=True)):
         n_steps = adapter.steps(result, task.calendar, t, end, task.horizon)
         paths = simulate_model(
