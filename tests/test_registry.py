@@ -36,7 +36,9 @@ from volresearch.simulate import Fan, Paths
 GARCH_NAMES = [f"{m}-{d}" for m in VOLATILITY_MODELS for d in DISTRIBUTIONS]
 INTRADAY_NAMES = [f"intraday-{n}" for n in GARCH_NAMES]
 CONTINUOUS_NAMES = ["heston", "merton", "svcj"]
-ENSEMBLE_NAMES = ["ensemble-equal", "ensemble-inverse-qlike", "ensemble-log-score", "ensemble-variance-regression"]
+SIMPLE_NAMES = ["ewma", "historical"]
+ENSEMBLE_NAMES = ["ensemble-equal", "ensemble-inverse-qlike", "ensemble-log-score", "ensemble-variance-regression",
+                  "ensemble-sharpe", "ensemble-directional", "ensemble-adaptive"]  # fmt: skip
 
 
 def daily_bars(n: int = 1500, seed: int = 1) -> pd.DataFrame:
@@ -67,7 +69,9 @@ def intraday() -> pd.DataFrame:
 def test_builtin_names_are_the_product_of_models_and_laws():
     names = set(available_models())
     assert set(GARCH_NAMES) <= names and set(INTRADAY_NAMES) <= names
-    assert set(available_models(intraday=False)) == set(GARCH_NAMES) | set(CONTINUOUS_NAMES) | set(ENSEMBLE_NAMES)
+    assert set(available_models(intraday=False)) == (
+        set(GARCH_NAMES) | set(CONTINUOUS_NAMES) | set(SIMPLE_NAMES) | set(ENSEMBLE_NAMES)
+    )
     assert get_model("intraday").name == DEFAULT_INTRADAY_MODEL
     assert get_model("GJR-SGED").name == "gjr-sged"
     for name in names:

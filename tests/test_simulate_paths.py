@@ -416,7 +416,7 @@ def test_advance_paths_validation(normal) -> None:  # type: ignore[no-untyped-de
         ({"params": {**GJR, "beta": float("nan")}}, "beta must be finite"),
         ({"params": {**GJR, "alpha": "x"}}, "alpha must be a number"),
         ({"model": "garch", "params": {**GARCH, "gamma": 0.1}}, "has no gamma"),
-        ({"params": {**GJR, "omega": 0.0}}, "omega must be positive"),
+        ({"params": {**GJR, "omega": -1e-7}}, "omega must be positive"),
         ({"params": {**GJR, "alpha": -0.01}}, "non-negative"),
         ({"params": {**GJR, "gamma": -0.05}}, "non-negative"),
         ({"sigma2_1": 0.0}, "sigma2_1 must be positive"),

@@ -150,7 +150,8 @@ def test_model_arguments_are_checked(intraday_bars):
         wf.walk_forward(intraday_bars, model=3.5)  # type: ignore[arg-type]
     assert "intraday" in ADAPTERS
     with pytest.raises(
-        ConfigError, match="'sv-x' .'jumps' family.*families with an adapter: ensemble, garch, intraday"
+        ConfigError,
+        match="'sv-x' .'jumps' family.*families with an adapter: ensemble, ewma, garch, historical, intraday",
     ):
         get_adapter("jumps", "sv-x")
 

@@ -74,6 +74,8 @@ _TITLES = {
         _HESTON + "; jumps at rate λ add Z_v ~ Exp(μ_v) to v and Z_y | Z_v ~ N(μ_y + ρ_J Z_v, σ_y²) to ln S "
         "(drift compensated)",
     ),
+    "ewma": ("RiskMetrics EWMA volatility", "σ²ₜ = λ σ²ₜ₋₁ + (1 − λ) e²ₜ₋₁, rₜ = μ + σₜ zₜ, z ~ N(0, 1)"),
+    "historical": ("Historical simulation", "rₜ₊₁ drawn with replacement from the window's returns r₁ … rₙ"),
     "merton": (
         "Merton jump-diffusion",
         "d ln S = (μ − σ²/2 − λk̄) dt + σ dW + dJ, jumps N(μ_J, σ_J²) at rate λ, k̄ = E[e^J] − 1",
@@ -163,8 +165,9 @@ def parameter_table(result: Any) -> pd.DataFrame:
     else:
         units = getattr(result, "units", {})
         component = getattr(result, "table_component", "continuous time")
+        own = result.null_values() if hasattr(result, "null_values") else None
         for name, value in result.params.items():
-            null = 0.0 if name in _ZERO_NULL else None
+            null = own.get(name) if own is not None else 0.0 if name in _ZERO_NULL else None
             add(component, name, value, result.std_errors.get(name, math.nan), null, units.get(name, ""))
     return pd.DataFrame(rows, columns=["parameter", *cols]).set_index("parameter")
 
@@ -424,20 +427,20 @@ def volatility_history(result: Any, bars: Any = None) -> tuple[dict[str, pd.Seri
         )
     if bars is None:
         raise ValueError(f"the volatility history of {result.model} needs the bars it was fitted on")
-    if getattr(result, "kernel", None) == "ensemble":
-        from volresearch.data.calendar import year_fraction
+    from volresearch.data.calendar import year_fraction
 
-        pred = one_step_predictive(result, bars)
-        scale = 100.0 / math.sqrt(year_fraction(result.bar_seconds, result.calendar or "us_equity_daily"))
-        return {"pool's predictive volatility": np.sqrt(pred["var"]) * scale}, "annualised volatility (%)"
+    scale = 100.0 / math.sqrt(year_fraction(result.bar_seconds, result.calendar or "us_equity_daily"))
+    if getattr(result, "kernel", None) == "ensemble" or getattr(result, "model", None) == "ewma":
+        what = "pool's predictive volatility" if result.kernel == "ensemble" else "EWMA volatility"
+        return {what: np.sqrt(one_step_predictive(result, bars)["var"]) * scale}, "annualised volatility (%)"
     if _is_sv(result):
         v = sv_filtered_variance(result, bars)
         return {"filtered spot volatility": np.sqrt(np.maximum(v, 0.0)) * 100.0}, "annualised volatility (%)"
     r, times = return_sample_of(result, bars)
-    scale = 100.0 / math.sqrt(result.dt)
     realised = pd.Series(r, index=times).rolling(21).std() * scale
     const = pd.Series(math.sqrt(result.filter_state()["next_variance"]) * scale, index=times)
-    return {"Merton (constant)": const, "realised, 21 bars": realised.dropna()}, "annualised volatility (%)"
+    label = "Merton (constant)" if _is_merton(result) else f"{result.model} (constant)"
+    return {label: const, "realised, 21 bars": realised.dropna()}, "annualised volatility (%)"
 
 
 def diurnal_frame(result: Any) -> pd.DataFrame | None:

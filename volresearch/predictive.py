@@ -11,6 +11,9 @@ and the log density of the model's predictive law of :math:`r_t` given the bars 
   the previous bar (integrated variance over the bar plus the compound-Poisson jump variance
   :math:`\lambda\,dt\,E[Z_y^2]`; the first bar starts from the stationary mean of ``v``);
 * Merton: the constant mean and variance of the Poisson-normal mixture and its exact log density;
+* EWMA: normal with the recursion's variance (returns after its warm-up);
+* historical simulation: the sample's mean and variance, the leave-one-out Gaussian kernel density of the
+  sample at each return (the empirical law the paths draw from, smoothed);
 * ensembles: the linear pool of the members' laws (law of total variance, mixture density), with the weights
   of each forecast (:func:`volresearch.ensembles.model.weight_path`).
 
@@ -130,6 +133,29 @@ def _ensemble(result: Any, bars: Any) -> pd.DataFrame:
     )  # fmt: skip
 
 
+def _ewma(result: Any, bars: Any) -> pd.DataFrame:
+    from volresearch.models.ewma import EWMA_WARMUP, ewma_in_sample
+
+    r, times = return_sample_of(result, bars)
+    v = ewma_in_sample(result, r)
+    x = r[EWMA_WARMUP:]
+    mu = float(result.params["mu"])
+    logd = -0.5 * (np.log(2 * np.pi * v) + (x - mu) ** 2 / v)
+    return pd.DataFrame({"r": x, "mean": mu, "var": v, "log_density": logd},
+                        index=pd.Index(times[EWMA_WARMUP:], name="time"))  # fmt: skip
+
+
+def _historical(result: Any, bars: Any) -> pd.DataFrame:
+    from volresearch.models.ewma import kde_log_density
+
+    r, times = return_sample_of(result, bars)
+    x = result.sample
+    same = r.size == x.size and np.allclose(r, x)
+    logd = kde_log_density(x, r, leave_one_out=same)
+    return pd.DataFrame({"r": r, "mean": float(x.mean()), "var": float(x.var(ddof=1)), "log_density": logd},
+                        index=pd.Index(times, name="time"))  # fmt: skip
+
+
 def one_step_predictive(result: Any, bars: Any = None) -> pd.DataFrame:
     """Every in-sample return with its one-bar predictive ``mean``, ``var`` and ``log_density`` (module docstring).
 
@@ -148,6 +174,13 @@ def one_step_predictive(result: Any, bars: Any = None) -> pd.DataFrame:
     kernel = getattr(result, "kernel", None)
     if kernel == "ensemble":
         return _ensemble(result, bars)
+    model = getattr(result, "model", None)
+    if model in ("ewma", "historical") and bars is None:
+        raise ConfigError(f"the one-step predictive laws of {model} need the bars it was fitted on")
+    if model == "ewma":
+        return _ewma(result, bars)
+    if model == "historical":
+        return _historical(result, bars)
     if kernel not in ("heston", "svcj", "merton"):
         raise ConfigError(f"one-step predictive laws of {getattr(result, 'model', kernel)!r} are not available")
     if bars is None:

@@ -424,6 +424,7 @@ def _register_builtins() -> None:
     register_result_type("volresearch.Fit", Fit)
     register_result_type("volresearch.IntradayFit", IntradayFit)
     _register_continuous_time()
+    _register_simple()
 
 
 def _sv_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **options: Any) -> Any:
@@ -473,6 +474,41 @@ def _sv_loglik(params: Mapping[str, float], returns: np.ndarray, dt: float, n_pa
     from volresearch.simulate.sv_filter import sv_filter
 
     return sv_filter(params, returns, dt, n_particles=n_particles, seed=seed).loglik
+
+
+def _historical_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **options: Any) -> Any:
+    from volresearch.simulate.kernels.bootstrap import simulate_historical_result
+
+    return simulate_historical_result(result, n_paths, horizon, seed, **options)
+
+
+def _register_simple() -> None:
+    """RiskMetrics EWMA (on the GARCH path kernel) and historical simulation (bootstrap kernel)."""
+    from volresearch.models.ewma import EWMAResult, HistoricalResult, fit_ewma, fit_historical
+
+    register_kernel("historical", _historical_kernel)
+    register(
+        ModelEntry(
+            name="ewma",
+            family="ewma",
+            fit=fit_ewma,
+            result_type=EWMAResult,
+            kernel="garch",
+            description="RiskMetrics EWMA volatility (decay by quasi-maximum likelihood; normal innovations)",
+        )
+    )
+    register(
+        ModelEntry(
+            name="historical",
+            family="historical",
+            fit=fit_historical,
+            result_type=HistoricalResult,
+            kernel="historical",
+            description="historical simulation: returns drawn with replacement from the window",
+        )
+    )
+    register_result_type("volresearch.EWMAResult", EWMAResult)
+    register_result_type("volresearch.HistoricalResult", HistoricalResult)
 
 
 def _register_continuous_time() -> None:

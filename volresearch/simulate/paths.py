@@ -76,7 +76,8 @@ def _model_params(model: str, code: int, params: Mapping[str, float]) -> tuple[f
 
     Keys other than mu, omega, alpha, gamma, beta (e.g. distribution
     parameters) are ignored.  GARCH takes no ``gamma`` (absent or 0).
-    GARCH/GJR need ``omega > 0``, ``alpha >= 0``, ``beta >= 0`` and
+    GARCH/GJR need ``omega > 0`` (or ``omega = 0`` with ``beta > 0``: the integrated EWMA recursion, whose
+    variance stays positive from a positive start), ``alpha >= 0``, ``beta >= 0`` and
     ``alpha + gamma >= 0`` so that every variance stays positive.
     """
     if not isinstance(params, Mapping):
@@ -98,8 +99,10 @@ def _model_params(model: str, code: int, params: Mapping[str, float]) -> tuple[f
     if code == _kernels.GARCH and vals["gamma"] != 0.0:
         raise SimulationError(f"model 'garch' has no gamma (got {vals['gamma']!r}); use 'gjr'")
     if code in (_kernels.GARCH, _kernels.GJR):
-        if not vals["omega"] > 0.0:
-            raise SimulationError(f"omega must be positive, got {vals['omega']!r}")
+        if vals["omega"] < 0.0 or (vals["omega"] == 0.0 and not vals["beta"] > 0.0):
+            raise SimulationError(
+                f"omega must be positive (or zero with beta > 0, the EWMA recursion), got omega={vals['omega']!r}"
+            )
         if vals["alpha"] < 0.0 or vals["beta"] < 0.0 or vals["alpha"] + vals["gamma"] < 0.0:
             raise SimulationError(
                 "alpha, beta and alpha + gamma must be non-negative "

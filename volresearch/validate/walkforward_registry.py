@@ -302,6 +302,34 @@ def _state_next_variance(result: Any, calendar: str, origin: Any, state: Mapping
 register_adapter("garch", WalkForwardAdapter(_garch_states, _bar_steps, _state_next_variance, _garch_record))
 
 
+def _ewma_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
+    """``next_variance`` at each origin: the EWMA recursion continued over the returns after the fit."""
+    nv = np.array([result.next_variance])
+    stamps = pd.DatetimeIndex([], tz="UTC")
+    if len(bars) >= 2:
+        r, stamps = _log_returns(bars)
+        ok = np.isfinite(r)
+        nv, stamps = result.filter(r[ok]), stamps[ok]
+    j = np.searchsorted(stamps.asi8, pd.DatetimeIndex(times).as_unit(stamps.unit).asi8, side="right")
+    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
+    return [{"next_variance": float(nv[i]), "last_price": float(p), "end": t}
+            for i, p, t in zip(j, prices, times, strict=True)]  # fmt: skip
+
+
+def _ewma_record(result: Any) -> dict[str, Any]:
+    return {"persistence": 1.0, "loglik": float(result.loglik), "params": dict(result.params),
+            "std_errors": dict(result.std_errors)}  # fmt: skip
+
+
+def _historical_record(result: Any) -> dict[str, Any]:
+    return {"persistence": math.nan, "loglik": math.nan, "params": dict(result.params),
+            "std_errors": dict(result.std_errors)}  # fmt: skip
+
+
+register_adapter("ewma", WalkForwardAdapter(_ewma_states, _bar_steps, _state_next_variance, _ewma_record))
+register_adapter("historical", WalkForwardAdapter(_iid_states, _bar_steps, _iid_next_variance, _historical_record))
+
+
 def _member_adapters(result: Any) -> list[WalkForwardAdapter]:
     from volresearch.registry import get_model
 
