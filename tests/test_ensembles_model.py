@@ -161,9 +161,10 @@ def test_adaptive_weights_come_from_the_features_of_the_history_up_to_each_state
     assert pred["log_density"].mean() == pytest.approx(adaptive.in_sample["pool_log_score"], rel=1e-9)
 
 
-def test_adaptive_json_round_trip_and_paths_follow_the_state_weights(adaptive):
+def test_adaptive_json_round_trip_and_paths_follow_the_state_weights(spx, adaptive):
     back = load_result(json.loads(json.dumps(adaptive.to_dict())))
     assert back.gate == adaptive.gate and back.scaler == adaptive.scaler
+    assert back.meta["data_hash"] == adaptive.meta["data_hash"] and back.meta["end"] < str(spx.index[-1])
     assert back.filter_state()["weights"] == adaptive.filter_state()["weights"]
     a = simulate_model(adaptive, 400, 3, seed=1, mode="matrix")
     b = simulate_model(back, 400, 3, seed=1, mode="matrix")
@@ -180,3 +181,16 @@ def test_an_adaptive_ensemble_needs_a_feature_history(spx):
 
     with pytest.raises(FitError, match="full feature history"):
         fit_ensemble(spx.iloc[:400], members=MEMBERS, scheme="adaptive")
+
+
+def test_the_pooled_fan_is_the_fan_of_the_joined_paths(ens):
+    from volresearch.quantiles import quantile
+
+    fan = simulate_model(ens, 3001, 7, seed=11, quantiles=[0.05, 0.5, 0.95], n_sample_paths=12)
+    paths = simulate_model(ens, 3001, 7, seed=11, mode="matrix")
+    prices = np.exp(paths.log_prices)
+    np.testing.assert_array_equal(fan.bands, np.asarray(quantile(prices, fan.levels, axis=1)).T)
+    np.testing.assert_allclose(fan.mean, prices.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(fan.std, prices.std(axis=1), rtol=1e-10)
+    np.testing.assert_array_equal(fan.sample_paths, prices[:, :12])  # the same interleaved sample paths
+    np.testing.assert_array_equal(np.sort(fan.terminal_prices), np.sort(prices[-1]))

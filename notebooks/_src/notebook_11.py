@@ -16,8 +16,14 @@ $F(y) = \\sum_j w_j F_j(y)$. Its variance is within plus between,
 $\\sigma^2 = \\sum_j w_j \\sigma_j^2 + \\sum_j w_j (\\mu_j - \\mu)^2$, so disagreement between members
 widens the pool. The weights come from the members' one-bar predictive laws over the fit window
 (nothing after it): equal, inverse QLIKE, a simplex regression of squared returns on the members'
-variances, or the optimal log-score pool. Every surface sees the ensemble as one registered model,
+variances, the optimal log-score pool, or (``adaptive``) weights that move with the state of the market:
+a softmax of meta-features of the return history (volatility level, vol of vol, trend, jump share, the
+volatility regime's rank) trained on the pool's log score, with an entropy reward against collapse onto one
+member, a correlation penalty, and a circuit breaker that falls back to equal weights when the features
+leave the range of the training window. Every surface sees the ensemble as one registered model,
 `ensemble-<rule>`: `fit`, `simulate`, `validate`, `compare`, the report and the dashboard.
+Members can be any registered model: the GARCH family, Heston, SVCJ, Merton, RiskMetrics EWMA and
+historical simulation.
 
 Prophet and LSTM members (from the seed's design) are not here: volatility forecasting at one day is about
 the conditional variance of a nearly unpredictable series, where a trend-and-seasonality curve fitter has
@@ -45,9 +51,11 @@ import pandas as pd
 
 from volresearch.data import open_bars
 from volresearch.ensembles import effective_members, mixture_moments
-from volresearch.ensembles.model import SCHEMES, fit_ensemble, in_sample_weights
+from volresearch.ensembles.features import FEATURES
+from volresearch.ensembles.model import SCHEMES, fit_ensemble, in_sample_weights, weight_path
+from volresearch.ensembles.stress import shocked_bars, stress_test
 from volresearch.predictive import one_step_predictive
-from volresearch.plots import fan_chart
+from volresearch.plots import attribution_chart, ensemble_weights_chart, fan_chart
 from volresearch.registry import simulate_model
 from volresearch.validate.compare import compare_models
 from volresearch.validate.mcs import compare_table, model_confidence_set
@@ -68,7 +76,7 @@ single member (each member is a vertex of the simplex).
     ("check", """
 ens = fit_ensemble(sample, scheme="log-score", members=members)  # fits every member once
 frames = [one_step_predictive(m, sample) for m in ens.members]  # their in-sample one-bar predictive laws
-weights = {scheme: in_sample_weights(frames, scheme)[0] for scheme in SCHEMES}
+weights = {scheme: in_sample_weights(frames, scheme)[0] for scheme in SCHEMES if scheme != "adaptive"}
 print(pd.DataFrame({s: np.round(w, 3) for s, w in weights.items()}, index=ens.names).to_string())
 print("in-sample mean log score per member:",
       {n: round(float(v), 4) for n, v in zip(ens.names, ens.in_sample["log_score"])})
@@ -84,7 +92,7 @@ simulated pool (stratified paths: each member simulates its share of the paths w
 """),
     ("check", """
 states = [m.filter_state() for m in ens.members]
-means = [float(getattr(m, "params", {}).get("mu", 0.0)) if hasattr(m, "spec") else 0.0 for m in ens.members]
+means = ens.member_means(states)
 variances = [s["next_variance"] for s in states]
 mean, var = mixture_moments(means, variances, ens.weights)
 within = float(np.dot(ens.weights, variances))
@@ -106,6 +114,49 @@ for name in (ens.names[int(np.argmax(ens.weights))], ens.names[int(np.argmin(ens
 hv.Layout(charts).cols(3).opts(fig_size=110)
 """),
     ("md", """
+## Adaptive weights: which member, when
+
+The adaptive pool's gate is trained on the same in-sample forecasts. The weights of each forecast follow
+the features known before it; the first year of the window has no feature history yet and takes the gate's
+baseline. The attribution splits the move of each weight at the next forecast (from the baseline, the
+training window's average state) over the features (integrated gradients: a row adds up to the move).
+"""),
+    ("check", """
+adaptive = fit_ensemble(sample, scheme="adaptive", members=members)
+path = weight_path(adaptive, sample)
+eff = 1.0 / (path**2).sum(axis=1)
+print(f"effective members: mean {eff.mean():.2f}, min {eff.min():.2f} of {len(adaptive.names)}; "
+      f"next forecast {adaptive.effective_members:.2f}")
+print("next-forecast weights:", {n: round(float(w), 3) for n, w in zip(adaptive.names, adaptive.weights)})
+z = adaptive.features_after([])[-1]
+attribution = pd.DataFrame(adaptive.gate.attribution(z), index=adaptive.names, columns=FEATURES)
+print("standardised features now:", {f: round(float(v), 2) for f, v in zip(FEATURES, z)})
+"""),
+    ("code", """
+(ensemble_weights_chart(path, title="adaptive pool weights") + attribution_chart(attribution)).cols(1)
+"""),
+    ("md", """
+## Stress: a synthetic crash the gate never saw
+
+A one-day crash of 20% followed by 20 days of returns four times larger is written into the last months of
+the sample; every model is fitted on the bars before it and forecasts each day of the shock one day ahead
+(nothing of the shock is used to fit anything judged on it). Features far outside the training range trip
+the circuit breaker: those forecasts use equal weights and are counted. The README reports the 2008 crisis
+replayed the same way on the whole S&P 500 and NASDAQ.
+"""),
+    ("check", """
+import logging
+
+logging.getLogger("volresearch.ensembles.stacking").setLevel(logging.ERROR)  # each firing is counted below
+shock_at = sample.index[-60]
+shocked = shocked_bars(bars.loc[: sample.index[-1]], shock_at, factor=4.0, bars_long=20, crash=-0.2)
+stress = stress_test(shocked, [members[0], "ensemble-log-score", "ensemble-adaptive"], start=shock_at,
+                     end=sample.index[-1], train=wf_in_sample, n_paths=wf_paths, seed=seed)
+print(stress.table[["coverage_95", "log_score", "qlike", "breaker_forecasts", "partial_forecasts"]].round(3)
+      .to_string())
+print(stress.weights["ensemble-adaptive"].head(3).round(3).to_string())
+"""),
+    ("md", """
 ## Out of sample: members and ensembles on the same origins, DM tests and the Model Confidence Set
 
 Every model refitted every `wf_out_of_sample` bars on the same origins (the ensembles refit their members
@@ -115,12 +166,13 @@ models not shown worse than the best. The README's benchmark runs the same on th
 """),
     ("check", """
 window = bars.iloc[-wf_last:]
-names = [members[0], *members[1:], "ensemble-equal", "ensemble-log-score"]
+names = [members[0], *members[1:], "ewma", "ensemble-equal", "ensemble-log-score", "ensemble-adaptive"]
 cmp = compare_models(window, names, in_sample=wf_in_sample, out_of_sample=wf_out_of_sample, step=wf_step,
                      horizon=1, n_paths=wf_paths, seed=seed, quiet=True)
 results = {n: cmp.results[n] for n in names}
 mcs = model_confidence_set(results, size=0.10, reps=500, seed=seed)
-view = compare_table(results, mcs)[["qlike", "log_score", "coverage_95", "dm_pvalue_vs_baseline", "in_mcs"]]
+view = compare_table(results, mcs)[["qlike", "log_score", "coverage_95", "dm_pvalue_vs_baseline", "in_mcs",
+                                   "breaker_forecasts"]]
 print(f"{cmp.results[names[0]].n_forecasts} common one-day forecasts")
 print(view.round(4).to_string())
 print("MCS:", ", ".join(mcs.included), f"(block {mcs.settings['block_size']}, {mcs.settings['reps']} reps)")

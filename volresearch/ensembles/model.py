@@ -29,7 +29,8 @@ must answer).
 Paths (kernel ``"ensemble"``): the pool is sampled by stratified allocation, ``n_j`` paths from
 member ``j`` with ``n_j`` the largest-remainder rounding of ``w_j n``, each member with its own seed
 ``SeedSequence([seed, j])`` and its own state; the first ``n_sample_paths`` columns (the sample paths a fan
-shows) interleave the members in proportion, the others follow member by member.  The ensemble's one-bar variance is the pool's (law of total
+shows) interleave the members in proportion, the others follow member by member.  In ``bands`` mode the members'
+path matrices are never joined: the pool's quantiles and moments are taken over blocks of steps.  The ensemble's one-bar variance is the pool's (law of total
 variance over the members' next-bar means and variances).
 """
 
@@ -165,7 +166,7 @@ class EnsembleResult:
     rejected
         Members asked for whose fit was rejected, with the reason.
     meta
-        Bars, window, versions.
+        Bars, the weights' training window (``start``, ``end``), the data hash of the closes, library versions.
     gate, scaler, recent_returns
         Adaptive ensembles only: the fitted :class:`~volresearch.ensembles.stacking.Gate`, the training window's
         :class:`~volresearch.ensembles.features.FeatureScaler` and the last
@@ -444,7 +445,11 @@ def fit_ensemble(
     else:
         w, stats = in_sample_weights(frames, scheme)
     index = getattr(bars, "index", None)
-    meta = {"n_bars": len(bars), "members_asked": names, "mean": resolved_mean}
+    from volresearch.models.realized import library_versions
+    from volresearch.models.returns import data_hash, prices_from
+
+    meta = {"n_bars": len(bars), "members_asked": names, "mean": resolved_mean, "versions": library_versions(),
+            "data_hash": data_hash(prices_from(bars).to_numpy(dtype=np.float64))}  # fmt: skip
     if isinstance(index, pd.DatetimeIndex) and len(index):
         meta.update(start=str(index[0]), end=str(index[-1]))
     return EnsembleResult(
@@ -567,22 +572,26 @@ def simulate_ensemble(result: EnsembleResult, n_paths: int, horizon: int, seed: 
                                state=st)  # fmt: skip
         blocks.append(np.asarray(paths.log_prices, dtype=np.float64))
         slots.append((np.arange(n_j) + 0.5) / n_j)
-    logp = np.hstack(blocks)
-    # the first columns (the sample paths a fan shows) interleave the members in proportion: swap them in
-    # rather than permute the whole matrix (quantiles and moments do not depend on the column order)
-    front = np.argsort(np.concatenate(slots), kind="stable")[: min(n_sample, logp.shape[1])]
-    order = np.arange(logp.shape[1])
-    for i, j in enumerate(front):
-        k = int(np.flatnonzero(order == j)[0])
-        order[i], order[k] = order[k], order[i]
-    head = np.flatnonzero(order != np.arange(order.size))
-    if head.size:
-        logp[:, head] = logp[:, order[head]]
+    # the first columns (the sample paths a fan shows) interleave the members in proportion
+    offsets = np.cumsum([0] + [b.shape[1] for b in blocks])
+    front = np.argsort(np.concatenate(slots), kind="stable")[: min(n_sample, int(offsets[-1]))]
+    member_of = np.searchsorted(offsets, front, side="right") - 1
+    pairs = [(int(b), int(j - offsets[b])) for b, j in zip(member_of, front, strict=True)]
+    if mode == "matrix":  # swap the sample columns to the front (quantiles and moments ignore the order)
+        logp = np.hstack(blocks)
+        order = np.arange(logp.shape[1])
+        for i, j in enumerate(front):
+            k = int(np.flatnonzero(order == j)[0])
+            order[i], order[k] = order[k], order[i]
+        head = np.flatnonzero(order != np.arange(order.size))
+        if head.size:
+            logp[:, head] = logp[:, order[head]]
+        blocks, pairs = [logp], None
     meta = {"model": result.model, "weights": w.tolist(), "names": list(result.names), "seed": seed_int,
             "paths_per_member": counts.tolist()}  # fmt: skip
     first = member_states[0]
     return paths_surface(
-        logp, mode=mode, start=first.get("end") if start is None else start,
+        blocks, mode=mode, start=first.get("end") if start is None else start,
         bar_seconds=result.bar_seconds, calendar=result.calendar if calendar is None else calendar, meta=meta,
-        quantiles=quantiles, n_sample_paths=n_sample,
+        quantiles=quantiles, n_sample_paths=n_sample, sample_columns=pairs,
     )  # fmt: skip

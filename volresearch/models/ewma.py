@@ -59,7 +59,9 @@ def _sample(bars: Any) -> tuple[np.ndarray, dict[str, Any]]:
     if r.size < MIN_RETURNS:
         raise FitError(f"need at least {MIN_RETURNS} returns, got {r.size}", reason="length")
     prices = prices_from(bars)
-    meta = {"bar_seconds": float(bar_seconds), "calendar": calendar, "last_price": float(last_price), "end": end,
+    from volresearch.models.realized import library_versions
+
+    meta = {"versions": library_versions(), "bar_seconds": float(bar_seconds), "calendar": calendar, "last_price": float(last_price), "end": end,
             "data_hash": data_hash(prices.to_numpy(dtype=np.float64)), "nobs": int(r.size),
             "start": str(prices.index[0]) if len(prices) else None}  # fmt: skip
     return r, meta

@@ -51,8 +51,9 @@ numbers depend only on ``(seed, path, counter)``, never on the thread count.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -569,7 +570,7 @@ def _seed_int(seed: Any) -> int:
 
 
 def paths_surface(
-    log_prices: np.ndarray,
+    log_prices: np.ndarray | Sequence[np.ndarray],
     *,
     mode: str,
     start: Any,
@@ -579,17 +580,29 @@ def paths_surface(
     quantiles: Any = None,
     n_sample_paths: int = 20,
     step_times: Any = None,
+    sample_columns: Sequence[tuple[int, int]] | None = None,
 ) -> Any:
     """``(steps + 1, paths)`` log prices as a :class:`~volresearch.simulate.results.Paths` (``mode="matrix"``)
     or a :class:`~volresearch.simulate.results.Fan` (``mode="bands"``: quantiles by :mod:`volresearch.quantiles`).
 
-    Steps are labelled by ``step_times`` when given (``steps + 1`` times, the first the start), else by the
-    session clock of ``calendar`` for bars shorter than a day, else every ``bar_seconds`` from ``start``.
+    ``log_prices`` may be a list of such matrices with the same steps (the blocks of a pooled sample, e.g. an
+    ensemble's members): the paths are their columns, block after block; in bands mode the blocks are never
+    joined into one matrix.  ``sample_columns`` names the sample paths as ``(block, column)`` pairs (default:
+    the first ``n_sample_paths`` columns).  Steps are labelled by ``step_times`` when given (``steps + 1``
+    times, the first the start), else by the session clock of ``calendar`` for bars shorter than a day, else
+    every ``bar_seconds`` from ``start``.
     """
-    from volresearch.quantiles import quantile
-    from volresearch.simulate.results import DEFAULT_QUANTILES, SUMMARY_LEVELS, Fan, Paths, session_step_times
+    from volresearch.simulate.results import (
+        DEFAULT_QUANTILES,
+        SUMMARY_LEVELS,
+        Fan,
+        Paths,
+        _row_quantiles,
+        session_step_times,
+    )
 
-    horizon = log_prices.shape[0] - 1
+    blocks = [log_prices] if isinstance(log_prices, np.ndarray) else list(log_prices)
+    horizon = blocks[0].shape[0] - 1
     if step_times is not None:
         step_times = pd.DatetimeIndex(step_times)
         start = step_times[0]
@@ -597,17 +610,35 @@ def paths_surface(
         step_times = session_step_times(calendar, start, horizon, bar_seconds)
         start = step_times[0]
     if mode == "matrix":
-        return Paths(log_prices=log_prices, start=start, bar_seconds=bar_seconds, meta=meta, step_times=step_times)
+        matrix = blocks[0] if len(blocks) == 1 else np.hstack(blocks)
+        return Paths(log_prices=matrix, start=start, bar_seconds=bar_seconds, meta=meta, step_times=step_times)
     probs = np.union1d(np.asarray(quantiles or DEFAULT_QUANTILES, dtype=float), np.asarray(SUMMARY_LEVELS))
-    prices = np.exp(log_prices)
-    n_s = int(min(max(int(n_sample_paths), 0), prices.shape[1]))
+    # quantiles are order statistics and exp is increasing: the bands are exp of the log-price quantiles
+    # (the package's rule, by the parallel row kernel); quantiles and price moments run over blocks of 64 steps,
+    # so neither a second (steps + 1, paths) matrix of prices nor the joined blocks are held
+    rows = horizon + 1
+    bands = np.empty((rows, probs.size))
+    mean = np.empty(rows)
+    std = np.empty(rows)
+    for lo in range(0, rows, 64):
+        chunk = blocks[0][lo : lo + 64] if len(blocks) == 1 else np.concatenate([b[lo : lo + 64] for b in blocks], 1)
+        bands[lo : lo + 64] = np.exp(_row_quantiles(chunk, None, probs))
+        price = np.exp(chunk)
+        mean[lo : lo + 64] = price.mean(axis=1)
+        std[lo : lo + 64] = price.std(axis=1)
+    n_total = sum(b.shape[1] for b in blocks)
+    if sample_columns is None:  # the first columns, block after block
+        want = int(min(max(int(n_sample_paths), 0), n_total))
+        every = ((b, c) for b, block in enumerate(blocks) for c in range(block.shape[1]))
+        sample_columns = list(itertools.islice(every, want))
+    sample = np.column_stack([blocks[b][:, c] for b, c in sample_columns]) if sample_columns else None
     return Fan(
         levels=probs,
-        bands=np.asarray(quantile(prices, probs, axis=1)).T,  # (levels, steps + 1) -> (steps + 1, levels)
-        terminal_prices=prices[-1],
-        mean=prices.mean(axis=1),
-        std=prices.std(axis=1),
-        sample_paths=prices[:, :n_s] if n_s else None,
+        bands=bands,
+        terminal_prices=np.exp(np.concatenate([b[-1] for b in blocks])),
+        mean=mean,
+        std=std,
+        sample_paths=np.exp(sample) if sample is not None else None,
         start=start,
         bar_seconds=bar_seconds,
         meta=meta,
