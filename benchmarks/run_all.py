@@ -12,7 +12,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("bench_fit.py", "bench_paths.py", "bench_filter.py", "bench_sv.py", "bench_walkforward.py")
+BENCHES = (
+    "bench_fit.py",
+    "bench_paths.py",
+    "bench_filter.py",
+    "bench_sv.py",
+    "bench_walkforward.py",
+    "bench_ensemble.py",
+)
 
 
 def main() -> int:
@@ -25,7 +32,7 @@ def main() -> int:
         print(f"\n===== {name} =====", flush=True)
         t = time.perf_counter()
         args = [sys.executable, str(path)]
-        if "--quick" in extra and name in ("bench_filter.py",):
+        if "--quick" in extra and name in ("bench_filter.py", "bench_ensemble.py"):
             args.append("--quick")
         rc = subprocess.call(args)
         print(f"----- {name}: exit {rc}, {time.perf_counter() - t:.0f} s", flush=True)

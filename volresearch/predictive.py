@@ -12,6 +12,7 @@ and the log density of the model's predictive law of :math:`r_t` given the bars 
   :math:`\lambda\,dt\,E[Z_y^2]`; the first bar starts from the stationary mean of ``v``);
 * Merton: the constant mean and variance of the Poisson-normal mixture and its exact log density;
 * EWMA: normal with the recursion's variance (returns after its warm-up);
+* range HAR: the normal variance mixture over the HAR's log range variance (Gauss-Hermite quadrature);
 * historical simulation: the sample's mean and variance, the leave-one-out Gaussian kernel density of the
   sample at each return (the empirical law the paths draw from, smoothed);
 * ensembles: the linear pool of the members' laws (law of total variance, mixture density), with the weights
@@ -156,6 +157,19 @@ def _historical(result: Any, bars: Any) -> pd.DataFrame:
                         index=pd.Index(times, name="time"))  # fmt: skip
 
 
+def _har_range(result: Any, bars: Any) -> pd.DataFrame:
+    from volresearch.models.har_range import har_means, har_range_log_density, log_range_variance
+
+    y = log_range_variance(bars, floor=result.meta.get("range_floor"))[0].to_numpy()
+    p = max(result.har.lags)
+    m = har_means(result.har, y)
+    r = np.diff(np.log(bars["close"].to_numpy(dtype=float)))[p - 1 :]
+    s2 = result.har.sigma2
+    logd = har_range_log_density(r, result.mu, result.c, m, math.sqrt(s2))
+    return pd.DataFrame({"r": r, "mean": result.mu, "var": result.c * np.exp(m + 0.5 * s2), "log_density": logd},
+                        index=pd.Index(bars.index[p:], name="time"))  # fmt: skip
+
+
 def one_step_predictive(result: Any, bars: Any = None) -> pd.DataFrame:
     """Every in-sample return with its one-bar predictive ``mean``, ``var`` and ``log_density`` (module docstring).
 
@@ -175,12 +189,14 @@ def one_step_predictive(result: Any, bars: Any = None) -> pd.DataFrame:
     if kernel == "ensemble":
         return _ensemble(result, bars)
     model = getattr(result, "model", None)
-    if model in ("ewma", "historical") and bars is None:
+    if model in ("ewma", "historical", "har-range") and bars is None:
         raise ConfigError(f"the one-step predictive laws of {model} need the bars it was fitted on")
     if model == "ewma":
         return _ewma(result, bars)
     if model == "historical":
         return _historical(result, bars)
+    if model == "har-range":
+        return _har_range(result, bars)
     if kernel not in ("heston", "svcj", "merton"):
         raise ConfigError(f"one-step predictive laws of {getattr(result, 'model', kernel)!r} are not available")
     if bars is None:

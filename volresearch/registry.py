@@ -482,11 +482,31 @@ def _historical_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **opt
     return simulate_historical_result(result, n_paths, horizon, seed, **options)
 
 
+def _har_range_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **options: Any) -> Any:
+    from volresearch.simulate.kernels.bootstrap import simulate_har_range_result
+
+    return simulate_har_range_result(result, n_paths, horizon, seed, **options)
+
+
 def _register_simple() -> None:
-    """RiskMetrics EWMA (on the GARCH path kernel) and historical simulation (bootstrap kernel)."""
+    """RiskMetrics EWMA (on the GARCH path kernel), historical simulation (bootstrap kernel) and the range HAR."""
     from volresearch.models.ewma import EWMAResult, HistoricalResult, fit_ewma, fit_historical
+    from volresearch.models.har_range import HARRangeResult, fit_har_range
 
     register_kernel("historical", _historical_kernel)
+    register_kernel("har-range", _har_range_kernel)
+    register(
+        ModelEntry(
+            name="har-range",
+            family="har",
+            fit=fit_har_range,
+            result_type=HARRangeResult,
+            kernel="har-range",
+            description="HAR(1, 5, 22) of log Garman-Klass range variance; returns a normal variance mixture",
+            intraday=False,
+        )
+    )
+    register_result_type("volresearch.HARRangeResult", HARRangeResult)
     register(
         ModelEntry(
             name="ewma",

@@ -60,7 +60,7 @@ from volresearch.ensembles.combine import (
 )
 from volresearch.ensembles.features import FEATURE_MEMORY, FEATURES, FeatureScaler, meta_features
 from volresearch.ensembles.stacking import Gate, fit_gate
-from volresearch.errors import ConfigError, FitError, SimulationError
+from volresearch.errors import ConfigError, DataError, FitError, SimulationError
 
 __all__ = [
     "DEFAULT_MEMBERS",
@@ -430,7 +430,7 @@ def fit_ensemble(
         try:
             res = fit_model(name, bars, **_member_options(name, resolved_mean, calendar, horizon))
             frames.append(one_step_predictive(res, bars))
-        except (FitError, ConfigError) as exc:
+        except (FitError, ConfigError, DataError) as exc:
             rejected[name] = str(exc)
             continue
         fitted.append(res)

@@ -112,7 +112,7 @@ class HARResult:
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
     # ------------------------------------------------------------ forecasts
-    def _effective(self) -> tuple[float, np.ndarray]:
+    def recursion(self) -> tuple[float, np.ndarray]:
         """Intercept and AR coefficients on lags 1..max(lags) of the forecast recursion."""
         p = max(self.lags)
         a = np.zeros(p)
@@ -146,7 +146,7 @@ class HARResult:
         if int(horizon) < 1:
             raise ConfigError(f"horizon must be >= 1, got {horizon}")
         h = int(horizon)
-        c, a = self._effective()
+        c, a = self.recursion()
         p = a.size
         path = list(self.history["y"])
         means = np.empty(h)

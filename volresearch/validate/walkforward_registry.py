@@ -326,6 +326,33 @@ def _historical_record(result: Any) -> dict[str, Any]:
             "std_errors": dict(result.std_errors)}  # fmt: skip
 
 
+def _har_range_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
+    """The log range variance history at each origin (the fit's and the days after it) and the next variance."""
+    from volresearch.models.har_range import log_range_variance
+
+    hist = np.asarray(result.history, dtype=float)
+    new = pd.Series(dtype=float)
+    if len(bars) >= 2:
+        new = log_range_variance(bars.iloc[1:], floor=result.meta.get("range_floor"))[0]
+    y = np.concatenate([hist, new.to_numpy()])
+    j = np.searchsorted(pd.DatetimeIndex(new.index).asi8, pd.DatetimeIndex(times).asi8, side="right")
+    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
+    out = []
+    for k, p, t in zip(j, prices, times, strict=True):
+        past = y[: hist.size + k][-hist.size :]
+        m = result.next_mean(past)
+        out.append({"y_history": past.tolist(), "next_variance": result.c * math.exp(m + 0.5 * result.har.sigma2),
+                    "last_price": float(p), "end": t})  # fmt: skip
+    return out
+
+
+def _har_range_record(result: Any) -> dict[str, Any]:
+    c, a = result.har.recursion()
+    return {"persistence": float(a.sum()), "loglik": float(result.loglik), "params": dict(result.params),
+            "std_errors": dict(result.std_errors)}  # fmt: skip
+
+
+register_adapter("har", WalkForwardAdapter(_har_range_states, _bar_steps, _state_next_variance, _har_range_record))
 register_adapter("ewma", WalkForwardAdapter(_ewma_states, _bar_steps, _state_next_variance, _ewma_record))
 register_adapter("historical", WalkForwardAdapter(_iid_states, _bar_steps, _iid_next_variance, _historical_record))
 
