@@ -194,3 +194,10 @@ def test_the_pooled_fan_is_the_fan_of_the_joined_paths(ens):
     np.testing.assert_allclose(fan.std, prices.std(axis=1), rtol=1e-10)
     np.testing.assert_array_equal(fan.sample_paths, prices[:, :12])  # the same interleaved sample paths
     np.testing.assert_array_equal(np.sort(fan.terminal_prices), np.sort(prices[-1]))
+
+
+def test_a_daily_only_member_is_left_out_on_intraday_bars():
+    bars = open_bars("es_synthetic").iloc[-3000:]
+    res = fit_ensemble(bars, members=("garch-normal", "gjr-t", "har-range"), scheme="equal")
+    assert res.names == ("garch-normal", "gjr-t")
+    assert "suits daily bars only" in res.rejected["har-range"]

@@ -75,8 +75,9 @@ __all__ = [
 ]
 
 #: Members of the default ensemble (daily bars): two GARCH recursions with fat tails and leverage, the plain
-#: benchmark, and Heston's stochastic volatility.
-DEFAULT_MEMBERS = ("garch-normal", "gjr-skewt", "egarch-t", "heston")
+#: benchmark, Heston's stochastic volatility and the HAR of the daily range (the one member that sees the
+#: high-low range; left out, with its reason, for bars without OHLC or shorter than a day).
+DEFAULT_MEMBERS = ("garch-normal", "gjr-skewt", "egarch-t", "heston", "har-range")
 #: Weight rules (see the module docstring).
 SCHEMES = ("equal", "inverse-qlike", "variance-regression", "log-score", "sharpe", "directional", "adaptive")
 #: Fewest members that must fit for an ensemble.
@@ -388,6 +389,17 @@ class EnsembleResult:
         )
 
 
+def _intraday(bars: Any) -> bool:
+    """Whether the bars are shorter than a day (their median spacing)."""
+    from volresearch.data.calendar import infer_bar_seconds
+
+    index = getattr(bars, "index", None)
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
+        return False
+    step = infer_bar_seconds(index)
+    return step is not None and step < 86_400
+
+
 def _member_options(name: str, mean: str, calendar: str | None, horizon: int | None) -> dict[str, Any]:
     from volresearch.registry import get_model
 
@@ -426,7 +438,12 @@ def fit_ensemble(
         raise ConfigError(f"an ensemble needs at least {MIN_MEMBERS} different members, got {names}")
     resolved_mean = default_mean(bars, mean)
     fitted, frames, kept, rejected = [], [], [], {}
+    intraday = _intraday(bars)
     for name in names:
+        entry = get_model(name)
+        if not (entry.intraday if intraday else entry.daily):
+            rejected[name] = f"{name} suits {'daily' if intraday else 'intraday'} bars only"
+            continue
         try:
             res = fit_model(name, bars, **_member_options(name, resolved_mean, calendar, horizon))
             frames.append(one_step_predictive(res, bars))

@@ -79,8 +79,24 @@ def _ewma_loglik(e: np.ndarray, lam: float) -> float:
     return float(-0.5 * np.sum(_LN_2PI + np.log(v) + x * x / v))
 
 
+class MetaClock:
+    """``bar_seconds`` and ``calendar`` of a result that keeps its sample's clock in ``meta``."""
+
+    meta: Mapping[str, Any]
+
+    @property
+    def bar_seconds(self) -> float:
+        """Seconds per bar of the sample (default one day)."""
+        return float(self.meta.get("bar_seconds", 86_400.0))
+
+    @property
+    def calendar(self) -> str | None:
+        """Calendar preset of the sample."""
+        return self.meta.get("calendar")
+
+
 @dataclass(frozen=True)
-class EWMAResult:
+class EWMAResult(MetaClock):
     """Immutable EWMA fit (module docstring).  ``params``: ``mu`` (per bar), ``lambda``; ``next_variance`` the
     variance of the next bar's log return; ``meta``: clock, last price and time, data hash, window."""
 
@@ -106,14 +122,6 @@ class EWMAResult:
     @property
     def units(self) -> dict[str, str]:
         return {"mu": "log return per bar", "lambda": "decay per bar (dimensionless)"}
-
-    @property
-    def bar_seconds(self) -> float:
-        return float(self.meta.get("bar_seconds", 86_400.0))
-
-    @property
-    def calendar(self) -> str | None:
-        return self.meta.get("calendar")
 
     def null_values(self) -> dict[str, float]:
         """Natural nulls of the t statistics: ``mu`` 0 (none for ``lambda``)."""
@@ -251,7 +259,7 @@ def kde_bandwidth(x: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class HistoricalResult:
+class HistoricalResult(MetaClock):
     """Immutable historical-simulation model: the window's log returns (per bar) and its clock (``meta``)."""
 
     returns: tuple[float, ...]
@@ -290,14 +298,6 @@ class HistoricalResult:
     def units(self) -> dict[str, str]:
         return {"mean": "log return per bar", "sd": "log return per bar", "skew": "dimensionless",
                 "excess_kurtosis": "dimensionless", "bandwidth": "log return per bar"}  # fmt: skip
-
-    @property
-    def bar_seconds(self) -> float:
-        return float(self.meta.get("bar_seconds", 86_400.0))
-
-    @property
-    def calendar(self) -> str | None:
-        return self.meta.get("calendar")
 
     @property
     def flags(self) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ from scipy.special import logsumexp
 
 from volresearch._util import jsonable
 from volresearch.errors import DataError, FitError
+from volresearch.models.ewma import MetaClock
 from volresearch.models.har import HARResult, fit_har
 
 __all__ = [
@@ -80,7 +81,7 @@ def har_range_log_density(r: np.ndarray, mu: float, c: float, m: np.ndarray, s: 
 
 
 @dataclass(frozen=True)
-class HARRangeResult:
+class HARRangeResult(MetaClock):
     """Immutable range-HAR fit (module docstring): the HAR of log range variance, ``mu`` and ``c``.
 
     ``history`` holds the last ``max(lags)`` values of ``y`` (oldest first) that the next forecast uses;
@@ -125,14 +126,6 @@ class HARRangeResult:
 
     def null_values(self) -> dict[str, float]:
         return {"mu": 0.0, **{k: 0.0 for k in self.har.params}}
-
-    @property
-    def bar_seconds(self) -> float:
-        return float(self.meta.get("bar_seconds", 86_400.0))
-
-    @property
-    def calendar(self) -> str | None:
-        return self.meta.get("calendar")
 
     @property
     def flags(self) -> tuple[str, ...]:
