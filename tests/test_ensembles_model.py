@@ -198,6 +198,6 @@ def test_the_pooled_fan_is_the_fan_of_the_joined_paths(ens):
 
 def test_a_daily_only_member_is_left_out_on_intraday_bars():
     bars = open_bars("es_synthetic").iloc[-3000:]
-    res = fit_ensemble(bars, members=("garch-normal", "gjr-t", "har-range"), scheme="equal")
-    assert res.names == ("garch-normal", "gjr-t")
+    res = fit_ensemble(bars, members=("ewma", "historical", "har-range"), scheme="equal")
+    assert res.names == ("ewma", "historical")
     assert "suits daily bars only" in res.rejected["har-range"]
