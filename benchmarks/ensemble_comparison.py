@@ -3,8 +3,9 @@
 Every model walks forward on the same origins (:func:`volresearch.validate.compare.compare_models`):
 refits every ``--out-of-sample`` returns on the last ``--in-sample``, one-day log-return forecasts every
 ``--step`` days from ``--paths`` simulated paths.  Members: GARCH(1,1)-normal (the baseline, listed
-first), GJR-skew-t, EGARCH-t, Heston, RiskMetrics EWMA and historical simulation; ensembles of the first
-four: equal, inverse QLIKE, variance regression, the log-score pool and the adaptive gate of
+first), GJR-skew-t, EGARCH-t, Heston, the range HAR, RiskMetrics EWMA and historical simulation; ensembles of
+the first five (the default members): equal, inverse QLIKE, variance regression, the log-score pool and the
+adaptive gate of
 :mod:`volresearch.ensembles.model`, weights set in sample at each refit (no look-ahead).
 
 Losses per forecast: QLIKE of the variance forecast against two proxies of the day's variance, the squared
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODELS = ["garch-normal", "gjr-skewt", "egarch-t", "heston", "ewma", "historical", "ensemble-equal",
+MODELS = ["garch-normal", "gjr-skewt", "egarch-t", "heston", "har-range", "ewma", "historical", "ensemble-equal",
           "ensemble-inverse-qlike", "ensemble-variance-regression", "ensemble-log-score",
           "ensemble-adaptive"]  # fmt: skip
 

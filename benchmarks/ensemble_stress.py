@@ -21,7 +21,7 @@ import logging
 import time
 from pathlib import Path
 
-MODELS = ["garch-normal", "gjr-skewt", "egarch-t", "heston", "ensemble-equal", "ensemble-log-score",
+MODELS = ["garch-normal", "gjr-skewt", "egarch-t", "heston", "har-range", "ensemble-equal", "ensemble-log-score",
           "ensemble-adaptive"]  # fmt: skip
 
 

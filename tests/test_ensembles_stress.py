@@ -45,7 +45,10 @@ def test_the_crises_the_data_cover(spx):
     assert set(CRISES) >= {"gfc-2008", "covid-2020"}
 
 
-def test_a_crash_is_replayed_without_leakage_and_trips_the_breaker(spx):
+def test_a_crash_is_replayed_without_leakage_and_trips_the_breaker(spx, caplog):
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="volresearch.ensembles.stacking")
     bars = spx.loc[:"2017-06-30"]
     shocked = shocked_bars(bars, "2017-03-01", factor=4.0, bars_long=15, crash=-0.2)
     res = stress_test(shocked, ["garch-normal", "ensemble-log-score", "ensemble-adaptive"], start="2017-03-01",
@@ -55,6 +58,9 @@ def test_a_crash_is_replayed_without_leakage_and_trips_the_breaker(spx):
     ad = res.weights["ensemble-adaptive"]
     assert res.table.loc["ensemble-adaptive", "breaker_forecasts"] >= 1
     assert res.table.loc["ensemble-log-score", "breaker_forecasts"] == 0
+    # one summary per block of origins, not a line per forecast
+    summaries = [r.getMessage() for r in caplog.records if "origins had features out of range" in r.getMessage()]
+    assert summaries and len(summaries) <= 3
     # the crash day's features are far out of the training range: equal weights over the members that forecast
     crash_w = ad.loc[pd.Timestamp("2017-03-01", tz="UTC")].to_numpy()
     assert np.allclose(crash_w[crash_w > 0], 1.0 / np.count_nonzero(crash_w))

@@ -22,8 +22,8 @@ volatility regime's rank) trained on the pool's log score, with an entropy rewar
 member, a correlation penalty, and a circuit breaker that falls back to equal weights when the features
 leave the range of the training window. Every surface sees the ensemble as one registered model,
 `ensemble-<rule>`: `fit`, `simulate`, `validate`, `compare`, the report and the dashboard.
-Members can be any registered model: the GARCH family, Heston, SVCJ, Merton, RiskMetrics EWMA and
-historical simulation.
+Members can be any registered model: the GARCH family, Heston, SVCJ, Merton, RiskMetrics EWMA,
+historical simulation and the HAR of the daily range variance (the one member that sees the high-low range).
 
 Prophet and LSTM members (from the seed's design) are not here: volatility forecasting at one day is about
 the conditional variance of a nearly unpredictable series, where a trend-and-seasonality curve fitter has
@@ -34,7 +34,7 @@ Model Confidence Set below, which these would have to show first.
     ("params", """
 data = "sp500"          # embedded dataset name or a CSV/Parquet file of daily bars
 fit_bars = 1500         # bars of the fit (the last ones)
-members = ["garch-normal", "gjr-skewt", "egarch-t", "heston"]
+members = ["garch-normal", "gjr-skewt", "egarch-t", "heston", "har-range"]
 n_paths = 4000          # paths of the fans
 horizon = 20            # bars ahead
 wf_last = 1400          # walk-forward: the last bars used

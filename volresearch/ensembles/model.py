@@ -284,12 +284,12 @@ class EnsembleResult:
         z[np.any(np.isnan(f), axis=1)] = 0.0
         return z
 
-    def weights_at(self, z: ArrayLike | None = None) -> tuple[np.ndarray, bool]:
-        """The pool's weights given standardised features ``z`` (adaptive) and whether the circuit breaker fired;
-        fixed-weight ensembles return :attr:`weights`."""
+    def weights_at(self, z: ArrayLike | None = None, *, warn: bool = True) -> tuple[np.ndarray, bool]:
+        """The pool's weights given standardised features ``z`` (adaptive) and whether the circuit breaker fired
+        (logged unless ``warn=False``); fixed-weight ensembles return :attr:`weights`."""
         if self.gate is None or z is None:
             return np.asarray(self.weights), False
-        w, fired = self.gate.weights(z)
+        w, fired = self.gate.weights(z, warn=warn)
         return w[0], bool(fired[0])
 
     def filter_state(self) -> dict[str, Any]:
@@ -300,7 +300,12 @@ class EnsembleResult:
         return self.pooled_state(states, z=z)
 
     def pooled_state(
-        self, states: Sequence[Mapping[str, Any]], active: Sequence[bool] | None = None, z: ArrayLike | None = None
+        self,
+        states: Sequence[Mapping[str, Any]],
+        active: Sequence[bool] | None = None,
+        z: ArrayLike | None = None,
+        *,
+        warn: bool = True,
     ) -> dict[str, Any]:
         """The ensemble state made of the members' states: the weights and the pool's next-bar variance included.
 
@@ -315,7 +320,7 @@ class EnsembleResult:
             No member with a positive weight is active.
         """
         act = np.ones(len(self.members), dtype=bool) if active is None else np.asarray(active, dtype=bool)
-        base, fired = self.weights_at(z)
+        base, fired = self.weights_at(z, warn=warn)
         w = base * act
         if not w.sum() > 0:
             raise SimulationError("no ensemble member with a positive weight can forecast here")

@@ -159,11 +159,11 @@ class Gate:
     def n_members(self) -> int:
         return len(self.intercepts)
 
-    def weights(self, z: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def weights(self, z: ArrayLike, *, warn: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Weights for each row of standardised features ``z`` and whether the circuit breaker fired there.
 
-        Rows that trip the breaker (:func:`~volresearch.ensembles.features.out_of_range`) get equal weights; each
-        firing is logged at WARNING.
+        Rows that trip the breaker (:func:`~volresearch.ensembles.features.out_of_range`) get equal weights; the
+        firings of a call are logged at WARNING (``warn=False``: the caller counts and reports them).
         """
         zz = np.atleast_2d(np.asarray(z, dtype=float))
         fired = out_of_range(zz, self.limit)
@@ -171,7 +171,7 @@ class Gate:
         ok = ~fired
         if ok.any():
             w[ok] = softmax(zz[ok] @ self.B.T + self.b, axis=1)
-        if fired.any():
+        if fired.any() and warn:
             log.warning(
                 "ensemble circuit breaker: %d of %d forecasts had features out of range (|z| > %.1f or not finite); "
                 "equal weights used there", int(fired.sum()), zz.shape[0], self.limit,
@@ -308,7 +308,10 @@ def prequential_weights(
     fired = np.zeros(zz.shape[0], dtype=bool)
     g = gate
     for t in range(zz.shape[0]):
-        wt, ft = g.weights(zz[t])
+        wt, ft = g.weights(zz[t], warn=False)
         w[t], fired[t] = wt[0], ft[0]
         g = g.update(zz[t], lf[t], learning_rate)
+    if fired.any():
+        log.warning("ensemble circuit breaker: %d of %d forecasts had features out of range; equal weights used there",
+                    int(fired.sum()), fired.size)  # fmt: skip
     return w, fired, g

@@ -394,7 +394,15 @@ def _ensemble_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.D
             st["next_variance"] = nv if ok else math.nan
             states.append(st)
             active.append(ok)
-        out.append(result.pooled_state(states, active, z=z_at[i]))
+        out.append(result.pooled_state(states, active, z=z_at[i], warn=False))
+    fired = sum(bool(st["breaker"]) for st in out)
+    if fired:
+        import logging
+
+        logging.getLogger("volresearch.ensembles.stacking").warning(
+            "ensemble circuit breaker: %d of %d origins had features out of range; equal weights used there",
+            fired, len(out),
+        )  # fmt: skip
     return out
 
 
