@@ -569,6 +569,11 @@ def _seed_int(seed: Any) -> int:
     return int(seed)
 
 
+#: Steps per block when a fan's quantiles and moments are taken from path matrices (a block of a 60,000-path
+#: pool stays within a few MiB).
+_ROWS = 8
+
+
 def paths_surface(
     log_prices: np.ndarray | Sequence[np.ndarray],
     *,
@@ -614,18 +619,20 @@ def paths_surface(
         return Paths(log_prices=matrix, start=start, bar_seconds=bar_seconds, meta=meta, step_times=step_times)
     probs = np.union1d(np.asarray(quantiles or DEFAULT_QUANTILES, dtype=float), np.asarray(SUMMARY_LEVELS))
     # quantiles are order statistics and exp is increasing: the bands are exp of the log-price quantiles
-    # (the package's rule, by the parallel row kernel); quantiles and price moments run over blocks of 64 steps,
+    # (the package's rule, by the parallel row kernel); quantiles and price moments run over blocks of steps,
     # so neither a second (steps + 1, paths) matrix of prices nor the joined blocks are held
     rows = horizon + 1
     bands = np.empty((rows, probs.size))
     mean = np.empty(rows)
     std = np.empty(rows)
-    for lo in range(0, rows, 64):
-        chunk = blocks[0][lo : lo + 64] if len(blocks) == 1 else np.concatenate([b[lo : lo + 64] for b in blocks], 1)
-        bands[lo : lo + 64] = np.exp(_row_quantiles(chunk, None, probs))
+    for lo in range(0, rows, _ROWS):
+        chunk = (
+            blocks[0][lo : lo + _ROWS] if len(blocks) == 1 else np.concatenate([b[lo : lo + _ROWS] for b in blocks], 1)
+        )
+        bands[lo : lo + _ROWS] = np.exp(_row_quantiles(chunk, None, probs))
         price = np.exp(chunk)
-        mean[lo : lo + 64] = price.mean(axis=1)
-        std[lo : lo + 64] = price.std(axis=1)
+        mean[lo : lo + _ROWS] = price.mean(axis=1)
+        std[lo : lo + _ROWS] = price.std(axis=1)
     n_total = sum(b.shape[1] for b in blocks)
     if sample_columns is None:  # the first columns, block after block
         want = int(min(max(int(n_sample_paths), 0), n_total))
