@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-MODELS = ["garch-normal", "gjr-skewt", "egarch-t", "heston", "har-range", "ewma", "historical", "ensemble-equal",
+MODELS = ["garch-normal", "gjr-skewt", "egarch-t", "heston", "har-range", "ewma", "historical", "arma-garch",
+          "ensemble-equal",
           "ensemble-inverse-qlike", "ensemble-variance-regression", "ensemble-log-score",
           "ensemble-adaptive"]  # fmt: skip
 

@@ -36,7 +36,7 @@ from volresearch.simulate import Fan, Paths
 GARCH_NAMES = [f"{m}-{d}" for m in VOLATILITY_MODELS for d in DISTRIBUTIONS]
 INTRADAY_NAMES = [f"intraday-{n}" for n in GARCH_NAMES]
 CONTINUOUS_NAMES = ["heston", "merton", "svcj"]
-SIMPLE_NAMES = ["ewma", "historical", "har-range"]
+SIMPLE_NAMES = ["ewma", "historical", "har-range", "arma-garch"]
 ENSEMBLE_NAMES = ["ensemble-equal", "ensemble-inverse-qlike", "ensemble-log-score", "ensemble-variance-regression",
                   "ensemble-sharpe", "ensemble-directional", "ensemble-adaptive"]  # fmt: skip
 

@@ -151,7 +151,7 @@ def test_model_arguments_are_checked(intraday_bars):
     assert "intraday" in ADAPTERS
     with pytest.raises(
         ConfigError,
-        match="'sv-x' .'jumps' family.*families with an adapter: ensemble, ewma, garch, har, historical, intraday",
+        match="'sv-x' .'jumps' family.*families with an adapter: arma-garch, ensemble, ewma, garch, har, historical, intraday",
     ):
         get_adapter("jumps", "sv-x")
 

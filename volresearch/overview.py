@@ -75,6 +75,10 @@ _TITLES = {
         "(drift compensated)",
     ),
     "ewma": ("RiskMetrics EWMA volatility", "σ²ₜ = λ σ²ₜ₋₁ + (1 − λ) e²ₜ₋₁, rₜ = μ + σₜ zₜ, z ~ N(0, 1)"),
+    "arma-garch": (
+        "ARMA(1,1)-GARCH(1,1) with Student-t innovations",
+        "rₜ = μ + φ (rₜ₋₁ − μ) + θ eₜ₋₁ + eₜ, eₜ = σₜ zₜ, σ²ₜ = ω + α e²ₜ₋₁ + β σ²ₜ₋₁",
+    ),
     "har-range": (
         "HAR of the daily range variance",
         "yₜ = log GKₜ = b₀ + b₁ yₜ₋₁ + b₅ ȳₜ₋₁..ₜ₋₅ + b₂₂ ȳₜ₋₁..ₜ₋₂₂ + s εₜ, rₜ = μ + √(c e^yₜ) zₜ",
@@ -434,7 +438,11 @@ def volatility_history(result: Any, bars: Any = None) -> tuple[dict[str, pd.Seri
     from volresearch.data.calendar import year_fraction
 
     scale = 100.0 / math.sqrt(year_fraction(result.bar_seconds, result.calendar or "us_equity_daily"))
-    if getattr(result, "kernel", None) == "ensemble" or getattr(result, "model", None) in ("ewma", "har-range"):
+    if getattr(result, "kernel", None) == "ensemble" or getattr(result, "model", None) in (
+        "ewma",
+        "har-range",
+        "arma-garch",
+    ):
         what = "pool's predictive volatility" if result.kernel == "ensemble" else f"{result.model} volatility"
         return {what: np.sqrt(one_step_predictive(result, bars)["var"]) * scale}, "annualised volatility (%)"
     if _is_sv(result):

@@ -12,6 +12,8 @@ and the log density of the model's predictive law of :math:`r_t` given the bars 
   :math:`\lambda\,dt\,E[Z_y^2]`; the first bar starts from the stationary mean of ``v``);
 * Merton: the constant mean and variance of the Poisson-normal mixture and its exact log density;
 * EWMA: normal with the recursion's variance (returns after its warm-up);
+* ARMA-GARCH: the ARMA recursion's mean and the GARCH variance of the residuals, standardised Student-t
+  (the densities add up to the GARCH step's log-likelihood);
 * range HAR: the normal variance mixture over the HAR's log range variance (Gauss-Hermite quadrature);
 * historical simulation: the sample's mean and variance, the leave-one-out Gaussian kernel density of the
   sample at each return (the empirical law the paths draw from, smoothed);
@@ -170,6 +172,21 @@ def _har_range(result: Any, bars: Any) -> pd.DataFrame:
                         index=pd.Index(bars.index[p:], name="time"))  # fmt: skip
 
 
+def _arma_garch(result: Any, bars: Any) -> pd.DataFrame:
+    from volresearch.models.arma_garch import arma_residuals
+    from volresearch.models.distributions import get_distribution
+
+    r, times = return_sample_of(result, bars)
+    m = result.mean
+    e = arma_residuals(r, m["mu"], m["phi"], m["theta"])
+    sigma = np.asarray(result.garch.conditional_volatility, dtype=float)[-e.size :]
+    info = get_distribution("t")
+    nu = np.array([float(result.garch.params["nu"])])
+    logd = info.factory().loglikelihood(nu, e, sigma**2, individual=True)
+    return pd.DataFrame({"r": r, "mean": r - e, "var": sigma**2, "log_density": np.asarray(logd, dtype=float)},
+                        index=pd.Index(times, name="time"))  # fmt: skip
+
+
 def one_step_predictive(result: Any, bars: Any = None) -> pd.DataFrame:
     """Every in-sample return with its one-bar predictive ``mean``, ``var`` and ``log_density`` (module docstring).
 
@@ -189,7 +206,7 @@ def one_step_predictive(result: Any, bars: Any = None) -> pd.DataFrame:
     if kernel == "ensemble":
         return _ensemble(result, bars)
     model = getattr(result, "model", None)
-    if model in ("ewma", "historical", "har-range") and bars is None:
+    if model in ("ewma", "historical", "har-range", "arma-garch") and bars is None:
         raise ConfigError(f"the one-step predictive laws of {model} need the bars it was fitted on")
     if model == "ewma":
         return _ewma(result, bars)
@@ -197,6 +214,8 @@ def one_step_predictive(result: Any, bars: Any = None) -> pd.DataFrame:
         return _historical(result, bars)
     if model == "har-range":
         return _har_range(result, bars)
+    if model == "arma-garch":
+        return _arma_garch(result, bars)
     if kernel not in ("heston", "svcj", "merton"):
         raise ConfigError(f"one-step predictive laws of {getattr(result, 'model', kernel)!r} are not available")
     if bars is None:

@@ -488,11 +488,31 @@ def _har_range_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **opti
     return simulate_har_range_result(result, n_paths, horizon, seed, **options)
 
 
+def _arma_garch_kernel(result: Any, n_paths: int, horizon: int, seed: Any, **options: Any) -> Any:
+    from volresearch.simulate.kernels.bootstrap import simulate_arma_garch_result
+
+    return simulate_arma_garch_result(result, n_paths, horizon, seed, **options)
+
+
 def _register_simple() -> None:
-    """RiskMetrics EWMA (on the GARCH path kernel), historical simulation (bootstrap kernel) and the range HAR."""
+    """RiskMetrics EWMA (on the GARCH path kernel), historical simulation, the range HAR and ARMA-GARCH."""
+    from volresearch.models.arma_garch import ARMAGARCHResult, fit_arma_garch
     from volresearch.models.ewma import EWMAResult, HistoricalResult, fit_ewma, fit_historical
     from volresearch.models.har_range import HARRangeResult, fit_har_range
 
+    register_kernel("arma-garch", _arma_garch_kernel)
+    register(
+        ModelEntry(
+            name="arma-garch",
+            family="arma-garch",
+            fit=fit_arma_garch,
+            result_type=ARMAGARCHResult,
+            kernel="arma-garch",
+            description="ARMA(1,1) mean (statsmodels ARIMA) with a GARCH(1,1)-t variance (arch), two steps",
+            intraday=False,
+        )
+    )
+    register_result_type("volresearch.ARMAGARCHResult", ARMAGARCHResult)
     register_kernel("historical", _historical_kernel)
     register_kernel("har-range", _har_range_kernel)
     register(

@@ -552,7 +552,7 @@ class Fit:
             index=index,
             conditional_volatility=readonly(float_array(series["conditional_volatility"]), copy=True),
             std_resid=readonly(float_array(series["std_resid"]), copy=True),
-            last_price=float(d["last_price"]),
+            last_price=math.nan if d["last_price"] is None else float(d["last_price"]),  # fitted on returns
             last_resid=float(d["last_resid"]),
             next_variance=float(d["next_variance"]),
             periods_per_year=float(d["periods_per_year"]),

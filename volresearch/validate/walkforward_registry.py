@@ -352,6 +352,27 @@ def _har_range_record(result: Any) -> dict[str, Any]:
             "std_errors": dict(result.std_errors)}  # fmt: skip
 
 
+def _arma_garch_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
+    """The ARMA and GARCH recursions continued over the returns after the fit (parameters fixed)."""
+    states = result.filter(np.empty(0))
+    stamps = pd.DatetimeIndex([], tz="UTC")
+    if len(bars) >= 2:
+        r, stamps = _log_returns(bars)
+        ok = np.isfinite(r)
+        states, stamps = result.filter(r[ok]), stamps[ok]
+    j = np.searchsorted(stamps.asi8, pd.DatetimeIndex(times).as_unit(stamps.unit).asi8, side="right")
+    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
+    return [{**states[i], "last_price": float(p), "end": t} for i, p, t in zip(j, prices, times, strict=True)]
+
+
+def _arma_garch_record(result: Any) -> dict[str, Any]:
+    return {"persistence": float(result.garch.persistence), "loglik": float(result.loglik),
+            "params": dict(result.params), "std_errors": dict(result.std_errors)}  # fmt: skip
+
+
+register_adapter(
+    "arma-garch", WalkForwardAdapter(_arma_garch_states, _bar_steps, _state_next_variance, _arma_garch_record)
+)
 register_adapter("har", WalkForwardAdapter(_har_range_states, _bar_steps, _state_next_variance, _har_range_record))
 register_adapter("ewma", WalkForwardAdapter(_ewma_states, _bar_steps, _state_next_variance, _ewma_record))
 register_adapter("historical", WalkForwardAdapter(_iid_states, _bar_steps, _iid_next_variance, _historical_record))

@@ -1,5 +1,6 @@
-"""Paths of the return-law models without a numba kernel: historical simulation (every step a return drawn with
-replacement from the sample) and the range HAR (log range variance and return simulated day by day)."""
+"""Paths of the models without a numba kernel: historical simulation (every step a return drawn with
+replacement from the sample), the range HAR (log range variance and return simulated day by day) and
+ARMA(1,1)-GARCH(1,1)-t (both recursions per step, vectorised over paths)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from volresearch.errors import SimulationError
 
-__all__ = ["simulate_har_range_result", "simulate_historical_result"]
+__all__ = ["simulate_arma_garch_result", "simulate_har_range_result", "simulate_historical_result"]
 
 
 def _start(result: Any, n_paths: int, horizon: int, options: dict[str, Any]) -> tuple[dict[str, Any], float, int, int]:
@@ -100,4 +101,38 @@ def simulate_har_range_result(result: Any, n_paths: int, horizon: int, seed: Any
         logp[step + 1] = logp[step] + p["mu"] + np.sqrt(p["c"] * np.exp(y)) * rng.standard_normal(n)
         ring[head] = y
         head = (head + 1) % lags
+    return _surface(logp, result, state, options, seed)
+
+
+def simulate_arma_garch_result(result: Any, n_paths: int, horizon: int, seed: Any, **options: Any) -> Any:
+    """Paths of a :class:`~volresearch.models.arma_garch.ARMAGARCHResult`: each step
+    ``e = sigma z`` (standardised Student-t), ``r = mu + phi (r_prev - mu) + theta e_prev + e`` and
+    ``sigma^2 = omega + alpha e^2 + beta sigma^2``, from the state's ``last_return``, ``last_resid`` and
+    ``next_variance``.  Draws: ``numpy.random.default_rng(seed)``, one Student-t per path and step.  Options as
+    :func:`simulate_historical_result` takes.
+
+    Raises
+    ------
+    SimulationError
+        No positive starting price, or a non-positive path count or horizon.
+    """
+    from volresearch.registry import _seed
+
+    state, price, n, h = _start(result, n_paths, horizon, options)
+    p = result.simulation_params()
+    nu = p["nu"]
+    unit = math.sqrt((nu - 2.0) / nu)  # a Student-t draw times this has unit variance
+    seed = _seed(seed)
+    rng = np.random.default_rng(seed)
+    x_prev = np.full(n, float(state["last_return"]))
+    e_prev = np.full(n, float(state["last_resid"]))
+    v = np.full(n, float(state["next_variance"]))
+    logp = np.empty((h + 1, n))
+    logp[0] = math.log(price)
+    for step in range(h):
+        e = np.sqrt(v) * unit * rng.standard_t(nu, n)
+        r = p["mu"] + p["phi"] * (x_prev - p["mu"]) + p["theta"] * e_prev + e
+        logp[step + 1] = logp[step] + r
+        v = p["omega"] + p["alpha"] * e * e + p["beta"] * v
+        x_prev, e_prev = r, e
     return _surface(logp, result, state, options, seed)
