@@ -3,10 +3,10 @@
 Every model walks forward on the same origins (:func:`volresearch.validate.compare.compare_models`):
 refits every ``--out-of-sample`` returns on the last ``--in-sample``, one-day log-return forecasts every
 ``--step`` days from ``--paths`` simulated paths.  Members: GARCH(1,1)-normal (the baseline, listed
-first), GJR-skew-t, EGARCH-t, Heston, the range HAR, RiskMetrics EWMA and historical simulation; ensembles of
-the first five (the default members): equal, inverse QLIKE, variance regression, the log-score pool and the
-adaptive gate of
-:mod:`volresearch.ensembles.model`, weights set in sample at each refit (no look-ahead).
+first), GJR-skew-t, EGARCH-t, Heston, the range HAR, RiskMetrics EWMA, historical simulation and
+ARMA(1,1)-GARCH(1,1)-t; ensembles of the first five (the default members): equal, inverse QLIKE, variance
+regression, the log-score pool and the adaptive gate of :mod:`volresearch.ensembles.model`, weights set in
+sample at each refit (no look-ahead).
 
 Losses per forecast: QLIKE of the variance forecast against two proxies of the day's variance, the squared
 return and Parkinson's range estimator ``(ln H/L)^2 / (4 ln 2)`` of the target day; the log predictive
