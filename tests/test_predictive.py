@@ -39,3 +39,26 @@ def test_continuous_time_densities_sum_to_their_likelihoods(spx):
     assert abs(z.mean()) < 0.1 and 0.8 < z.var() < 1.25
     with pytest.raises(ConfigError, match="need the bars"):
         one_step_predictive(heston)
+
+
+def test_the_sv_filter_runs_once_for_the_residuals_and_the_variance_path(spx, monkeypatch):
+    import importlib
+
+    from volresearch.predictive import sv_filtered_variance
+
+    svf = importlib.import_module("volresearch.simulate.sv_filter")  # the module (the package exports a function)
+
+    heston = fit_model("heston", spx)
+    calls = []
+    real = svf.sv_filter
+    monkeypatch.setattr(svf, "sv_filter", lambda *a, **k: calls.append(1) or real(*a, **k))
+    pred = one_step_predictive(heston, spx)
+    v = sv_filtered_variance(heston, spx)
+    assert len(calls) == 1 and len(v) == len(pred)
+    pred["log_density"] = 0.0  # a caller's change does not reach the next caller
+    assert one_step_predictive(heston, spx)["log_density"].sum() == pytest.approx(
+        heston.diagnostics["filter_loglik"], rel=1e-12
+    )
+    assert len(calls) == 1
+    one_step_predictive(heston, spx.copy())  # other bars: filtered again
+    assert len(calls) == 2

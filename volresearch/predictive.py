@@ -65,7 +65,24 @@ def _garch(fit: Any) -> pd.DataFrame:
     )
 
 
+#: The last SV filter run: ``(result, bars, frame, v_mean)``.  The report and the dashboard ask for the residuals
+#: and the filtered variance of the same fit one after the other; the entry holds both objects, so an identity
+#: match is the same request (the frame is copied out, the arrays are read-only).
+_LAST_SV: tuple[Any, Any, pd.DataFrame, np.ndarray] | None = None
+
+
 def _sv(result: Any, bars: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    global _LAST_SV
+    last = _LAST_SV
+    if last is not None and last[0] is result and last[1] is bars:
+        return last[2].copy(), last[3]
+    frame, v = _sv_run(result, bars)
+    v.setflags(write=False)
+    _LAST_SV = (result, bars, frame, v)
+    return frame.copy(), v
+
+
+def _sv_run(result: Any, bars: Any) -> tuple[pd.DataFrame, np.ndarray]:
     from volresearch.models.svcj import svcj_mbar
     from volresearch.registry import SV_STATE_PARTICLES
     from volresearch.simulate.sv_filter import sv_filter
@@ -96,7 +113,7 @@ def _sv(result: Any, bars: Any) -> tuple[pd.DataFrame, np.ndarray]:
         },
         index=pd.Index(times, name="time"),
     )
-    return frame, np.asarray(f.v_mean, dtype=float)
+    return frame, np.array(f.v_mean, dtype=float)
 
 
 def _merton(result: Any, bars: Any) -> pd.DataFrame:
