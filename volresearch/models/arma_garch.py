@@ -34,15 +34,13 @@ __all__ = ["ARMAGARCHResult", "arma_residuals", "fit_arma_garch"]
 _MEAN_NAMES = ("mu", "phi", "theta")
 
 
-def arma_residuals(r: np.ndarray, mu: float, phi: float, theta: float, e0: float | None = None) -> np.ndarray:
-    """Residuals of the ARMA(1,1) recursion, ``e_0 = r_0 - mu`` unless ``e0`` continues an earlier run (then
-    ``r_0`` is predicted from ``r_prev`` folded into ``e0``: pass the previous return as ``r[0]``'s predecessor
-    through :meth:`ARMAGARCHResult.filter` instead)."""
+def arma_residuals(r: np.ndarray, mu: float, phi: float, theta: float) -> np.ndarray:
+    """Residuals of the ARMA(1,1) recursion from ``e_0 = r_0 - mu`` (continuing a run: :meth:`ARMAGARCHResult.filter`)."""
     x = np.asarray(r, dtype=float) - mu
     e = np.empty_like(x)
     if x.size == 0:
         return e
-    e[0] = x[0] if e0 is None else e0
+    e[0] = x[0]
     for t in range(1, x.size):  # a scalar recursion over a fit window
         e[t] = x[t] - phi * x[t - 1] - theta * e[t - 1]
     return e

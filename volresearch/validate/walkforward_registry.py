@@ -268,25 +268,34 @@ register_adapter(
 
 
 # ------------------------------------------------------------------ GARCH members and ensembles
+def _rolled(filter_fn: Callable[[np.ndarray], Any], bars: pd.DataFrame, times: pd.DatetimeIndex) -> tuple[Any, list]:
+    """``filter_fn`` of the finite returns after the fit (``len + 1`` states, the first the fit's own) and, per
+    origin time, ``(row of its state, last price, time)``."""
+    stamps = pd.DatetimeIndex([], tz="UTC")
+    r = np.empty(0)
+    if len(bars) >= 2:
+        r, stamps = _log_returns(bars)
+        ok = np.isfinite(r)
+        r, stamps = r[ok], stamps[ok]
+    out = filter_fn(r)
+    j = np.searchsorted(stamps.asi8, pd.DatetimeIndex(times).as_unit(stamps.unit).asi8, side="right")
+    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
+    return out, list(zip(j, prices, times, strict=True))
+
+
 def _garch_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
     """``next_variance`` at each origin: the fitted recursion run over the returns after the fit (parameters fixed);
     NaN where it ran away (:func:`~volresearch.validate.walkforward_run.runaway_variance`)."""
     from volresearch.validate.walkforward_run import runaway_variance
 
-    nv = np.array([result.next_variance])
-    stamps = pd.DatetimeIndex([], tz="UTC")
-    if len(bars) >= 2:
-        r, stamps = _log_returns(bars)
-        ok = np.isfinite(r)
-        nv = result.filter(r[ok])
-        stamps = stamps[ok]
-        bad = runaway_variance(result, nv)
-        if bad.any():
-            nv = np.where(bad, np.nan, nv)  # the ensemble stops at the first origin that reads one
-    j = np.searchsorted(stamps.asi8, pd.DatetimeIndex(times).as_unit(stamps.unit).asi8, side="right")
-    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
-    return [{"next_variance": float(nv[i]), "last_price": float(p), "end": t}
-            for i, p, t in zip(j, prices, times, strict=True)]  # fmt: skip
+    def forward(r: np.ndarray) -> np.ndarray:
+        if r.size == 0:
+            return np.array([result.next_variance])
+        nv = result.filter(r)
+        return np.where(runaway_variance(result, nv), np.nan, nv)  # the ensemble leaves a runaway member out there
+
+    nv, rows = _rolled(forward, bars, times)
+    return [{"next_variance": float(nv[i]), "last_price": float(p), "end": t} for i, p, t in rows]
 
 
 def _garch_record(result: Any) -> dict[str, Any]:
@@ -304,16 +313,8 @@ register_adapter("garch", WalkForwardAdapter(_garch_states, _bar_steps, _state_n
 
 def _ewma_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
     """``next_variance`` at each origin: the EWMA recursion continued over the returns after the fit."""
-    nv = np.array([result.next_variance])
-    stamps = pd.DatetimeIndex([], tz="UTC")
-    if len(bars) >= 2:
-        r, stamps = _log_returns(bars)
-        ok = np.isfinite(r)
-        nv, stamps = result.filter(r[ok]), stamps[ok]
-    j = np.searchsorted(stamps.asi8, pd.DatetimeIndex(times).as_unit(stamps.unit).asi8, side="right")
-    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
-    return [{"next_variance": float(nv[i]), "last_price": float(p), "end": t}
-            for i, p, t in zip(j, prices, times, strict=True)]  # fmt: skip
+    nv, rows = _rolled(result.filter, bars, times)
+    return [{"next_variance": float(nv[i]), "last_price": float(p), "end": t} for i, p, t in rows]
 
 
 def _ewma_record(result: Any) -> dict[str, Any]:
@@ -354,15 +355,8 @@ def _har_range_record(result: Any) -> dict[str, Any]:
 
 def _arma_garch_states(result: Any, bars: pd.DataFrame, calendar: str, times: pd.DatetimeIndex) -> list[dict]:
     """The ARMA and GARCH recursions continued over the returns after the fit (parameters fixed)."""
-    states = result.filter(np.empty(0))
-    stamps = pd.DatetimeIndex([], tz="UTC")
-    if len(bars) >= 2:
-        r, stamps = _log_returns(bars)
-        ok = np.isfinite(r)
-        states, stamps = result.filter(r[ok]), stamps[ok]
-    j = np.searchsorted(stamps.asi8, pd.DatetimeIndex(times).as_unit(stamps.unit).asi8, side="right")
-    prices = bars["close"].reindex(times).to_numpy(dtype=np.float64)
-    return [{**states[i], "last_price": float(p), "end": t} for i, p, t in zip(j, prices, times, strict=True)]
+    states, rows = _rolled(result.filter, bars, times)
+    return [{**states[i], "last_price": float(p), "end": t} for i, p, t in rows]
 
 
 def _arma_garch_record(result: Any) -> dict[str, Any]:

@@ -31,6 +31,16 @@ def _start(result: Any, n_paths: int, horizon: int, options: dict[str, Any]) -> 
     return state, price, int(n_paths), int(horizon)
 
 
+def _paths(seed: Any, price: float, n: int, h: int) -> tuple[int, np.random.Generator, np.ndarray]:
+    """The integer seed, its generator and the ``(h + 1, n)`` log-price matrix with the start filled in."""
+    from volresearch.registry import _seed
+
+    seed_int = _seed(seed)
+    logp = np.empty((h + 1, n))
+    logp[0] = math.log(price)
+    return seed_int, np.random.default_rng(seed_int), logp
+
+
 def _surface(logp: np.ndarray, result: Any, state: dict[str, Any], options: dict[str, Any], seed: int) -> Any:
     """``Paths`` or ``Fan`` of the log prices, as ``options`` ask (``mode``, ``start``, ``calendar``...)."""
     from volresearch.simulate.kernels.heston import paths_surface
@@ -56,14 +66,9 @@ def simulate_historical_result(result: Any, n_paths: int, horizon: int, seed: An
     SimulationError
         No positive starting price, or a non-positive path count or horizon.
     """
-    from volresearch.registry import _seed
-
     state, price, n, h = _start(result, n_paths, horizon, options)
     x = result.sample
-    seed = _seed(seed)
-    rng = np.random.default_rng(seed)
-    logp = np.empty((h + 1, n))
-    logp[0] = math.log(price)
+    seed, rng, logp = _paths(seed, price, n, h)
     for step in range(h):  # one row at a time: no (horizon, paths) index matrix in memory
         logp[step + 1] = logp[step] + x[rng.integers(0, x.size, size=n)]
     return _surface(logp, result, state, options, seed)
@@ -80,18 +85,13 @@ def simulate_har_range_result(result: Any, n_paths: int, horizon: int, seed: Any
     SimulationError
         No positive starting price, or a non-positive path count or horizon.
     """
-    from volresearch.registry import _seed
-
     state, price, n, h = _start(result, n_paths, horizon, options)
     p = result.simulation_params()
     a = np.asarray(p["a"], dtype=float)
     lags = a.size
     past = np.asarray(state["y_history"], dtype=float)[-lags:]
     ring = np.repeat(past[:, None], n, axis=1)  # oldest first; ring[head] is the oldest value
-    seed = _seed(seed)
-    rng = np.random.default_rng(seed)
-    logp = np.empty((h + 1, n))
-    logp[0] = math.log(price)
+    seed, rng, logp = _paths(seed, price, n, h)
     head = 0
     for step in range(h):
         m = np.full(n, p["const"])
@@ -116,19 +116,14 @@ def simulate_arma_garch_result(result: Any, n_paths: int, horizon: int, seed: An
     SimulationError
         No positive starting price, or a non-positive path count or horizon.
     """
-    from volresearch.registry import _seed
-
     state, price, n, h = _start(result, n_paths, horizon, options)
     p = result.simulation_params()
     nu = p["nu"]
     unit = math.sqrt((nu - 2.0) / nu)  # a Student-t draw times this has unit variance
-    seed = _seed(seed)
-    rng = np.random.default_rng(seed)
+    seed, rng, logp = _paths(seed, price, n, h)
     x_prev = np.full(n, float(state["last_return"]))
     e_prev = np.full(n, float(state["last_resid"]))
     v = np.full(n, float(state["next_variance"]))
-    logp = np.empty((h + 1, n))
-    logp[0] = math.log(price)
     for step in range(h):
         e = np.sqrt(v) * unit * rng.standard_t(nu, n)
         r = p["mu"] + p["phi"] * (x_prev - p["mu"]) + p["theta"] * e_prev + e
